@@ -1,0 +1,77 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max);
+
+const flag = z
+  .enum(['0', '1', 'true', 'false', ''])
+  .default('0')
+  .transform((v) => v === '1' || v === 'true');
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/** Every environment variable the service reads, with its default (README "Configuration"). */
+const EnvSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: intFrom(0, 65535).default(8006),
+  DB_PATH: z.string().min(1).default('./data/voice-library.db'),
+  SCAN_ROOTS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(':')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine((roots) => roots.every((r) => path.isAbsolute(r)), 'every root must be an absolute path'),
+  API_TOKEN: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v : undefined)),
+  MAX_CONCURRENT_SCANS: intFrom(1, 64).default(2),
+  MAX_QUEUED_SCANS: intFrom(0, 100_000).default(100),
+  SCAN_WORKERS: intFrom(1, 256).default(Math.max(1, os.availableParallelism())),
+  ALLOW_OPEN_ACCESS: flag,
+  MAX_BODY_BYTES: intFrom(1).default(64 * 1024),
+  SSE_PING_MS: intFrom(10, 3_600_000).default(15_000),
+  PROGRESS_INTERVAL_MS: intFrom(10, 60_000).default(100),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type Config = z.output<typeof EnvSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment once; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const config = parsed.data;
+  // Like Redis's protected mode: an open bind with no way to limit what clients may read is refused.
+  if (
+    !LOOPBACK.has(config.HOST) &&
+    config.SCAN_ROOTS.length === 0 &&
+    !config.API_TOKEN &&
+    !config.ALLOW_OPEN_ACCESS
+  ) {
+    throw new ConfigError(
+      `Refusing to listen on non-loopback HOST=${config.HOST} with neither SCAN_ROOTS nor API_TOKEN set: ` +
+        'any client could make this server read any directory on its disk. ' +
+        'Set SCAN_ROOTS and/or API_TOKEN, or ALLOW_OPEN_ACCESS=1 to accept the risk.',
+    );
+  }
+  return config;
+}
+
+/** Defaults for tests and embedding: the parsed empty environment plus overrides. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({}), ...overrides };
+}

@@ -1,0 +1,79 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { QueueFullError, TaskNotFoundError, TaskStateError } from './tasks/errors.ts';
+
+/** Stable, machine-readable error codes of the HTTP contract (API.md "Errors"). */
+export type ErrorCode =
+  | 'INVALID_JSON'
+  | 'VALIDATION_FAILED'
+  | 'PATH_NOT_FOUND'
+  | 'NOT_A_DIRECTORY'
+  | 'UNAUTHORIZED'
+  | 'PATH_NOT_ALLOWED'
+  | 'NOT_FOUND'
+  | 'TASK_NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'TASK_NOT_ACTIVE'
+  | 'TASK_ACTIVE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'TOO_MANY_TASKS'
+  | 'INTERNAL_ERROR';
+
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+/** The one error body shape of the API. */
+export interface ErrorBody {
+  detail: string;
+  code: ErrorCode;
+  issues: ValidationIssue[];
+}
+
+/** An error that knows its HTTP response; thrown anywhere below a route, rendered in one place. */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly issues: ValidationIssue[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+
+  toBody(): ErrorBody {
+    return { detail: this.detail, code: this.code, issues: this.issues };
+  }
+}
+
+export const taskNotFound = (id: string): AppError =>
+  new AppError(404, 'TASK_NOT_FOUND', `Task not found: ${id}`);
+
+/** Maps anything thrown in a handler to the contract's error shape; never leaks a stack. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof TaskNotFoundError) return taskNotFound(err.taskId);
+  if (err instanceof TaskStateError) {
+    return err.active ? new AppError(409, 'TASK_ACTIVE', err.message) : new AppError(409, 'TASK_NOT_ACTIVE', err.message);
+  }
+  if (err instanceof QueueFullError) {
+    return new AppError(429, 'TOO_MANY_TASKS', 'Too many scans are queued; retry later', [], { 'Retry-After': String(err.retryAfterS) });
+  }
+  if (err instanceof HTTPException) {
+    if (err.status === 413) return new AppError(413, 'PAYLOAD_TOO_LARGE', 'Request body is too large');
+    if (err.status === 401) return new AppError(401, 'UNAUTHORIZED', 'Missing or invalid bearer token');
+    if (err.status === 400) return new AppError(400, 'INVALID_JSON', 'Request body is not valid JSON');
+    return new AppError(err.status as ContentfulStatusCode, 'INTERNAL_ERROR', err.message || 'Request failed');
+  }
+  return new AppError(500, 'INTERNAL_ERROR', 'Internal server error');
+}
+
+export function errorResponse(c: Context, err: AppError): Response {
+  for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+  return c.json(err.toBody(), err.status);
+}

@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { AppError } from '../errors.ts';
+
+/** Resolves configured roots once, at start-up: symlinked roots compare by their real path. */
+export function resolveRoots(roots: string[]): string[] {
+  return roots.map((r) => {
+    try {
+      return fs.realpathSync(r);
+    } catch {
+      return path.resolve(r);
+    }
+  });
+}
+
+const within = (root: string, p: string): boolean => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+
+/**
+ * Checks a requested scan directory: it must exist, be a directory and (with SCAN_ROOTS) lie
+ * inside a root once symlinks are resolved. A path outside the roots is refused before saying
+ * whether it exists. Async calls only: this runs in a request handler.
+ */
+export async function checkScanPath(requested: string, roots: string[]): Promise<string> {
+  const lexical = path.resolve(requested);
+  let real: string;
+  try {
+    real = await fs.promises.realpath(lexical);
+  } catch {
+    if (roots.length && !roots.some((r) => within(r, lexical))) throw notAllowed(requested);
+    throw new AppError(400, 'PATH_NOT_FOUND', `Path not found: ${requested}`);
+  }
+  if (roots.length && !roots.some((r) => within(r, real))) throw notAllowed(requested);
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(real);
+  } catch {
+    throw new AppError(400, 'PATH_NOT_FOUND', `Path not found: ${requested}`);
+  }
+  if (!stat.isDirectory()) throw new AppError(400, 'NOT_A_DIRECTORY', `Not a directory: ${requested}`);
+  return real;
+}
+
+const notAllowed = (p: string): AppError => new AppError(403, 'PATH_NOT_ALLOWED', `Path is outside the allowed scan roots: ${p}`);

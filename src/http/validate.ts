@@ -1,0 +1,35 @@
+import { zValidator } from '@hono/zod-validator';
+import type { MiddlewareHandler } from 'hono';
+import type { ZodType } from 'zod';
+import { AppError } from '../errors.ts';
+
+type Target = 'json' | 'query';
+
+/** zValidator whose failures become the contract's 400 VALIDATION_FAILED with `issues`. */
+export const validate = <T extends ZodType>(target: Target, schema: T) =>
+  zValidator(target, schema, (result) => {
+    if (result.success) return;
+    const issues = result.error.issues.map((i) => ({
+      path: i.path.length ? i.path.join('.') : target === 'json' ? '(body)' : '(query)',
+      message: i.message,
+    }));
+    const first = issues[0]!;
+    throw new AppError(400, 'VALIDATION_FAILED', `Invalid ${target === 'json' ? 'request body' : 'query'}: ${first.path}: ${first.message}`, issues);
+  });
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+
+/** Demands a JSON body (415 otherwise) that parses (400 INVALID_JSON otherwise). */
+export const requireJsonBody: MiddlewareHandler = async (c, next) => {
+  const type = c.req.header('content-type') ?? '';
+  if (!JSON_TYPE.test(type)) {
+    throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', `Expected Content-Type: application/json, got ${type ? JSON.stringify(type.slice(0, 100)) : 'none'}`);
+  }
+  try {
+    await c.req.json();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError(400, 'INVALID_JSON', 'Request body is not valid JSON');
+  }
+  await next();
+};

@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import { ScanFailure, type ScanContext, type ScanJob, type Scanner } from '../tasks/scanner.ts';
+import type { ScanSummary } from '../tasks/types.ts';
+import type { TaskStore } from '../store/types.ts';
+import { discoverWavFiles } from './discover.ts';
+import { loadSpeakerInfo } from './libritts.ts';
+import { ScanAggregator } from './summary.ts';
+import type { DiscoveredFile, FileResult } from './types.ts';
+import { AbortError, type WorkerPool } from './worker-pool.ts';
+
+export interface ScannerOptions {
+  store: TaskStore;
+  pool: WorkerPool;
+  /** Files per worker message: large for header reads, smaller when samples are read. */
+  headerBatch?: number;
+  fullBatch?: number;
+}
+
+const DISCOVERY_REPORT_EVERY = 500;
+const RESUME_PAGE = 1000;
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new AbortError();
+}
+
+async function resolveRoot(p: string): Promise<string> {
+  try {
+    const real = await fs.promises.realpath(p);
+    if (!(await fs.promises.stat(real)).isDirectory()) throw new ScanFailure('NOT_A_DIRECTORY', `Not a directory: ${p}`);
+    return real;
+  } catch (err) {
+    if (err instanceof ScanFailure) throw err;
+    throw new ScanFailure('PATH_NOT_FOUND', `Path not found: ${p}`);
+  }
+}
+
+/**
+ * The file scanner: discovers a tree's WAVs on the main thread (a stream; it only lists
+ * directories), hands them to the worker pool in batches, writes each batch's results to the
+ * store in one transaction, and folds them into the summary. Files recorded by an earlier,
+ * interrupted run of the same task are skipped.
+ */
+export function createScanner(opts: ScannerOptions): Scanner {
+  const { store, pool } = opts;
+  const headerBatch = opts.headerBatch ?? 256;
+  const fullBatch = opts.fullBatch ?? 16;
+
+  return {
+    async scan(job: ScanJob, ctx: ScanContext): Promise<ScanSummary> {
+      const { signal } = ctx;
+      const root = await resolveRoot(job.libritts_path);
+      ctx.phase('discovering', { message: 'Discovering files: 0 found', files_total: null });
+
+      // Resume: what an earlier run recorded counts as done and feeds the summary.
+      const agg = new ScanAggregator();
+      const recorded = new Set<string>();
+      for (let after: string | undefined; ; ) {
+        const page = await store.results(job.task_id, { after, limit: RESUME_PAGE });
+        if (page.length === 0) break;
+        agg.add(page);
+        for (const r of page) recorded.add(r.path);
+        after = page[page.length - 1]!.path;
+      }
+      const counts = await store.resultCounts(job.task_id);
+
+      const pending: DiscoveredFile[] = [];
+      let found = 0;
+      for await (const file of discoverWavFiles(root, { subsets: job.subsets ?? undefined, signal })) {
+        found++;
+        if (!recorded.has(file.rel)) pending.push(file);
+        if (found % DISCOVERY_REPORT_EVERY === 0) ctx.progress({ message: `Discovering files: ${found} found` });
+      }
+      throwIfAborted(signal);
+
+      const total = pending.length + recorded.size;
+      let done = counts.done;
+      let failed = counts.failed;
+      let bytes = counts.bytes;
+      const startDone = done;
+      const started = performance.now();
+      const report = () => {
+        const elapsed = (performance.now() - started) / 1000;
+        const rate = elapsed > 0 ? (done - startDone) / elapsed : 0;
+        return {
+          message: `Processing file ${done}/${total}`,
+          files_total: total,
+          files_done: done,
+          files_failed: failed,
+          bytes_done: bytes,
+          files_per_s: rate > 0 ? Math.round(rate * 10) / 10 : null,
+          eta_s: rate > 0 ? Math.round(((total - done) / rate) * 10) / 10 : null,
+        };
+      };
+      ctx.phase('processing', report());
+
+      const batchSize = job.analysis === 'full' ? fullBatch : headerBatch;
+      let next = 0;
+      const record = async (results: FileResult[]) => {
+        try {
+          await store.insertResults(job.task_id, results);
+        } catch (err) {
+          throw new ScanFailure('STORE_WRITE_FAILED', `Could not record results: ${(err as Error).message}`);
+        }
+        agg.add(results);
+        done += results.length;
+        for (const r of results) {
+          if (r.error) failed++;
+          bytes += r.bytes ?? 0;
+        }
+        ctx.progress(report());
+      };
+      // Two batches in flight per worker keep every thread busy while results are recorded.
+      const lane = async () => {
+        while (next < pending.length) {
+          throwIfAborted(signal);
+          const batch = pending.slice(next, (next += batchSize));
+          await record(await pool.run(root, job.analysis, batch, signal));
+        }
+      };
+      const lanes = await Promise.allSettled(Array.from({ length: pool.size * 2 }, lane));
+      const failure = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+      if (failure) throw failure.reason;
+      throwIfAborted(signal);
+
+      ctx.phase('finalizing', { ...report(), message: 'Summarizing speakers' });
+      const info = await loadSpeakerInfo(root);
+      await store.replaceSpeakers(job.task_id, agg.speakers(info));
+      return agg.summary();
+    },
+  };
+}

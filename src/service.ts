@@ -1,0 +1,53 @@
+import type { Hono } from 'hono';
+import { createApp } from './app.ts';
+import type { Config } from './config.ts';
+import { resolveRoots } from './http/scan-path.ts';
+import { silentLogger, type Logger } from './logger.ts';
+import { createScanner } from './scan/scanner.ts';
+import { WorkerPool } from './scan/worker-pool.ts';
+import { SqliteStore } from './store/sqlite.ts';
+import type { TaskStore } from './store/types.ts';
+import { TaskRunner } from './tasks/runner.ts';
+
+export interface Service {
+  app: Hono;
+  runner: TaskRunner;
+  store: TaskStore;
+  pool: WorkerPool;
+  /** Stops the runner (running tasks stay resumable), the workers and the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires the single-process service: SQLite store → worker pool → scanner → runner → HTTP app,
+ * and resumes what an earlier process left unfinished.
+ */
+export async function createService(config: Config, logger: Logger = silentLogger): Promise<Service> {
+  const store = new SqliteStore(config.DB_PATH);
+  const pool = new WorkerPool(config.SCAN_WORKERS);
+  const scanner = createScanner({ store, pool });
+  const runner = new TaskRunner({
+    store,
+    scanner,
+    maxConcurrent: config.MAX_CONCURRENT_SCANS,
+    maxQueued: config.MAX_QUEUED_SCANS,
+    progressIntervalMs: config.PROGRESS_INTERVAL_MS,
+    onInternalError: (err, taskId) =>
+      logger.error('task error', { task_id: taskId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+  });
+  await runner.init();
+  const app = createApp({ config, runner, store, roots: resolveRoots(config.SCAN_ROOTS), logger });
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    runner,
+    store,
+    pool,
+    close: () =>
+      (closing ??= (async () => {
+        await runner.close();
+        await pool.close();
+        await store.close();
+      })()),
+  };
+}

@@ -1,0 +1,176 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { RESULT_COLUMNS, type FileResult } from '../scan/types.ts';
+import type { FileErrorCode } from '../scan/wav-header.ts';
+import type { TaskEvent, TaskSnapshot, TaskStatus } from '../tasks/types.ts';
+import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
+import type { ResultCounts, ResultsQuery, SpeakerRow, StoredTask, TaskStore } from './types.ts';
+
+type ResultRecord = Omit<FileResult, 'error'> & { error_code: string | null; error_detail: string | null };
+
+const DELETE_CHUNK = 5000;
+
+function toRecord(r: FileResult): ResultRecord {
+  const { error, ...rest } = r;
+  return { ...rest, error_code: error?.code ?? null, error_detail: error?.detail ?? null };
+}
+
+function fromRecord(rec: ResultRecord): FileResult {
+  const { error_code, error_detail, ...rest } = rec;
+  const out = {} as FileResult;
+  for (const k of RESULT_COLUMNS) (out as unknown as Record<string, unknown>)[k] = rest[k];
+  out.error = error_code ? { code: error_code as FileErrorCode, detail: error_detail ?? '' } : null;
+  return out;
+}
+
+/**
+ * The single-process store: one SQLite file in WAL mode, statements prepared once, many rows
+ * per transaction. Calls are synchronous underneath (better-sqlite3) and short; bulk deletes
+ * are chunked so that they do not stall the event loop.
+ */
+export class SqliteStore implements TaskStore {
+  private readonly db: Database.Database;
+  private readonly stmt;
+  private readonly insertMany: (taskId: string, rows: FileResult[]) => void;
+  private seq: number;
+
+  constructor(file: string) {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a crash of the process loses nothing; only a power loss may drop the last commits.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    const db = this.db;
+    const cols = [...RESULT_COLUMNS, 'error_code', 'error_detail'];
+    this.stmt = {
+      insertTask: db.prepare(
+        'INSERT INTO tasks (id, seq, status, created_at, last_event_id, snapshot) VALUES (@id, @seq, @status, @created_at, @last_event_id, @snapshot)',
+      ),
+      saveTask: db.prepare('UPDATE tasks SET status = @status, last_event_id = @last_event_id, snapshot = @snapshot WHERE id = @id'),
+      getTask: db.prepare('SELECT snapshot, last_event_id FROM tasks WHERE id = ?'),
+      listAll: db.prepare('SELECT snapshot FROM tasks ORDER BY seq DESC LIMIT ?'),
+      listByStatus: db.prepare('SELECT snapshot FROM tasks WHERE status = ? ORDER BY seq DESC LIMIT ?'),
+      unfinished: db.prepare("SELECT snapshot, last_event_id FROM tasks WHERE status IN ('queued', 'running') ORDER BY seq"),
+      maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM tasks'),
+      deleteTask: db.prepare('DELETE FROM tasks WHERE id = ?'),
+      deleteEvents: db.prepare('DELETE FROM events WHERE task_id = ?'),
+      deleteSpeakers: db.prepare('DELETE FROM speakers WHERE task_id = ?'),
+      deleteResultsChunk: db.prepare(
+        `DELETE FROM results WHERE task_id = ? AND path IN (SELECT path FROM results WHERE task_id = ? LIMIT ${DELETE_CHUNK})`,
+      ),
+      appendEvent: db.prepare('INSERT OR REPLACE INTO events (task_id, id, type, created_at, snapshot) VALUES (?, ?, ?, ?, ?)'),
+      terminalEvent: db.prepare(
+        "SELECT id, type, snapshot FROM events WHERE task_id = ? AND type IN ('completed', 'failed', 'cancelled') ORDER BY id DESC LIMIT 1",
+      ),
+      insertResult: db.prepare(
+        `INSERT OR REPLACE INTO results (task_id, ${cols.join(', ')}) VALUES (@task_id, ${cols.map((c) => `@${c}`).join(', ')})`,
+      ),
+      results: db.prepare(
+        `SELECT ${cols.join(', ')} FROM results WHERE task_id = @task_id AND path > @after
+         AND (@only IS NULL OR (@only = 'failed' AND error_code IS NOT NULL) OR (@only = 'ok' AND error_code IS NULL))
+         ORDER BY path LIMIT @limit`,
+      ),
+      counts: db.prepare(
+        'SELECT COUNT(*) AS done, COALESCE(SUM(error_code IS NOT NULL), 0) AS failed, COALESCE(SUM(bytes), 0) AS bytes FROM results WHERE task_id = ?',
+      ),
+      insertSpeaker: db.prepare(
+        'INSERT INTO speakers (task_id, speaker_id, name, gender, subsets, utterances, failed, duration_s) VALUES (@task_id, @speaker_id, @name, @gender, @subsets, @utterances, @failed, @duration_s)',
+      ),
+      speakers: db.prepare('SELECT speaker_id, name, gender, subsets, utterances, failed, duration_s FROM speakers WHERE task_id = ? ORDER BY CAST(speaker_id AS INTEGER), speaker_id'),
+    };
+    this.insertMany = db.transaction((taskId: string, rows: FileResult[]) => {
+      for (const r of rows) this.stmt.insertResult.run({ task_id: taskId, ...toRecord(r) });
+    });
+    this.seq = (this.stmt.maxSeq.get() as { seq: number }).seq;
+  }
+
+  async insertTask(task: StoredTask): Promise<void> {
+    const s = task.snapshot;
+    this.stmt.insertTask.run({
+      id: s.task_id,
+      seq: ++this.seq,
+      status: s.status,
+      created_at: s.created_at,
+      last_event_id: task.last_event_id,
+      snapshot: JSON.stringify(s),
+    });
+  }
+
+  async saveTask(task: StoredTask): Promise<void> {
+    const s = task.snapshot;
+    this.stmt.saveTask.run({ id: s.task_id, status: s.status, last_event_id: task.last_event_id, snapshot: JSON.stringify(s) });
+  }
+
+  async getTask(id: string): Promise<StoredTask | null> {
+    const row = this.stmt.getTask.get(id) as { snapshot: string; last_event_id: number } | undefined;
+    return row ? { snapshot: JSON.parse(row.snapshot) as TaskSnapshot, last_event_id: row.last_event_id } : null;
+  }
+
+  async listTasks(opts: { status?: TaskStatus | undefined; limit: number }): Promise<TaskSnapshot[]> {
+    const rows = (opts.status ? this.stmt.listByStatus.all(opts.status, opts.limit) : this.stmt.listAll.all(opts.limit)) as { snapshot: string }[];
+    return rows.map((r) => JSON.parse(r.snapshot) as TaskSnapshot);
+  }
+
+  async unfinishedTasks(): Promise<StoredTask[]> {
+    return (this.stmt.unfinished.all() as { snapshot: string; last_event_id: number }[]).map((r) => ({
+      snapshot: JSON.parse(r.snapshot) as TaskSnapshot,
+      last_event_id: r.last_event_id,
+    }));
+  }
+
+  async deleteTask(id: string): Promise<void> {
+    // Results first, in chunks with a yield between them, so a huge task does not stall the loop;
+    // the task row goes last so that an interrupted delete leaves a task that can be deleted again.
+    while (this.stmt.deleteResultsChunk.run(id, id).changes > 0) await yieldToLoop();
+    this.db.transaction(() => {
+      this.stmt.deleteSpeakers.run(id);
+      this.stmt.deleteEvents.run(id);
+      this.stmt.deleteTask.run(id);
+    })();
+  }
+
+  async appendEvent(taskId: string, e: TaskEvent): Promise<void> {
+    this.stmt.appendEvent.run(taskId, e.id, e.type, new Date().toISOString(), JSON.stringify(e.snapshot));
+  }
+
+  async terminalEvent(taskId: string): Promise<TaskEvent | null> {
+    const row = this.stmt.terminalEvent.get(taskId) as { id: number; type: TaskEvent['type']; snapshot: string } | undefined;
+    return row ? { id: row.id, type: row.type, snapshot: JSON.parse(row.snapshot) as TaskSnapshot } : null;
+  }
+
+  async insertResults(taskId: string, rows: FileResult[]): Promise<void> {
+    if (rows.length) this.insertMany(taskId, rows);
+  }
+
+  async results(taskId: string, q: ResultsQuery): Promise<FileResult[]> {
+    const rows = this.stmt.results.all({ task_id: taskId, after: q.after ?? '', only: q.only ?? null, limit: q.limit }) as ResultRecord[];
+    return rows.map(fromRecord);
+  }
+
+  async resultCounts(taskId: string): Promise<ResultCounts> {
+    return this.stmt.counts.get(taskId) as ResultCounts;
+  }
+
+  async replaceSpeakers(taskId: string, rows: SpeakerRow[]): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt.deleteSpeakers.run(taskId);
+      for (const r of rows) this.stmt.insertSpeaker.run({ task_id: taskId, ...r, subsets: JSON.stringify(r.subsets) });
+    })();
+  }
+
+  async speakers(taskId: string): Promise<SpeakerRow[]> {
+    return (this.stmt.speakers.all(taskId) as (Omit<SpeakerRow, 'subsets'> & { subsets: string })[]).map((r) => ({
+      ...r,
+      subsets: JSON.parse(r.subsets) as string[],
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,24 @@
+/** Typed runner errors; `src/errors.ts` maps them to HTTP responses in one place. */
+export class QueueFullError extends Error {
+  override readonly name = 'QueueFullError';
+  constructor(readonly retryAfterS: number) {
+    super('The scan queue is full');
+  }
+}
+
+export class TaskNotFoundError extends Error {
+  override readonly name = 'TaskNotFoundError';
+  constructor(readonly taskId: string) {
+    super(`Task not found: ${taskId}`);
+  }
+}
+
+export class TaskStateError extends Error {
+  override readonly name = 'TaskStateError';
+  constructor(
+    readonly taskId: string,
+    readonly active: boolean,
+  ) {
+    super(active ? `Task ${taskId} is still active; cancel it first` : `Task ${taskId} has already finished`);
+  }
+}

@@ -1,0 +1,37 @@
+import path from 'node:path';
+import { testConfig, type Config } from '../../src/config.ts';
+import { createService, type Service } from '../../src/service.ts';
+import type { TaskSnapshot } from '../../src/tasks/types.ts';
+import { tempDir } from './libritts-tree.ts';
+
+export const BASE = '/api/voice-library';
+
+export interface TestService extends Service {
+  config: Config;
+  request(pathname: string, init?: RequestInit): Promise<Response>;
+  post(pathname: string, body: unknown): Promise<Response>;
+  /** POST a scan and return the task id (asserting the 202). */
+  startScan(body: Record<string, unknown>): Promise<string>;
+  waitDone(taskId: string): Promise<TaskSnapshot>;
+}
+
+/** The real service in-process with a real SQLite file in a temp dir; HTTP through `app.request`. */
+export async function startTestService(overrides: Partial<Config> = {}): Promise<TestService> {
+  const config = testConfig({ DB_PATH: path.join(tempDir('vl-db-'), 'test.db'), SCAN_WORKERS: 2, LOG_LEVEL: 'silent', ...overrides });
+  const service = await createService(config);
+  const request = async (pathname: string, init?: RequestInit) => service.app.request(pathname, init);
+  const post = (pathname: string, body: unknown) =>
+    request(pathname, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return {
+    ...service,
+    config,
+    request,
+    post,
+    async startScan(body) {
+      const res = await post(`${BASE}/scan-libritts`, body);
+      if (res.status !== 202) throw new Error(`scan not accepted: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { task_id: string }).task_id;
+    },
+    waitDone: (taskId) => service.runner.settled(taskId),
+  };
+}

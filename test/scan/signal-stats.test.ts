@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyzeFile, SAMPLE_CHUNK, type AnalyzerState } from '../../src/scan/analyze-file.ts';
+import { TranscriptReader } from '../../src/scan/libritts.ts';
+import { DBFS_FLOOR } from '../../src/scan/signal-stats.ts';
+import { tempDir } from '../helpers/libritts-tree.ts';
+import { toneWav, WaveFile } from '../helpers/wav.ts';
+
+const dir = tempDir('vl-stats-');
+let n = 0;
+function analyze(bytes: Uint8Array, bufferSize = SAMPLE_CHUNK) {
+  const name = `f${n++}.wav`;
+  fs.writeFileSync(path.join(dir, name), bytes);
+  const state: AnalyzerState = { buffer: Buffer.alloc(bufferSize), transcripts: new TranscriptReader() };
+  return analyzeFile(dir, { rel: name, link: false }, 'full', state);
+}
+
+/** Reference statistics computed the slow way, from wavefile's decoded samples. */
+function reference(bytes: Uint8Array) {
+  const w = new WaveFile(bytes);
+  const fmt = w.fmt as { bitsPerSample: number; audioFormat: number; numChannels: number };
+  const samples = w.getSamples(true, Float64Array) as unknown as Float64Array;
+  const scale = fmt.audioFormat === 3 ? 1 : fmt.bitsPerSample === 8 ? 128 : 2 ** (fmt.bitsPerSample - 1);
+  let peak = 0;
+  let sumSq = 0;
+  for (let v of samples) {
+    if (fmt.bitsPerSample === 8) v -= 128;
+    const x = v / scale;
+    peak = Math.max(peak, Math.abs(x));
+    sumSq += x * x;
+  }
+  return { peak_dbfs: 20 * Math.log10(peak), rms_dbfs: 10 * Math.log10(sumSq / samples.length) };
+}
+
+describe('signal statistics (full analysis)', () => {
+  it('a −6 dBFS sine: peak −6.02 dB, RMS −9.03 dB, no clipping, no DC', () => {
+    const r = analyze(toneWav({ amplitude: 0.5, durationS: 1, frequency: 1000 }));
+    expect(r.error).toBeNull();
+    expect(r.peak_dbfs).toBeCloseTo(-6.02, 1);
+    expect(r.rms_dbfs).toBeCloseTo(-9.03, 1);
+    expect(r.clipped_samples).toBe(0);
+    expect(Math.abs(r.dc_offset!)).toBeLessThan(1e-3);
+  });
+
+  it.each(['8', '16', '24', '32', '32f', '64'])('%s-bit matches the wavefile-decoded reference', (depth) => {
+    const bytes = toneWav({ bitDepth: depth, amplitude: 0.4, durationS: 0.25, channels: 2 });
+    const r = analyze(bytes);
+    const ref = reference(bytes);
+    expect(r.error).toBeNull();
+    expect(r.peak_dbfs!).toBeCloseTo(ref.peak_dbfs, 1);
+    expect(r.rms_dbfs!).toBeCloseTo(ref.rms_dbfs, 1);
+  });
+
+  it('measures leading and trailing silence (threshold −60 dBFS)', () => {
+    const r = analyze(toneWav({ leadS: 0.25, durationS: 0.5, tailS: 0.4, amplitude: 0.5 }));
+    expect(r.leading_silence_s).toBeCloseTo(0.25, 2);
+    expect(r.trailing_silence_s).toBeCloseTo(0.4, 2);
+    expect(r.duration_s).toBeCloseTo(1.15, 3);
+  });
+
+  it('counts clipped samples and measures DC offset', () => {
+    const r = analyze(toneWav({ amplitude: 1.5, durationS: 0.1, dc: 0 }));
+    expect(r.clipped_samples).toBeGreaterThan(100);
+    expect(r.peak_dbfs).toBeCloseTo(0, 1);
+    const dc = analyze(toneWav({ amplitude: 0.1, dc: 0.25, durationS: 0.5, frequency: 1000 }));
+    expect(dc.dc_offset).toBeCloseTo(0.25, 2);
+  });
+
+  it('digital silence reports the documented floor and all-silence durations', () => {
+    const r = analyze(toneWav({ amplitude: 0, durationS: 0.2 }));
+    expect(r.peak_dbfs).toBe(DBFS_FLOOR);
+    expect(r.rms_dbfs).toBe(DBFS_FLOOR);
+    expect(r.leading_silence_s).toBeCloseTo(0.2, 3);
+    expect(r.trailing_silence_s).toBeCloseTo(0.2, 3);
+  });
+
+  it('reading in small chunks gives the same answer as one pass (bounded memory for any size)', () => {
+    const bytes = toneWav({ durationS: 3, leadS: 0.3, tailS: 0.2, amplitude: 0.7, channels: 2 });
+    const whole = analyze(bytes);
+    const chunked = analyze(bytes, 4096);
+    expect(chunked).toEqual({ ...whole, path: chunked.path });
+  });
+
+  it('header-only analysis leaves the signal fields null', () => {
+    const name = 'header-only.wav';
+    fs.writeFileSync(path.join(dir, name), toneWav());
+    const r = analyzeFile(dir, { rel: name, link: false }, 'header', { buffer: Buffer.alloc(SAMPLE_CHUNK), transcripts: new TranscriptReader() });
+    expect(r.frames).toBe(2400);
+    for (const k of ['peak_dbfs', 'rms_dbfs', 'clipped_samples', 'dc_offset', 'leading_silence_s', 'trailing_silence_s'] as const) expect(r[k]).toBeNull();
+  });
+});

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Tests spawn worker threads and child servers: two files at a time fit a 2-core machine.
+    maxWorkers: 2,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
+  },
+});
