@@ -212,10 +212,11 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
       phase: (phase: TaskPhase, update: ScanProgress) => {
         if (controller.signal.aborted) return;
         const changed = snap.phase !== phase;
-        this.apply(task, update);
         snap.phase = phase;
-        this.apply(task, {});
-        this.emitNow(task, 'progress', changed);
+        this.apply(task, update);
+        // Only a real change of phase jumps the coalescing; a repeat is ordinary progress.
+        if (changed) this.emitNow(task, 'progress', true);
+        else this.schedule(task);
       },
       progress: (update: ScanProgress) => {
         if (controller.signal.aborted) return;

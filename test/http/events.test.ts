@@ -1,0 +1,136 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskEvent, TaskSnapshot } from '../../src/tasks/types.ts';
+import { makeFlatTree, makeLibriTTSTree, type Tree } from '../helpers/libritts-tree.ts';
+import { BASE, startTestService, type TestService } from '../helpers/service.ts';
+import { parseFrames, readUntil, type SSEFrame } from '../helpers/sse.ts';
+
+let svc: TestService;
+let tree: Tree;
+let big: { root: string; cleanup(): void };
+
+beforeAll(async () => {
+  svc = await startTestService({ SSE_PING_MS: 50 });
+  tree = makeLibriTTSTree();
+  big = makeFlatTree(2500);
+});
+afterAll(async () => {
+  await svc.close();
+  tree.cleanup();
+  big.cleanup();
+});
+
+const events = (id: string, init?: RequestInit, query = '') => svc.request(`${BASE}/scan-events/${id}${query}`, init);
+const dataOf = (f: SSEFrame) => JSON.parse(f.data!) as TaskSnapshot;
+const eventFrames = (frames: SSEFrame[]) => frames.filter((f) => f.event);
+
+function checkStream(frames: SSEFrame[]) {
+  const evs = eventFrames(frames);
+  expect(frames[0]).toEqual({ retry: '2000' });
+  expect(evs[0]!.event).toBe('status');
+  const ids = evs.map((f) => Number(f.id));
+  for (let i = 1; i < ids.length; i++) expect(ids[i]!).toBeGreaterThan(ids[i - 1]! - (i === 1 ? 1 : 0));
+  const terminal = evs.filter((f) => ['completed', 'failed', 'cancelled'].includes(f.event!));
+  expect(terminal).toHaveLength(1);
+  expect(evs[evs.length - 1]).toBe(terminal[0]);
+  expect(evs.every((f) => ['status', 'progress', 'completed', 'failed', 'cancelled'].includes(f.event!))).toBe(true);
+  return evs;
+}
+
+describe('GET /scan-events', () => {
+  it('a finished task: exact frames — retry, status, its terminal event — then close', async () => {
+    const id = await svc.startScan({ libritts_path: tree.root, analysis: 'header' });
+    await svc.waitDone(id);
+    const res = await events(id);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+    expect(res.headers.get('x-accel-buffering')).toBe('no');
+    const text = await res.text();
+    const snap = (await (await svc.request(`${BASE}/scan-status/${id}`)).json()) as TaskSnapshot;
+    const stored = await svc.store.getTask(id);
+    const last = stored!.last_event_id;
+    const data = JSON.stringify(snap);
+    expect(text).toBe(`retry: 2000\n\nevent: status\ndata: ${data}\nid: ${last - 1}\n\nevent: completed\ndata: ${data}\nid: ${last}\n\n`);
+  });
+
+  it('a live task: status first, coalesced progress with increasing ids, exactly one terminal event, then close', async () => {
+    const id = await svc.startScan({ libritts_path: big.root, analysis: 'full' });
+    const res = await events(id);
+    const frames = parseFrames(await res.text());
+    const evs = checkStream(frames);
+    expect(evs[evs.length - 1]!.event).toBe('completed');
+    expect(dataOf(evs[evs.length - 1]!)).toMatchObject({ status: 'completed', progress: 100, files_done: 2500 });
+    const phases = evs.map((f) => dataOf(f).phase).filter(Boolean);
+    expect(phases).toContain('processing');
+    expect(phases).toContain('finalizing');
+    const progress = evs.map((f) => dataOf(f).progress);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!).toBeGreaterThanOrEqual(progress[i - 1]!);
+    expect(frames.some((f) => f.comment === 'ping')).toBe(true);
+  });
+
+  it('coalesces progress to at most ~10 per second per task (plus phase changes)', async () => {
+    const times: { t: number; e: TaskEvent }[] = [];
+    const id = await svc.startScan({ libritts_path: big.root, analysis: 'full' });
+    const off = svc.runner.subscribe(id, (e) => times.push({ t: performance.now(), e }));
+    await svc.waitDone(id);
+    off();
+    const plain = times.filter((x, i) => i > 0 && x.e.type === 'progress' && x.e.snapshot.phase === times[i - 1]!.e.snapshot.phase);
+    for (const x of plain) {
+      const prev = times[times.indexOf(x) - 1]!;
+      expect(x.t - prev.t).toBeGreaterThan(60);
+    }
+  });
+
+  it('reconnecting with Last-Event-ID resumes and still ends with the terminal event', async () => {
+    const id = await svc.startScan({ libritts_path: big.root, analysis: 'full' });
+    const first = await readUntil(await events(id), (f) => eventFrames(f).length >= 2);
+    const lastSeen = Number(eventFrames(first).pop()!.id);
+    const res = await events(id, { headers: { 'Last-Event-ID': String(lastSeen) } });
+    const evs = checkStream(parseFrames(await res.text()));
+    expect(Number(evs[0]!.id)).toBeGreaterThanOrEqual(lastSeen);
+    for (const f of evs.slice(1)) expect(Number(f.id)).toBeGreaterThan(lastSeen);
+    // Past the terminal event: 204 tells EventSource to stop for good (header or query).
+    const end = Number(evs[evs.length - 1]!.id);
+    expect((await events(id, { headers: { 'Last-Event-ID': String(end) } })).status).toBe(204);
+    expect((await events(id, undefined, `?last_event_id=${end}`)).status).toBe(204);
+    // Before the end, the query form works like the header.
+    const viaQuery = checkStream(parseFrames(await (await events(id, undefined, `?last_event_id=${end - 1}`)).text()));
+    expect(Number(viaQuery[viaQuery.length - 1]!.id)).toBe(end);
+  });
+
+  it('sends `: ping` comments while nothing happens', async () => {
+    const local = await startTestService({ SSE_PING_MS: 30, MAX_CONCURRENT_SCANS: 1 });
+    const a = await local.startScan({ libritts_path: big.root, analysis: 'full' });
+    const queued = await local.startScan({ libritts_path: big.root, analysis: 'full' });
+    const frames = await readUntil(await local.request(`${BASE}/scan-events/${queued}`), (f) => f.filter((x) => x.comment === 'ping').length >= 2);
+    expect(dataOf(eventFrames(frames)[0]!).status).toBe('queued');
+    await local.request(`${BASE}/scan-cancel/${queued}`, { method: 'POST' });
+    await local.request(`${BASE}/scan-cancel/${a}`, { method: 'POST' });
+    await local.close();
+  });
+
+  it('a disconnected client leaves no listener behind (in-process and over a real socket)', async () => {
+    const id = await svc.startScan({ libritts_path: big.root, analysis: 'full' });
+    const baseline = svc.runner.taskListenerCount(id);
+    const streams = await Promise.all(Array.from({ length: 5 }, () => events(id)));
+    await Promise.all(streams.map((r) => readUntil(r, (f) => eventFrames(f).length >= 1)));
+    expect(svc.runner.taskListenerCount(id)).toBe(baseline);
+
+    const server = serve({ fetch: svc.app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as AddressInfo).port;
+    const aborts = Array.from({ length: 5 }, () => new AbortController());
+    const remote = await Promise.all(aborts.map((a) => fetch(`http://127.0.0.1:${port}${BASE}/scan-events/${id}`, { signal: a.signal })));
+    await Promise.all(remote.map((r) => r.body!.getReader().read()));
+    expect(svc.runner.taskListenerCount(id)).toBeGreaterThanOrEqual(baseline + 1);
+    for (const a of aborts) a.abort();
+    for (let i = 0; i < 100 && svc.runner.taskListenerCount(id) > baseline; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(svc.runner.taskListenerCount(id)).toBe(baseline);
+    await svc.request(`${BASE}/scan-cancel/${id}`, { method: 'POST' });
+    const closed = new Promise((r) => server.close(r));
+    (server as unknown as { closeAllConnections(): void }).closeAllConnections();
+    await closed;
+  });
+});
