@@ -4,6 +4,10 @@ import path from 'node:path';
 import { toneWav } from './wav.ts';
 
 export interface TreeOptions {
+  /** Where to write the tree (created); a new temp dir when absent. */
+  root?: string;
+  /** Durations of the distinct clips the tree cycles through, in seconds. */
+  clipDurations?: number[];
   /** subset name → number of speakers. */
   subsets?: Record<string, number>;
   chaptersPerSpeaker?: number;
@@ -43,13 +47,16 @@ export function tempDir(prefix = 'vl-test-'): string {
  * real WAVs made by wavefile, transcripts, the chapter `.trans.tsv` and a root `speakers.tsv`.
  */
 export function makeLibriTTSTree(opts: TreeOptions = {}): Tree {
-  const root = tempDir('vl-tree-');
+  const root = opts.root ?? tempDir('vl-tree-');
+  fs.mkdirSync(root, { recursive: true });
   const subsets = opts.subsets ?? { 'dev-clean': 2, 'test-clean': 1 };
   const chapters = opts.chaptersPerSpeaker ?? 2;
   const utts = opts.utterancesPerChapter ?? 3;
   const sibling = opts.siblingTranscripts ?? true;
   // A few distinct clips, reused: building thousands of files stays fast.
-  const clips = [0.05, 0.08, 0.11].map((d, i) => toneWav({ durationS: opts.durationS ?? d, leadS: 0.01 * (i + 1), tailS: 0.02, amplitude: 0.3 + 0.1 * i }));
+  const clips = (opts.clipDurations ?? [0.05, 0.08, 0.11]).map((d, i) =>
+    toneWav({ durationS: opts.durationS ?? d, leadS: 0.01 * (i + 1), tailS: 0.02, amplitude: 0.3 + 0.1 * (i % 3), frequency: 220 + 110 * (i % 4) }),
+  );
   const files: TreeFile[] = [];
   const speakers = new Map<string, { name: string; gender: string }>();
   let spk = 100;

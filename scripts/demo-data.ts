@@ -1,0 +1,20 @@
+// `npm run demo-data [DIR]`: writes a small LibriTTS-like tree (real WAVs made with wavefile,
+// transcripts, chapter .trans.tsv, speakers.tsv, one truncated file) to scan right away.
+import fs from 'node:fs';
+import path from 'node:path';
+import { makeLibriTTSTree } from '../test/helpers/libritts-tree.ts';
+
+const dir = path.resolve(process.argv[2] ?? 'data/demo-libritts');
+if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true, force: true });
+const tree = makeLibriTTSTree({
+  root: dir,
+  subsets: { 'dev-clean': 3, 'test-clean': 2 },
+  chaptersPerSpeaker: 2,
+  utterancesPerChapter: 4,
+  clipDurations: [1.2, 2.5, 3.7, 6.1, 9.4],
+});
+const count = tree.files.length + tree.corrupt.size;
+process.stdout.write(`Wrote ${count} WAV files (${tree.corrupt.size} deliberately broken) for ${tree.speakers.size} speakers to ${dir}\n`);
+process.stdout.write(
+  `Scan it:\n  curl -s -X POST http://127.0.0.1:8006/api/voice-library/scan-libritts -H 'Content-Type: application/json' -d '{"libritts_path": "${dir}"}'\n`,
+);

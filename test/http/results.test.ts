@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FileResult } from '../../src/scan/types.ts';
+import { CSV_HEADER } from '../../src/http/export-format.ts';
+import { makeFlatTree, makeLibriTTSTree, type Tree } from '../helpers/libritts-tree.ts';
+import { BASE, startTestService, type TestService } from '../helpers/service.ts';
+
+let svc: TestService;
+let tree: Tree;
+let id: string;
+let total: number;
+
+beforeAll(async () => {
+  svc = await startTestService();
+  tree = makeLibriTTSTree({ subsets: { 'dev-clean': 3, 'test-other': 2 }, utterancesPerChapter: 4 });
+  total = tree.files.length + tree.corrupt.size;
+  id = await svc.startScan({ libritts_path: tree.root, analysis: 'full' });
+  await svc.waitDone(id);
+});
+afterAll(async () => {
+  await svc.close();
+  tree.cleanup();
+});
+
+type Page = { items: FileResult[]; next_cursor: string | null };
+const page = async (q: string) => (await (await svc.request(`${BASE}/scan-results/${id}${q}`)).json()) as Page;
+
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') row.push(field), (field = '');
+    else if (ch === '\r' && text[i + 1] === '\n') {
+      row.push(field), rows.push(row), (row = []), (field = ''), i++;
+    } else field += ch;
+  }
+  return rows;
+}
+
+describe('GET /scan-results', () => {
+  it('pages through every result with the cursor, in a stable order, without repeats', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const p: Page = await page(`?limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(p.items.length).toBeLessThanOrEqual(7);
+      seen.push(...p.items.map((r) => r.path));
+      cursor = p.next_cursor;
+      pages++;
+    } while (cursor);
+    expect(seen).toHaveLength(total);
+    expect(new Set(seen).size).toBe(total);
+    expect(seen).toEqual([...seen].sort());
+    expect(pages).toBe(Math.ceil(total / 7));
+    expect((await page('')).items).toHaveLength(Math.min(100, total));
+  });
+
+  it('filters failed and ok files', async () => {
+    const failed = await page('?only=failed&limit=1000');
+    expect(failed.items.map((r) => r.path).sort()).toEqual([...tree.corrupt.keys()].sort());
+    for (const r of failed.items) expect(r.error).toEqual({ code: tree.corrupt.get(r.path), detail: expect.any(String) });
+    const ok = await page('?only=ok&limit=1000');
+    expect(ok.items).toHaveLength(tree.files.length);
+    expect(ok.items.every((r) => r.error === null && r.peak_dbfs !== null)).toBe(true);
+  });
+
+  it('streams every row as JSONL, identical to the paged rows', async () => {
+    const res = await svc.request(`${BASE}/scan-results/${id}?format=jsonl`);
+    expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="scan-${id}.jsonl"`);
+    const lines = (await res.text()).trimEnd().split('\n').map((l) => JSON.parse(l) as FileResult);
+    expect(lines).toEqual((await page('?limit=1000')).items);
+  });
+
+  it('streams every row as CSV with a header and RFC 4180 quoting', async () => {
+    const res = await svc.request(`${BASE}/scan-results/${id}?format=csv`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+    const rows = parseCsv(await res.text());
+    expect(rows[0]).toEqual(CSV_HEADER);
+    expect(rows).toHaveLength(total + 1);
+    const byPath = new Map(rows.slice(1).map((r) => [r[0], r]));
+    const f = tree.files[0]!;
+    const row = byPath.get(f.rel)!;
+    expect(row[CSV_HEADER.indexOf('text_normalized')]).toBe(f.text); // contains a comma: quoted
+    expect(row[CSV_HEADER.indexOf('sample_rate')]).toBe('24000');
+    const bad = byPath.get([...tree.corrupt.keys()][0]!)!;
+    expect(bad[CSV_HEADER.indexOf('error_code')]).toBe('NOT_RIFF_WAVE');
+  });
+
+  it('exports can be filtered too', async () => {
+    const text = await (await svc.request(`${BASE}/scan-results/${id}?format=jsonl&only=failed`)).text();
+    expect(text.trimEnd().split('\n')).toHaveLength(tree.corrupt.size);
+  });
+
+  it('serves partial results while the task runs', async () => {
+    const flat = makeFlatTree(3000);
+    const running = await svc.startScan({ libritts_path: flat.root, analysis: 'full' });
+    await new Promise<void>((resolve) => {
+      const off = svc.runner.subscribe(running, (e) => {
+        if (e.snapshot.files_done > 0 && e.snapshot.files_done < 3000) off(), resolve();
+      });
+    });
+    const partial = (await (await svc.request(`${BASE}/scan-results/${running}?limit=1000`)).json()) as Page;
+    expect(partial.items.length).toBeGreaterThan(0);
+    await svc.waitDone(running);
+    flat.cleanup();
+  });
+});
