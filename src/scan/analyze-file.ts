@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FdSource } from './byte-source.ts';
-import { parseLibriTTSPath, type TranscriptReader } from './libritts.ts';
+import { parseLibriTTSPath, type LibriTTSIds, type TranscriptReader } from './libritts.ts';
 import { SignalAccumulator, type SignalStats } from './signal-stats.ts';
 import type { Analysis, DiscoveredFile, FileResult } from './types.ts';
 import { readWavHeader, type FileError } from './wav-header.ts';
@@ -36,16 +36,11 @@ function isInside(root: string, target: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
-/**
- * Scans one file: header, LibriTTS ids and transcripts, and (full analysis) signal statistics.
- * Never throws: every failure becomes the result's `error`.
- */
-export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analysis, state: AnalyzerState): FileResult {
-  const abs = path.join(root, file.rel);
-  const ids = parseLibriTTSPath(file.rel);
-  const result: FileResult = {
-    path: file.rel,
-    ...ids,
+/** A result with the ids its path gives and every measured field null. */
+export function blankResult(rel: string, error: FileError | null = null): FileResult {
+  return {
+    path: rel,
+    ...parseLibriTTSPath(rel),
     text_normalized: null,
     text_original: null,
     sample_rate: null,
@@ -56,8 +51,18 @@ export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analys
     duration_s: null,
     bytes: null,
     ...NO_SIGNAL,
-    error: null,
+    error,
   };
+}
+
+/**
+ * Scans one file: header, LibriTTS ids and transcripts, and (full analysis) signal statistics.
+ * Never throws: every failure becomes the result's `error`.
+ */
+export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analysis, state: AnalyzerState): FileResult {
+  const abs = path.join(root, file.rel);
+  const result = blankResult(file.rel);
+  const ids: LibriTTSIds = result;
   if (file.link) {
     try {
       if (!isInside(root, fs.realpathSync(abs))) {

@@ -16,7 +16,7 @@ export interface ScannerOptions {
   fullBatch?: number;
 }
 
-const DISCOVERY_REPORT_EVERY = 500;
+const DISCOVERY_REPORT_EVERY = 100;
 const RESUME_PAGE = 1000;
 
 function throwIfAborted(signal: AbortSignal): void {
@@ -68,9 +68,11 @@ export function createScanner(opts: ScannerOptions): Scanner {
       for await (const file of discoverWavFiles(root, { subsets: job.subsets ?? undefined, signal })) {
         found++;
         if (!recorded.has(file.rel)) pending.push(file);
+        // The runner coalesces these to its progress interval, so reporting often is cheap.
         if (found % DISCOVERY_REPORT_EVERY === 0) ctx.progress({ message: `Discovering files: ${found} found` });
       }
       throwIfAborted(signal);
+      ctx.progress({ message: `Discovering files: ${found} found` });
 
       const total = pending.length + recorded.size;
       let done = counts.done;

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { parseLibriTTSPath } from './libritts.ts';
+import { blankResult } from './analyze-file.ts';
 import type { Analysis, BatchRequest, BatchResponse, DiscoveredFile, FileResult } from './types.ts';
 
 /** Raised for batches whose signal aborted before or while they ran. */
@@ -163,25 +163,4 @@ export class WorkerPool {
   }
 }
 
-function crashedResult(rel: string): FileResult {
-  return {
-    path: rel,
-    ...parseLibriTTSPath(rel),
-    text_normalized: null,
-    text_original: null,
-    sample_rate: null,
-    channels: null,
-    bits_per_sample: null,
-    encoding: null,
-    frames: null,
-    duration_s: null,
-    bytes: null,
-    peak_dbfs: null,
-    rms_dbfs: null,
-    clipped_samples: null,
-    dc_offset: null,
-    leading_silence_s: null,
-    trailing_silence_s: null,
-    error: { code: 'WORKER_CRASHED', detail: 'the scan worker crashed on this file' },
-  };
-}
+const crashedResult = (rel: string): FileResult => blankResult(rel, { code: 'WORKER_CRASHED', detail: 'the scan worker crashed on this file' });
