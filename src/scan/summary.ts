@@ -10,6 +10,10 @@ interface SpeakerAcc {
   subsets: Set<string>;
 }
 
+/** Histogram of clip durations: 1 s bins, the last one open-ended (LibriTTS clips are ≤ ~35 s). */
+const HIST_BIN_S = 1;
+const HIST_BINS = 40;
+
 const inc = (m: Record<string, number>, k: string): void => {
   m[k] = (m[k] ?? 0) + 1;
 };
@@ -25,6 +29,7 @@ export class ScanAggregator {
   private readonly sampleRates: Record<string, number> = {};
   private readonly subsets: Record<string, number> = {};
   private readonly bySpeaker = new Map<string, SpeakerAcc>();
+  private readonly durations = new Array<number>(HIST_BINS).fill(0);
 
   add(rows: Iterable<FileResult>): void {
     for (const r of rows) {
@@ -34,6 +39,7 @@ export class ScanAggregator {
       if (!r.error && r.sample_rate) inc(this.sampleRates, String(r.sample_rate));
       const dur = !r.error && r.duration_s ? r.duration_s : 0;
       this.duration += dur;
+      if (!r.error && r.duration_s !== null) this.durations[Math.min(HIST_BINS - 1, Math.floor(r.duration_s / HIST_BIN_S))]!++;
       if (!r.speaker_id) continue;
       let s = this.bySpeaker.get(r.speaker_id);
       if (!s) this.bySpeaker.set(r.speaker_id, (s = { utterances: 0, failed: 0, duration: 0, subsets: new Set() }));
@@ -52,6 +58,7 @@ export class ScanAggregator {
       duration_s: Math.round(this.duration * 1000) / 1000,
       sample_rates: { ...this.sampleRates },
       subsets: { ...this.subsets },
+      duration_histogram: { bin_s: HIST_BIN_S, counts: this.durations.slice(0, lastNonZero(this.durations) + 1) },
     };
   }
 
@@ -66,4 +73,9 @@ export class ScanAggregator {
       duration_s: Math.round(s.duration * 1000) / 1000,
     }));
   }
+}
+
+function lastNonZero(a: number[]): number {
+  for (let i = a.length - 1; i >= 0; i--) if (a[i]) return i;
+  return -1;
 }

@@ -14,6 +14,8 @@ export interface ScanSummary {
   duration_s: number;
   sample_rates: Record<string, number>;
   subsets: Record<string, number>;
+  /** Clip durations of the good files in `bin_s`-wide bins from 0 s; the last bin holds the rest. */
+  duration_histogram: { bin_s: number; counts: number[] };
 }
 
 /** The task snapshot of `scan-status` and of every SSE event's data (API.md). */

@@ -57,6 +57,7 @@ describe('POST /scan-libritts', () => {
       duration_s: expect.any(Number),
       sample_rates: { '24000': tree.files.length },
       subsets: { 'dev-clean': expect.any(Number), 'test-clean': expect.any(Number) },
+      duration_histogram: { bin_s: 1, counts: [tree.files.length] }, // every clip is under a second
     });
     const res = await svc.request(`${BASE}/scan-results/${id}?limit=1000`);
     const { items } = (await res.json()) as { items: Record<string, unknown>[] };

@@ -1,0 +1,51 @@
+// The API client: the base path, the optional bearer token (kept in sessionStorage), JSON errors.
+export const BASE = '/api/voice-library';
+const TOKEN_KEY = 'voice-library.token';
+
+export const getToken = () => sessionStorage.getItem(TOKEN_KEY) ?? '';
+export function setToken(token) {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/** An API error carrying the contract's `code` and `detail`. */
+export class ApiError extends Error {
+  constructor(status, code, detail, issues = []) {
+    super(detail);
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+    this.issues = issues;
+  }
+}
+
+export function authHeaders(extra = {}) {
+  const token = getToken();
+  return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
+}
+
+/** fetch() against the API; throws ApiError with the server's detail on a non-2xx answer. */
+export async function api(path, { method = 'GET', body, headers = {} } = {}) {
+  const init = { method, headers: authHeaders(headers) };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers['Content-Type'] = 'application/json';
+  }
+  const res = await fetch(`${BASE}${path}`, init);
+  if (res.ok || res.status === 304) return res;
+  let err = { detail: `${res.status} ${res.statusText}`, code: 'HTTP_ERROR', issues: [] };
+  try {
+    err = await res.json();
+  } catch {
+    // not JSON: keep the status line
+  }
+  throw new ApiError(res.status, err.code, err.detail, err.issues ?? []);
+}
+
+export const apiJson = async (path, opts) => (await api(path, opts)).json();
+
+/** The events URL; EventSource cannot set headers, so a token travels as `access_token`. */
+export function eventsUrl(taskId) {
+  const token = getToken();
+  return `${BASE}/scan-events/${taskId}${token ? `?access_token=${encodeURIComponent(token)}` : ''}`;
+}
