@@ -36,6 +36,19 @@ const EnvSchema = z.object({
   SCAN_WORKERS: intFrom(1, 256).default(Math.max(1, os.availableParallelism())),
   ALLOW_OPEN_ACCESS: flag,
   MAX_BODY_BYTES: intFrom(1).default(64 * 1024),
+  MAX_FILES_PER_SCAN: intFrom(1).default(2_000_000),
+  MAX_SSE_CLIENTS: intFrom(1).default(5000),
+  MAX_SSE_CLIENTS_PER_TASK: intFrom(1).default(1000),
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/]+$/.test(o)), 'each origin must look like https://host[:port], or be *'),
   SSE_PING_MS: intFrom(10, 3_600_000).default(15_000),
   PROGRESS_INTERVAL_MS: intFrom(10, 60_000).default(100),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

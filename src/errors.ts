@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { QueueFullError, TaskNotFoundError, TaskStateError } from './tasks/errors.ts';
+import { QueueFullError, ShuttingDownError, TaskNotFoundError, TaskStateError } from './tasks/errors.ts';
 
 /** Stable, machine-readable error codes of the HTTP contract (API.md "Errors"). */
 export type ErrorCode =
@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'TOO_MANY_TASKS'
+  | 'TOO_MANY_STREAMS'
+  | 'SHUTTING_DOWN'
   | 'INTERNAL_ERROR';
 
 export interface ValidationIssue {
@@ -60,6 +62,9 @@ export function toAppError(err: unknown): AppError {
   if (err instanceof TaskNotFoundError) return taskNotFound(err.taskId);
   if (err instanceof TaskStateError) {
     return err.active ? new AppError(409, 'TASK_ACTIVE', err.message) : new AppError(409, 'TASK_NOT_ACTIVE', err.message);
+  }
+  if (err instanceof ShuttingDownError) {
+    return new AppError(503, 'SHUTTING_DOWN', 'The server is shutting down; retry shortly', [], { 'Retry-After': '5' });
   }
   if (err instanceof QueueFullError) {
     return new AppError(429, 'TOO_MANY_TASKS', 'Too many scans are queued; retry later', [], { 'Retry-After': String(err.retryAfterS) });

@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { resolveRoots } from './http/scan-path.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { createScanner } from './scan/scanner.ts';
+import type { WorkerFaults } from './scan/types.ts';
 import { WorkerPool } from './scan/worker-pool.ts';
 import { SqliteStore } from './store/sqlite.ts';
 import type { TaskStore } from './store/types.ts';
@@ -22,10 +23,10 @@ export interface Service {
  * Wires the single-process service: SQLite store → worker pool → scanner → runner → HTTP app,
  * and resumes what an earlier process left unfinished.
  */
-export async function createService(config: Config, logger: Logger = silentLogger): Promise<Service> {
+export async function createService(config: Config, logger: Logger = silentLogger, options: { faults?: WorkerFaults } = {}): Promise<Service> {
   const store = new SqliteStore(config.DB_PATH);
-  const pool = new WorkerPool(config.SCAN_WORKERS);
-  const scanner = createScanner({ store, pool });
+  const pool = new WorkerPool(config.SCAN_WORKERS, { faults: options.faults });
+  const scanner = createScanner({ store, pool, maxFiles: config.MAX_FILES_PER_SCAN });
   const runner = new TaskRunner({
     store,
     scanner,

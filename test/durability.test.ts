@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskSnapshot } from '../src/tasks/types.ts';
 import { startChildServer, type ChildServer } from './helpers/child-server.ts';
 import { makeFlatTree, tempDir } from './helpers/libritts-tree.ts';
-import { parseFrames, readUntil, type SSEFrame } from './helpers/sse.ts';
+import { parseFrames, type SSEFrame } from './helpers/sse.ts';
 
 const BASE = '/api/voice-library';
 const FILES = 8000;
@@ -39,7 +39,31 @@ const scan = (server: ChildServer) =>
 
 const exportJsonl = async (server: ChildServer, id: string) => (await fetch(`${server.url}${BASE}/scan-results/${id}?format=jsonl`)).text();
 
-describe('durability: kill -9 mid-scan, restart on the same DB', () => {
+/** Follows a task's stream, calls `stop` once it is part-way, and returns every frame until the stream ends. */
+async function followAndStop(server: ChildServer, id: string, stop: () => void): Promise<{ frames: SSEFrame[]; streamError: unknown }> {
+  const res = await fetch(`${server.url}${BASE}/scan-events/${id}`);
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let stopped = false;
+  let streamError: unknown = null;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      if (!stopped && parseFrames(text).some((f) => f.event === 'progress' && (JSON.parse(f.data!) as TaskSnapshot).files_done >= 500)) {
+        stopped = true;
+        stop();
+      }
+    }
+  } catch (err) {
+    streamError = err;
+  }
+  return { frames: parseFrames(text.slice(0, text.lastIndexOf('\n\n') + 2)), streamError };
+}
+
+describe.each([['SIGKILL'], ['SIGTERM']] as const)('durability: %s mid-scan, restart on the same DB', (signal) => {
   it('resumes the task, skips recorded files, ends equal to an uninterrupted scan, ids keep increasing', async () => {
     const dbPath = path.join(tempDir('vl-dur-'), 'voice-library.db');
     const env = { DB_PATH: dbPath, SCAN_WORKERS: '1', PROGRESS_INTERVAL_MS: '50' };
@@ -47,27 +71,42 @@ describe('durability: kill -9 mid-scan, restart on the same DB', () => {
     servers.push(first);
     const id = await scan(first);
 
-    // Follow the scan live and kill the server the moment it is part-way through.
-    const seen: SSEFrame[] = await readUntil(await fetch(`${first.url}${BASE}/scan-events/${id}`), (frames) =>
-      frames.some((f) => f.event === 'progress' && (JSON.parse(f.data!) as TaskSnapshot).files_done >= 500),
-    );
-    first.proc.kill('SIGKILL');
+    let signalledAt = 0;
+    const { frames: seen, streamError } = await followAndStop(first, id, () => {
+      signalledAt = performance.now();
+      first.proc.kill(signal);
+    });
     const exit = await first.exited;
-    expect(exit.signal).toBe('SIGKILL');
+    const exitMs = performance.now() - signalledAt;
+    if (signal === 'SIGKILL') {
+      expect(exit.signal).toBe('SIGKILL');
+    } else {
+      // Graceful: exit 0 within 5 s, the event stream ended cleanly (no error, no terminal event).
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(exitMs).toBeLessThan(5000);
+      expect(streamError).toBeNull();
+      expect(seen.filter((f) => ['completed', 'failed', 'cancelled', 'error'].includes(f.event ?? ''))).toEqual([]);
+    }
     const maxIdBefore = Math.max(...seen.filter((f) => f.id).map((f) => Number(f.id)));
 
     const db = new Database(dbPath, { readonly: true });
     const recorded = (db.prepare('SELECT COUNT(*) AS n FROM results WHERE task_id = ?').get(id) as { n: number }).n;
+    const stored = db.prepare('SELECT status, snapshot FROM tasks WHERE id = ?').get(id) as { status: string; snapshot: string };
     db.close();
     expect(recorded).toBeGreaterThan(0);
     expect(recorded).toBeLessThan(FILES);
+    expect(stored.status).toBe('running');
+    if (signal === 'SIGTERM') {
+      // Checkpointed: the stored counters are those of the results on disk.
+      expect((JSON.parse(stored.snapshot) as TaskSnapshot).files_done).toBe(recorded);
+    }
 
     const second = await startChildServer(env);
     servers.push(second);
     const statusRes = await fetch(`${second.url}${BASE}/scan-events/${id}`);
-    const frames = parseFrames(await statusRes.text());
-    const evs = frames.filter((f) => f.event);
-    for (const f of evs) expect(Number(f.id)).toBeGreaterThan(maxIdBefore - 1);
+    const evs = parseFrames(await statusRes.text()).filter((f) => f.event);
+    for (const f of evs) expect(Number(f.id)).toBeGreaterThanOrEqual(maxIdBefore);
+    for (const f of evs.slice(1)) expect(Number(f.id)).toBeGreaterThan(maxIdBefore);
     expect(evs.pop()!.event).toBe('completed');
     const final = await waitCompleted(second, id);
     // Recorded files were skipped: the restarted run entered processing with them already done.

@@ -1,7 +1,9 @@
 import { Hono } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import type { TaskEvent, TaskSnapshot } from '../tasks/types.ts';
-import { isTerminal } from '../tasks/types.ts';
+import { AppError } from '../errors.ts';
+import { ShuttingDownError } from '../tasks/errors.ts';
+import type { TaskRunner } from '../tasks/runner.ts';
+import { isTerminal, type TaskEvent, type TaskSnapshot } from '../tasks/types.ts';
 import type { AppDeps } from './deps.ts';
 import { EventsQuerySchema } from './schemas.ts';
 import { findTask } from './task-lookup.ts';
@@ -17,73 +19,113 @@ function lastEventIdOf(header: string | undefined, query: number | undefined): n
 const send = (s: SSEStreamingApi, event: string, id: number, snapshot: TaskSnapshot) =>
   s.writeSSE({ event, id: String(id), data: JSON.stringify(snapshot) });
 
+/** Counts open streams overall and per task, so that a flood of clients gets 503, not an OOM. */
+class StreamSlots {
+  private open = 0;
+  private readonly perTask = new Map<string, number>();
+  constructor(
+    private readonly max: number,
+    private readonly maxPerTask: number,
+  ) {}
+
+  /** Takes a slot, or throws the contract's 503; returns the function that gives it back. */
+  take(taskId: string): () => void {
+    const forTask = this.perTask.get(taskId) ?? 0;
+    if (this.open >= this.max || forTask >= this.maxPerTask) {
+      const scope = this.open >= this.max ? 'the server' : 'this task';
+      throw new AppError(503, 'TOO_MANY_STREAMS', `Too many event streams open on ${scope}; poll scan-status or retry later`, [], { 'Retry-After': '5' });
+    }
+    this.open++;
+    this.perTask.set(taskId, forTask + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.open--;
+      const n = (this.perTask.get(taskId) ?? 1) - 1;
+      if (n > 0) this.perTask.set(taskId, n);
+      else this.perTask.delete(taskId);
+    };
+  }
+}
+
+/** Streams one task to one client until its terminal event, a disconnect, or a shutdown. */
+async function streamTask(s: SSEStreamingApi, runner: TaskRunner, id: string, pingMs: number): Promise<void> {
+  await s.write(`retry: ${RETRY_MS}\n\n`);
+  const pending: TaskEvent[] = [];
+  let wake: (() => void) | null = null;
+  let closing = false;
+  const unsubscribe = runner.subscribe(id, (e) => {
+    pending.push(e);
+    wake?.();
+  });
+  const onClosing = () => {
+    closing = true;
+    wake?.();
+  };
+  runner.once('closing', onClosing);
+  s.onAbort(() => {
+    unsubscribe();
+    wake?.();
+  });
+  const ping = setInterval(() => void s.write(': ping\n\n'), pingMs);
+  try {
+    // Read the snapshot after subscribing, so no event can fall between the two.
+    const current = await runner.get(id);
+    if (!current) return;
+    const ended = isTerminal(current.snapshot.status) ? await runner.terminalEvent(id) : null;
+    if (ended) {
+      await send(s, 'status', ended.id - 1, ended.snapshot);
+      await send(s, ended.type, ended.id, ended.snapshot);
+      return;
+    }
+    let sent = current.last_event_id;
+    await send(s, 'status', sent, current.snapshot);
+    while (!s.aborted && !closing) {
+      if (pending.length === 0) await new Promise<void>((r) => (wake = r));
+      wake = null;
+      const batch = pending.splice(0).filter((e) => e.id > sent);
+      for (let i = 0; i < batch.length; i++) {
+        const e = batch[i]!;
+        const next = batch[i + 1];
+        // A slow client skips a progress event only when a newer one of the same status and phase follows.
+        if (e.type === 'progress' && next?.type === 'progress' && next.snapshot.phase === e.snapshot.phase && next.snapshot.status === e.snapshot.status) continue;
+        await send(s, e.type, e.id, e.snapshot);
+        sent = e.id;
+        if (e.type !== 'progress') return;
+      }
+    }
+  } finally {
+    clearInterval(ping);
+    unsubscribe();
+    runner.off('closing', onClosing);
+  }
+}
+
 /**
  * Server-Sent Events for one task (API.md): `retry`, a `status` snapshot, coalesced `progress`,
- * exactly one terminal event, then close. A slow client gets only the newest progress it missed.
+ * exactly one terminal event, then close. A shutdown ends open streams (clients reconnect).
  */
 export function eventRoutes(deps: AppDeps): Hono {
-  const { runner, store, config } = deps;
+  const { runner, config } = deps;
+  const slots = new StreamSlots(config.MAX_SSE_CLIENTS, config.MAX_SSE_CLIENTS_PER_TASK);
   const app = new Hono();
 
   app.get('/scan-events/:task_id', validate('query', EventsQuerySchema), async (c) => {
     const task = await findTask(runner, c.req.param('task_id'));
     const id = task.snapshot.task_id;
     const lastId = lastEventIdOf(c.req.header('last-event-id'), c.req.valid('query').last_event_id);
-    const ended = isTerminal(task.snapshot.status) ? await store.terminalEvent(id) : null;
+    const ended = isTerminal(task.snapshot.status) ? await runner.terminalEvent(id) : null;
     // Past the end: 204 tells EventSource to stop reconnecting for good.
     if (ended && lastId !== undefined && lastId >= ended.id) return c.body(null, 204);
+    if (runner.closing) throw new ShuttingDownError();
+    const release = slots.take(id);
     c.header('X-Accel-Buffering', 'no');
-
     return streamSSE(c, async (s) => {
-      await s.write(`retry: ${RETRY_MS}\n\n`);
-      if (ended) {
-        await send(s, 'status', ended.id - 1, ended.snapshot);
-        await send(s, ended.type, ended.id, ended.snapshot);
-        return;
-      }
-
-      const pending: TaskEvent[] = [];
-      let wake: (() => void) | null = null;
-      const unsubscribe = runner.subscribe(id, (e) => {
-        pending.push(e);
-        wake?.();
-      });
-      s.onAbort(() => {
-        unsubscribe();
-        wake?.();
-      });
-      const ping = setInterval(() => void s.write(': ping\n\n'), config.SSE_PING_MS);
       try {
-        // Read the snapshot after subscribing, so no event can fall between the two.
-        const current = await runner.get(id);
-        if (!current) return;
-        if (isTerminal(current.snapshot.status)) {
-          const terminal = await store.terminalEvent(id);
-          if (terminal) {
-            await send(s, 'status', terminal.id - 1, terminal.snapshot);
-            await send(s, terminal.type, terminal.id, terminal.snapshot);
-            return;
-          }
-        }
-        let sent = current.last_event_id;
-        await send(s, 'status', sent, current.snapshot);
-        while (!s.aborted) {
-          if (pending.length === 0) await new Promise<void>((r) => (wake = r));
-          wake = null;
-          const batch = pending.splice(0).filter((e) => e.id > sent);
-          for (let i = 0; i < batch.length; i++) {
-            const e = batch[i]!;
-            const next = batch[i + 1];
-            // Skip a progress event only when a newer one of the same status and phase follows.
-            if (e.type === 'progress' && next?.type === 'progress' && next.snapshot.phase === e.snapshot.phase && next.snapshot.status === e.snapshot.status) continue;
-            await send(s, e.type, e.id, e.snapshot);
-            sent = e.id;
-            if (e.type !== 'progress') return;
-          }
-        }
+        await streamTask(s, runner, id, config.SSE_PING_MS);
       } finally {
-        clearInterval(ping);
-        unsubscribe();
+        release();
       }
     });
   });

@@ -11,6 +11,8 @@ export const HEADER_WINDOW = 4096;
 /** Samples are read in chunks of about this size, whatever the file's size. */
 export const SAMPLE_CHUNK = 1 << 20;
 
+const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+
 const NO_SIGNAL: { [K in keyof SignalStats]: null } = {
   peak_dbfs: null,
   rms_dbfs: null,
@@ -63,14 +65,16 @@ export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analys
   const abs = path.join(root, file.rel);
   const result = blankResult(file.rel);
   const ids: LibriTTSIds = result;
+  let target = abs;
   if (file.link) {
     try {
-      if (!isInside(root, fs.realpathSync(abs))) {
-        result.error = { code: 'OUTSIDE_ROOT', detail: 'symlink leads outside the scanned directory; not read' };
-        return result;
-      }
+      target = fs.realpathSync(abs);
     } catch (err) {
       result.error = ioError(err);
+      return result;
+    }
+    if (!isInside(root, target)) {
+      result.error = { code: 'OUTSIDE_ROOT', detail: 'symlink leads outside the scanned directory; not read' };
       return result;
     }
   }
@@ -78,7 +82,9 @@ export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analys
 
   let fd: number;
   try {
-    fd = fs.openSync(abs, 'r');
+    // NOFOLLOW: a file swapped for a symlink after discovery is not followed out of the root.
+    // NONBLOCK: a FIFO named *.wav must not hang the worker waiting for a writer.
+    fd = fs.openSync(target, OPEN_FLAGS);
   } catch (err) {
     result.error = ioError(err);
     return result;

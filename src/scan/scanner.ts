@@ -14,6 +14,8 @@ export interface ScannerOptions {
   /** Files per worker message: large for header reads, smaller when samples are read. */
   headerBatch?: number;
   fullBatch?: number;
+  /** A tree with more WAV files than this fails the task with TOO_MANY_FILES. */
+  maxFiles?: number;
 }
 
 const DISCOVERY_REPORT_EVERY = 100;
@@ -44,6 +46,7 @@ export function createScanner(opts: ScannerOptions): Scanner {
   const { store, pool } = opts;
   const headerBatch = opts.headerBatch ?? 256;
   const fullBatch = opts.fullBatch ?? 16;
+  const maxFiles = opts.maxFiles ?? Number.POSITIVE_INFINITY;
 
   return {
     async scan(job: ScanJob, ctx: ScanContext): Promise<ScanSummary> {
@@ -66,7 +69,9 @@ export function createScanner(opts: ScannerOptions): Scanner {
       const pending: DiscoveredFile[] = [];
       let found = 0;
       for await (const file of discoverWavFiles(root, { subsets: job.subsets ?? undefined, signal })) {
-        found++;
+        if (++found > maxFiles) {
+          throw new ScanFailure('TOO_MANY_FILES', `The tree holds more than ${maxFiles} WAV files (MAX_FILES_PER_SCAN); scan a subset or raise the limit`);
+        }
         if (!recorded.has(file.rel)) pending.push(file);
         // The runner coalesces these to its progress interval, so reporting often is cheap.
         if (found % DISCOVERY_REPORT_EVERY === 0) ctx.progress({ message: `Discovering files: ${found} found` });
@@ -101,6 +106,9 @@ export function createScanner(opts: ScannerOptions): Scanner {
         try {
           await store.insertResults(job.task_id, results);
         } catch (err) {
+          if ((err as { code?: string }).code === 'SQLITE_FULL') {
+            throw new ScanFailure('STORAGE_FULL', 'The database is full; results recorded so far are kept');
+          }
           throw new ScanFailure('STORE_WRITE_FAILED', `Could not record results: ${(err as Error).message}`);
         }
         agg.add(results);

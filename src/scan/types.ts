@@ -73,3 +73,9 @@ export interface BatchResponse {
   id: number;
   results: FileResult[];
 }
+
+/** Faults a test can inject into scan workers (see test/scan/worker-pool.test.ts). */
+export interface WorkerFaults {
+  /** A worker exits when it reaches a file whose path ends with this. */
+  crashOn?: string;
+}

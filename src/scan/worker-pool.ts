@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { blankResult } from './analyze-file.ts';
-import type { Analysis, BatchRequest, BatchResponse, DiscoveredFile, FileResult } from './types.ts';
+import type { Analysis, BatchRequest, BatchResponse, DiscoveredFile, FileResult, WorkerFaults } from './types.ts';
 
 /** Raised for batches whose signal aborted before or while they ran. */
 export class AbortError extends Error {
@@ -42,7 +42,10 @@ export class WorkerPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(readonly size: number) {
+  constructor(
+    readonly size: number,
+    private readonly options: { faults?: WorkerFaults } = {},
+  ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
@@ -80,7 +83,7 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerUrl);
+    const worker = new Worker(workerUrl, { workerData: { faults: this.options.faults } });
     const slot: Slot = { worker, job: null };
     worker.on('message', (msg: BatchResponse) => {
       const job = slot.job;

@@ -22,3 +22,10 @@ export class TaskStateError extends Error {
     super(active ? `Task ${taskId} is still active; cancel it first` : `Task ${taskId} has already finished`);
   }
 }
+
+export class ShuttingDownError extends Error {
+  override readonly name = 'ShuttingDownError';
+  constructor() {
+    super('The server is shutting down');
+  }
+}

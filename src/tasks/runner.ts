@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { TaskStore } from '../store/types.ts';
-import { QueueFullError, TaskNotFoundError, TaskStateError } from './errors.ts';
+import { QueueFullError, ShuttingDownError, TaskNotFoundError, TaskStateError } from './errors.ts';
 import { ScanFailure, type ScanContext, type ScanProgress, type Scanner } from './scanner.ts';
 import { TypedEmitter } from './typed-emitter.ts';
 import { isTerminal, type ScanRequest, type TaskEvent, type TaskEventType, type TaskPhase, type TaskSnapshot, type TaskStatus, type TerminalStatus } from './types.ts';
@@ -20,6 +20,8 @@ export interface RunnerOptions {
 export interface RunnerEvents {
   /** Every event of every task, after it has been persisted. */
   event: [TaskEvent];
+  /** The runner is shutting down: streams should end so that clients reconnect elsewhere. */
+  closing: [];
   [key: string]: unknown[];
 }
 
@@ -28,6 +30,8 @@ interface LiveTask {
   lastEventId: number;
   /** The id of the last event actually emitted (lastEventId may be ahead while it persists). */
   emittedId: number;
+  /** The terminal event once emitted (served from memory if the store refused it). */
+  terminal: TaskEvent | null;
   controller: AbortController | null;
   timer: NodeJS.Timeout | null;
   lastEmitAt: number;
@@ -73,7 +77,7 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
   }
 
   async submit(req: ScanRequest): Promise<TaskSnapshot> {
-    if (this.stopping) throw new QueueFullError(QUEUE_RETRY_AFTER_S);
+    if (this.stopping) throw new ShuttingDownError();
     const free = Math.max(0, this.opts.maxConcurrent - this.running);
     if (this.queue.length + 1 - free > this.opts.maxQueued) throw new QueueFullError(QUEUE_RETRY_AFTER_S);
     const snap: TaskSnapshot = {
@@ -113,6 +117,13 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
     return this.opts.store.getTask(id);
   }
 
+  /** The task's terminal event once it has been emitted; null while the task is active. */
+  async terminalEvent(id: string): Promise<TaskEvent | null> {
+    const task = this.live.get(id);
+    if (task) return task.terminal;
+    return this.opts.store.terminalEvent(id);
+  }
+
   list(opts: { status?: TaskStatus | undefined; limit: number }): Promise<TaskSnapshot[]> {
     return this.opts.store.listTasks(opts).then((rows) => rows.map((s) => (this.live.has(s.task_id) ? { ...this.live.get(s.task_id)!.snap } : s)));
   }
@@ -141,8 +152,8 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
   /** Cancels a queued or running task; resolves when it has stopped. */
   async cancel(id: string): Promise<TaskSnapshot> {
     const task = this.live.get(id);
-    if (!task) {
-      if (await this.opts.store.getTask(id)) throw new TaskStateError(id, false);
+    if (!task || isTerminal(task.snap.status)) {
+      if (task || (await this.opts.store.getTask(id))) throw new TaskStateError(id, false);
       throw new TaskNotFoundError(id);
     }
     if (task.snap.status === 'queued') {
@@ -155,8 +166,10 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
   }
 
   async remove(id: string): Promise<void> {
-    if (this.live.has(id)) throw new TaskStateError(id, true);
-    if (!(await this.opts.store.getTask(id))) throw new TaskNotFoundError(id);
+    const task = this.live.get(id);
+    if (task && !isTerminal(task.snap.status)) throw new TaskStateError(id, true);
+    if (!task && !(await this.opts.store.getTask(id))) throw new TaskNotFoundError(id);
+    this.live.delete(id);
     await this.opts.store.deleteTask(id);
   }
 
@@ -170,19 +183,33 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
    * in the store, with everything recorded so far, and resume on the next start.
    */
   async close(): Promise<void> {
+    if (this.stopping) return;
     this.stopping = true;
+    this.emit('closing');
     for (const task of this.live.values()) {
       if (task.timer) clearTimeout(task.timer);
       task.controller?.abort(SHUTDOWN);
     }
     await Promise.allSettled([...this.runs]);
     await Promise.allSettled([...this.live.values()].map((t) => t.chain));
+    // Checkpoint: the newest counters of interrupted tasks, under their last emitted event id.
+    for (const task of this.live.values()) {
+      if (task.snap.status !== 'running') continue;
+      await this.opts.store.saveTask({ snapshot: { ...task.snap, files_per_s: null, eta_s: null }, last_event_id: task.lastEventId }).catch((err) =>
+        this.opts.onInternalError?.(err, task.snap.task_id),
+      );
+    }
+  }
+
+  /** Whether close() has begun. */
+  get closing(): boolean {
+    return this.stopping;
   }
 
   private track(snap: TaskSnapshot, lastEventId: number): LiveTask {
     let resolveSettled!: (s: TaskSnapshot) => void;
     const settled = new Promise<TaskSnapshot>((r) => (resolveSettled = r));
-    const task: LiveTask = { snap, lastEventId, emittedId: lastEventId, controller: null, timer: null, lastEmitAt: 0, chain: Promise.resolve(), settled, resolveSettled };
+    const task: LiveTask = { snap, lastEventId, emittedId: lastEventId, terminal: null, controller: null, timer: null, lastEmitAt: 0, chain: Promise.resolve(), settled, resolveSettled };
     this.live.set(snap.task_id, task);
     return task;
   }
@@ -274,9 +301,11 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
     } else {
       s.message = `Scan failed: ${s.error?.detail ?? 'unknown error'}`;
     }
-    this.emitNow(task, status, true);
-    void task.chain.then(() => {
-      this.live.delete(s.task_id);
+    const stored = this.emitNow(task, status, true);
+    void stored.then((ok) => {
+      // A terminal state the store refused (disk full) stays served from memory until restart,
+      // when the task, still unfinished on disk, resumes.
+      if (ok) this.live.delete(s.task_id);
       task.resolveSettled({ ...s });
     });
   }
@@ -294,8 +323,11 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
     }, wait);
   }
 
-  /** Assigns the next id, persists the snapshot (and the event when `record`), then emits. */
-  private emitNow(task: LiveTask, type: TaskEventType, record: boolean): void {
+  /**
+   * Assigns the next id, persists the snapshot (and the event when `record`), then emits.
+   * Resolves with whether the store took it.
+   */
+  private emitNow(task: LiveTask, type: TaskEventType, record: boolean): Promise<boolean> {
     if (task.timer) {
       clearTimeout(task.timer);
       task.timer = null;
@@ -303,17 +335,21 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
     task.lastEmitAt = Date.now();
     const event: TaskEvent = { id: ++task.lastEventId, type, snapshot: { ...task.snap } };
     const { store } = this.opts;
+    let persisted = false;
     task.chain = task.chain.then(async () => {
       try {
         await store.saveTask({ snapshot: event.snapshot, last_event_id: event.id });
         if (record) await store.appendEvent(event.snapshot.task_id, event);
+        persisted = true;
       } catch (err) {
         // A store that refuses writes (disk full) must not silence the stream.
         this.opts.onInternalError?.(err, event.snapshot.task_id);
       }
       task.emittedId = event.id;
+      if (type !== 'progress') task.terminal = event;
       this.bus.emit(event.snapshot.task_id, event);
       this.emit('event', event);
     });
+    return task.chain.then(() => persisted);
   }
 }

@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FileResult } from '../../src/scan/types.ts';
+import { testConfig } from '../../src/config.ts';
+import { createService } from '../../src/service.ts';
+import type { TaskSnapshot } from '../../src/tasks/types.ts';
+import { makeFlatTree, makeLibriTTSTree, tempDir } from '../helpers/libritts-tree.ts';
+import { BASE, startTestService, type TestService } from '../helpers/service.ts';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const waitFor = (svc: { runner: TestService['runner'] }, id: string, pred: (s: TaskSnapshot) => boolean) =>
+  new Promise<void>((resolve) => {
+    const off = svc.runner.subscribe(id, (e) => {
+      if (pred(e.snapshot)) off(), resolve();
+    });
+  });
+
+describe('faults during a scan, through the service', () => {
+  it('a worker crash on one file: the worker is replaced, the file gets an error, the scan completes', async () => {
+    const tree = makeLibriTTSTree({ corrupt: false });
+    cleanups.push(tree.cleanup);
+    const victim = tree.files[3]!;
+    const config = testConfig({ DB_PATH: path.join(tempDir('vl-db-'), 't.db'), SCAN_WORKERS: 2, LOG_LEVEL: 'silent' });
+    const svc = await createService(config, undefined, { faults: { crashOn: path.basename(victim.rel) } });
+    cleanups.push(() => svc.close());
+    const res = await svc.app.request(`${BASE}/scan-libritts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ libritts_path: tree.root, analysis: 'full' }),
+    });
+    const { task_id } = (await res.json()) as { task_id: string };
+    const done = await svc.runner.settled(task_id);
+    expect(done).toMatchObject({ status: 'completed', files_total: tree.files.length, files_done: tree.files.length, files_failed: 1 });
+    const { items } = (await (await svc.app.request(`${BASE}/scan-results/${task_id}?only=failed`)).json()) as { items: FileResult[] };
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ path: victim.rel, speaker_id: victim.speaker, error: { code: 'WORKER_CRASHED' } });
+    expect(svc.pool.busy).toBe(0);
+  });
+
+  it('the database fills up: the task fails with STORAGE_FULL, the server keeps serving, recorded results stay', async () => {
+    const svc = await startTestService({ SCAN_WORKERS: 1 });
+    cleanups.push(() => svc.close());
+    const flat = makeFlatTree(3000);
+    cleanups.push(flat.cleanup);
+    const id = await svc.startScan({ libritts_path: flat.root, analysis: 'full' });
+    await waitFor(svc, id, (s) => s.files_done > 0);
+    const db = (svc.store as unknown as { db: Database.Database }).db;
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages}`);
+    const done = await svc.waitDone(id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toEqual({ code: 'STORAGE_FULL', detail: expect.stringMatching(/full/) });
+    expect(done.files_done).toBeLessThan(3000);
+    // Still serving, and the failed state is what clients see.
+    expect((await svc.request('/healthz')).status).toBe(200);
+    const status = (await (await svc.request(`${BASE}/scan-status/${id}`)).json()) as TaskSnapshot;
+    expect(status).toMatchObject({ status: 'failed', error: { code: 'STORAGE_FULL' } });
+    const events = await svc.request(`${BASE}/scan-events/${id}`);
+    expect(await events.text()).toMatch(/event: failed\n/);
+    // Every result counted before the failure is on disk.
+    const kept = (await svc.store.resultCounts(id)).done;
+    expect(kept).toBe(done.files_done);
+    expect(kept).toBeGreaterThan(0);
+    // With room again, scanning works.
+    db.pragma('max_page_count = 1073741823');
+    const next = await svc.startScan({ libritts_path: flat.root, analysis: 'header' });
+    expect((await svc.waitDone(next)).status).toBe('completed');
+  });
+
+  it('a tree over MAX_FILES_PER_SCAN fails the task with TOO_MANY_FILES', async () => {
+    const svc = await startTestService({ MAX_FILES_PER_SCAN: 10 });
+    cleanups.push(() => svc.close());
+    const tree = makeLibriTTSTree();
+    cleanups.push(tree.cleanup);
+    const done = await svc.waitDone(await svc.startScan({ libritts_path: tree.root, analysis: 'header' }));
+    expect(done).toMatchObject({ status: 'failed', error: { code: 'TOO_MANY_FILES', detail: expect.stringContaining('10') } });
+  });
+
+  it('the scanned directory vanishing before the scan starts fails the task with PATH_NOT_FOUND', async () => {
+    const svc = await startTestService({ MAX_CONCURRENT_SCANS: 1 });
+    cleanups.push(() => svc.close());
+    const big = makeFlatTree(2000);
+    cleanups.push(big.cleanup);
+    const tree = makeLibriTTSTree();
+    const first = await svc.startScan({ libritts_path: big.root, analysis: 'full' });
+    const second = await svc.startScan({ libritts_path: tree.root, analysis: 'header' });
+    fs.rmSync(tree.root, { recursive: true, force: true });
+    expect(await svc.waitDone(second)).toMatchObject({ status: 'failed', error: { code: 'PATH_NOT_FOUND' } });
+    expect((await svc.waitDone(first)).status).toBe('completed');
+  });
+});
