@@ -36,6 +36,8 @@ export async function createService(config: Config, logger: Logger = silentLogge
     onInternalError: (err, taskId) =>
       logger.error('task error', { task_id: taskId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   });
+  // At debug level every task event is logged with its time (the SSE benchmark measures delivery delay by it).
+  if (config.LOG_LEVEL === 'debug') runner.on('event', (e) => logger.debug('task event', { task_id: e.snapshot.task_id, id: e.id, type: e.type, at_ms: performance.timeOrigin + performance.now() }));
   await runner.init();
   const app = createApp({ config, runner, store, roots: resolveRoots(config.SCAN_ROOTS), logger });
   let closing: Promise<void> | null = null;

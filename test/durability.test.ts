@@ -90,7 +90,7 @@ describe.each([['SIGKILL'], ['SIGTERM']] as const)('durability: %s mid-scan, res
     const maxIdBefore = Math.max(...seen.filter((f) => f.id).map((f) => Number(f.id)));
 
     const db = new Database(dbPath, { readonly: true });
-    const recorded = (db.prepare('SELECT COUNT(*) AS n FROM results WHERE task_id = ?').get(id) as { n: number }).n;
+    const recorded = (db.prepare('SELECT COUNT(*) AS n FROM results JOIN tasks ON tasks.seq = results.task WHERE tasks.id = ?').get(id) as { n: number }).n;
     const stored = db.prepare('SELECT status, snapshot FROM tasks WHERE id = ?').get(id) as { status: string; snapshot: string };
     db.close();
     expect(recorded).toBeGreaterThan(0);

@@ -41,33 +41,44 @@ function readTextOrNull(file: string): string | null {
 }
 
 /**
- * Finds transcripts: the sibling `<stem>.normalized.txt` / `<stem>.original.txt` first, then the
- * chapter's `<speaker>_<chapter>.trans.tsv` (id, original, normalized). Sync on purpose: it runs in
- * scan workers. Remembers a few parsed `.trans.tsv` files because siblings share them.
+ * Finds transcripts. The chapter's `<speaker>_<chapter>.trans.tsv` (id, original, normalized) is
+ * read once per chapter and answers for all its utterances; the sibling `<stem>.normalized.txt` /
+ * `<stem>.original.txt` are read only for what it lacks. In LibriTTS both hold the same text, and
+ * one read per chapter instead of two per utterance is what lets a header scan keep up with the
+ * disk (README "Performance"). Sync on purpose: it runs in scan workers.
  */
 export class TranscriptReader {
   private readonly chapters = new Map<string, Map<string, Transcript>>();
+  // Files arrive chapter by chapter: remember the last table to skip even the map lookup.
+  private lastKey = '';
+  private lastTable: Map<string, Transcript> = new Map();
 
   constructor(private readonly cacheSize = 32) {}
 
   read(absWav: string, ids: LibriTTSIds): Transcript {
-    const base = absWav.replace(/\.wav$/i, '');
-    let text_normalized = readTextOrNull(`${base}.normalized.txt`);
-    let text_original = readTextOrNull(`${base}.original.txt`);
-    if ((text_normalized === null || text_original === null) && ids.speaker_id && ids.chapter_id && ids.utterance_id) {
-      const fromTsv = this.chapter(path.dirname(absWav), `${ids.speaker_id}_${ids.chapter_id}`).get(ids.utterance_id);
-      if (fromTsv) {
-        text_normalized ??= fromTsv.text_normalized;
-        text_original ??= fromTsv.text_original;
-      }
+    let text_normalized: string | null = null;
+    let text_original: string | null = null;
+    if (ids.speaker_id && ids.chapter_id && ids.utterance_id) {
+      const dir = absWav.slice(0, absWav.lastIndexOf(path.sep));
+      const fromTsv = this.chapter(`${dir}${path.sep}${ids.speaker_id}_${ids.chapter_id}.trans.tsv`).get(ids.utterance_id);
+      if (fromTsv) ({ text_normalized, text_original } = fromTsv);
+    }
+    if (text_normalized === null || text_original === null) {
+      const base = absWav.slice(0, -4); // callers pass *.wav in any letter case
+      text_normalized ??= readTextOrNull(`${base}.normalized.txt`);
+      text_original ??= readTextOrNull(`${base}.original.txt`);
     }
     return { text_normalized, text_original };
   }
 
-  private chapter(dir: string, name: string): Map<string, Transcript> {
-    const key = path.join(dir, `${name}.trans.tsv`);
+  private chapter(key: string): Map<string, Transcript> {
+    if (key === this.lastKey) return this.lastTable;
     let table = this.chapters.get(key);
-    if (table) return table;
+    if (table) {
+      this.lastKey = key;
+      this.lastTable = table;
+      return table;
+    }
     table = new Map();
     const text = readTextOrNull(key);
     if (text) {
@@ -79,6 +90,8 @@ export class TranscriptReader {
     }
     if (this.chapters.size >= this.cacheSize) this.chapters.delete(this.chapters.keys().next().value!);
     this.chapters.set(key, table);
+    this.lastKey = key;
+    this.lastTable = table;
     return table;
   }
 }

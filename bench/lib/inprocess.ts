@@ -1,0 +1,48 @@
+// The service in this process, for benchmarks that need its internals' clock (event times).
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs';
+import { testConfig, type Config } from '../../src/config.ts';
+import { createService, type Service } from '../../src/service.ts';
+import type { TaskEvent, TaskSnapshot } from '../../src/tasks/types.ts';
+
+export interface TimedScan {
+  snapshot: TaskSnapshot;
+  /** Seconds from the POST to the terminal event. */
+  totalS: number;
+  /** Seconds of the processing phase (the worker pool at work). */
+  processingS: number;
+  postMs: number;
+}
+
+export async function withService<T>(overrides: Partial<Config>, fn: (svc: Service) => Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vl-bench-db-'));
+  const svc = await createService(testConfig({ DB_PATH: path.join(dir, 'bench.db'), LOG_LEVEL: 'silent', ...overrides }));
+  try {
+    return await fn(svc);
+  } finally {
+    await svc.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** POSTs a scan and times its phases from the runner's own events. */
+export async function timedScan(svc: Service, body: Record<string, unknown>): Promise<TimedScan> {
+  const marks = new Map<string, number>();
+  let id = '';
+  const onEvent = (e: TaskEvent) => {
+    if (e.snapshot.task_id !== id) return;
+    const key = e.type === 'progress' ? (e.snapshot.phase ?? e.snapshot.status) : e.type;
+    if (!marks.has(key)) marks.set(key, performance.now());
+  };
+  svc.runner.on('event', onEvent);
+  const t0 = performance.now();
+  const res = await svc.app.request('/api/voice-library/scan-libritts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const postMs = performance.now() - t0;
+  id = ((await res.json()) as { task_id: string }).task_id;
+  const snapshot = await svc.runner.settled(id);
+  svc.runner.off('event', onEvent);
+  const end = marks.get(snapshot.status) ?? performance.now();
+  const processingS = ((marks.get('finalizing') ?? end) - (marks.get('processing') ?? t0)) / 1000;
+  return { snapshot, totalS: (end - t0) / 1000, processingS, postMs };
+}
