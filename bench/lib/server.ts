@@ -1,6 +1,7 @@
 // A real service process for benchmarks: started on a free port, its RSS readable from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -21,40 +22,56 @@ function statusField(pid: number, field: string): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-export function startServer(env: Record<string, string>): Promise<BenchServer> {
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Starts `src/index.ts` on a free port (at LOG_LEVEL=warn unless told otherwise) and waits for /healthz. */
+export async function startServer(env: Record<string, string>): Promise<BenchServer> {
+  const port = await freePort();
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
     cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const logs: Record<string, unknown>[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start')), 30_000);
-    proc.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      let msg: Record<string, unknown>;
-      try {
-        msg = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      if (msg.msg === 'listening') {
-        clearTimeout(timer);
-        resolve({
-          url: String(msg.url).replace(/\/$/, ''),
-          proc,
-          logs,
-          rssMb: () => statusField(proc.pid!, 'VmRSS'),
-          peakRssMb: () => statusField(proc.pid!, 'VmHWM'),
-          stop: () =>
-            new Promise((r) => {
-              proc.once('exit', () => r());
-              proc.kill('SIGTERM');
-            }),
-        });
-      } else logs.push(msg);
-    });
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // not a log line
+    }
   });
+  let exited: number | null = null;
+  proc.once('exit', (code) => (exited = code ?? -1));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (exited !== null) throw new Error(`server exited with ${exited}`);
+    if (i > 600) throw new Error('server did not start in 30 s');
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    proc,
+    logs,
+    rssMb: () => statusField(proc.pid!, 'VmRSS'),
+    peakRssMb: () => statusField(proc.pid!, 'VmHWM'),
+    stop: () =>
+      new Promise((r) => {
+        if (exited !== null) return r();
+        proc.once('exit', () => r());
+        proc.kill('SIGTERM');
+      }),
+  };
 }
 
 export async function postScan(url: string, body: Record<string, unknown>): Promise<string> {

@@ -2,6 +2,8 @@ import { Worker } from 'node:worker_threads';
 import { blankResult } from './analyze-file.ts';
 import type { Analysis, BatchRequest, BatchResponse, DiscoveredFile, FileResult, WorkerFaults } from './types.ts';
 
+const WORKER_YOUNG_GEN_MB = 4;
+
 /** Raised for batches whose signal aborted before or while they ran. */
 export class AbortError extends Error {
   override readonly name = 'AbortError';
@@ -83,7 +85,9 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerUrl, { workerData: { faults: this.options.faults } });
+    // A small young generation: a worker's garbage is one batch of short-lived results, and the
+    // default lets each thread's heap swell with the number of files scanned (bench/memory.ts).
+    const worker = new Worker(workerUrl, { workerData: { faults: this.options.faults }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB } });
     const slot: Slot = { worker, job: null };
     worker.on('message', (msg: BatchResponse) => {
       const job = slot.job;

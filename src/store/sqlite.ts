@@ -102,18 +102,22 @@ export class SqliteStore implements TaskStore {
     return seq;
   }
 
-  async insertTask(task: StoredTask): Promise<void> {
+  async insertTask(task: StoredTask, firstEvent?: TaskEvent): Promise<void> {
     const s = task.snapshot;
-    const seq = ++this.seq;
-    this.seqs.set(s.task_id, seq);
-    this.stmt.insertTask.run({
-      id: s.task_id,
-      seq,
-      status: s.status,
-      created_at: s.created_at,
-      last_event_id: task.last_event_id,
-      snapshot: JSON.stringify(s),
-    });
+    this.db.transaction(() => {
+      const seq = this.seq + 1;
+      this.stmt.insertTask.run({
+        id: s.task_id,
+        seq,
+        status: s.status,
+        created_at: s.created_at,
+        last_event_id: task.last_event_id,
+        snapshot: JSON.stringify(s),
+      });
+      if (firstEvent) this.stmt.appendEvent.run(s.task_id, firstEvent.id, firstEvent.type, new Date().toISOString(), JSON.stringify(firstEvent.snapshot));
+      this.seq = seq;
+      this.seqs.set(s.task_id, seq);
+    })();
   }
 
   async saveTask(task: StoredTask): Promise<void> {

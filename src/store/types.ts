@@ -36,7 +36,8 @@ export interface ResultCounts {
  * (PostgreSQL) can stand in for SQLite without touching the runner or the routes.
  */
 export interface TaskStore {
-  insertTask(task: StoredTask): Promise<void>;
+  /** Records a new task, with its first event in the same write when given. */
+  insertTask(task: StoredTask, firstEvent?: TaskEvent): Promise<void>;
   /** Saves the latest snapshot and event id; called before the event is emitted. */
   saveTask(task: StoredTask): Promise<void>;
   getTask(id: string): Promise<StoredTask | null>;

@@ -62,6 +62,8 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
 
   constructor(private readonly opts: RunnerOptions) {
     super();
+    // One 'closing' listener per open event stream, and one bus listener per stream and task.
+    this.setMaxListeners(0);
     this.bus.setMaxListeners(0);
   }
 
@@ -101,9 +103,12 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
       error: null,
       summary: null,
     };
-    await this.opts.store.insertTask({ snapshot: snap, last_event_id: 0 });
-    const task = this.track(snap, 0);
-    this.emitNow(task, 'progress', true);
+    // The task and its first event go to the store in one write: the POST's only disk work.
+    const first: TaskEvent = { id: 1, type: 'progress', snapshot: { ...snap } };
+    await this.opts.store.insertTask({ snapshot: snap, last_event_id: first.id }, first);
+    const task = this.track(snap, first.id);
+    task.lastEmitAt = Date.now();
+    this.emit('event', first);
     this.queue.push(snap.task_id);
     // Start on a later turn: the POST answers before any scanning begins.
     setImmediate(() => this.pump());
