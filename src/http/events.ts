@@ -16,8 +16,21 @@ function lastEventIdOf(header: string | undefined, query: number | undefined): n
   return query;
 }
 
-const send = (s: SSEStreamingApi, event: string, id: number, snapshot: TaskSnapshot) =>
-  s.writeSSE({ event, id: String(id), data: JSON.stringify(snapshot) });
+const encoder = new TextEncoder();
+
+/** One SSE frame. The JSON of a snapshot has no newline, so it is one `data:` line. */
+const frame = (event: string, id: number, snapshot: TaskSnapshot): Uint8Array =>
+  encoder.encode(`event: ${event}\ndata: ${JSON.stringify(snapshot)}\nid: ${id}\n\n`);
+
+// An event fans out to every client of its task: encode it once, not once per client.
+const frames = new WeakMap<TaskEvent, Uint8Array>();
+function eventFrame(e: TaskEvent): Uint8Array {
+  let bytes = frames.get(e);
+  if (!bytes) frames.set(e, (bytes = frame(e.type, e.id, e.snapshot)));
+  return bytes;
+}
+
+const send = (s: SSEStreamingApi, event: string, id: number, snapshot: TaskSnapshot) => s.write(frame(event, id, snapshot));
 
 /** Counts open streams overall and per task, so that a flood of clients gets 503, not an OOM. */
 class StreamSlots {
@@ -76,7 +89,7 @@ async function streamTask(s: SSEStreamingApi, runner: TaskRunner, id: string, pi
     const ended = isTerminal(current.snapshot.status) ? await runner.terminalEvent(id) : null;
     if (ended) {
       await send(s, 'status', ended.id - 1, ended.snapshot);
-      await send(s, ended.type, ended.id, ended.snapshot);
+      await s.write(eventFrame(ended));
       return;
     }
     let sent = current.last_event_id;
@@ -90,7 +103,7 @@ async function streamTask(s: SSEStreamingApi, runner: TaskRunner, id: string, pi
         const next = batch[i + 1];
         // A slow client skips a progress event only when a newer one of the same status and phase follows.
         if (e.type === 'progress' && next?.type === 'progress' && next.snapshot.phase === e.snapshot.phase && next.snapshot.status === e.snapshot.status) continue;
-        await send(s, e.type, e.id, e.snapshot);
+        await s.write(eventFrame(e));
         sent = e.id;
         if (e.type !== 'progress') return;
       }

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { RESULT_COLUMNS, type FileResult } from '../scan/types.ts';
 import type { FileErrorCode } from '../scan/wav-header.ts';
 import type { TaskEvent, TaskSnapshot, TaskStatus } from '../tasks/types.ts';
+import { Checkpointer } from './checkpointer.ts';
 import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
 import type { ResultCounts, ResultsQuery, SpeakerRow, StoredTask, TaskStore } from './types.ts';
 
@@ -31,6 +32,7 @@ export class SqliteStore implements TaskStore {
   private readonly insertMany: (task: number, rows: FileResult[]) => void;
   private readonly seqs = new Map<string, number>();
   private seq: number;
+  private readonly checkpointer: Checkpointer | null = null;
 
   constructor(file: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -41,6 +43,11 @@ export class SqliteStore implements TaskStore {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    if (file !== ':memory:') {
+      // Checkpoints run in a background thread (checkpointer.ts), not inside a request's commit.
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new Checkpointer(file);
+    }
     const db = this.db;
     const cols = [...RESULT_COLUMNS, 'error_code', 'error_detail'];
     this.stmt = {
@@ -198,6 +205,7 @@ export class SqliteStore implements TaskStore {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.close();
     if (this.db.open) this.db.close();
   }
 }

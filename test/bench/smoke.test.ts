@@ -41,5 +41,5 @@ describe('benchmarks (smoke run at tiny sizes, so they cannot rot)', () => {
     const peers = report.results[0]!.metrics.filter((m) => m.label.startsWith('peer:'));
     expect(peers).toHaveLength(3);
     for (const p of peers) expect(p.value !== null || /not installed/.test(p.note ?? '')).toBe(true);
-  });
+  }, 300_000);
 });
