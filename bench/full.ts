@@ -1,11 +1,11 @@
 // Full-analysis throughput (MB/s of audio) against reading the same bytes raw; 1 vs 2 workers.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { ensureCorpus } from './lib/corpus.ts';
 import { timedScan, withService } from './lib/inprocess.ts';
 import { median, ratio, type BenchResult, type Metric } from './lib/report.ts';
 import { dropCaches } from './lib/server.ts';
+import { onShares } from './lib/threads.ts';
 
 export interface FullOptions {
   megabytes: number;
@@ -23,16 +23,7 @@ for (const f of workerData.files) { const fd = fs.openSync(f, 'r'); while (fs.re
 parentPort.postMessage('done');`;
 
 async function rawMBps(paths: string[], bytes: number, threads: number): Promise<number> {
-  const share = Math.ceil(paths.length / threads);
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: threads }, (_, i) => new Promise((resolve, reject) => {
-      const w = new Worker(RAW_WORKER, { eval: true, workerData: { files: paths.slice(i * share, (i + 1) * share) } });
-      w.once('message', resolve);
-      w.once('error', reject);
-    })),
-  );
-  return bytes / 1e6 / ((performance.now() - t0) / 1000);
+  return bytes / 1e6 / (await onShares(RAW_WORKER, paths, threads));
 }
 
 export async function fullBench(o: FullOptions): Promise<BenchResult> {

@@ -1,11 +1,11 @@
 // Header scan throughput against the raw open+read+close limit and against peer tools.
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { ensureCorpus } from './lib/corpus.ts';
 import { withService, timedScan } from './lib/inprocess.ts';
 import { median, ratio, type BenchResult, type Metric } from './lib/report.ts';
 import { dropCaches } from './lib/server.ts';
+import { onShares } from './lib/threads.ts';
 
 export interface HeaderOptions {
   files: number;
@@ -24,16 +24,7 @@ for (const f of workerData.files) { const fd = fs.openSync(f, 'r'); fs.readSync(
 parentPort.postMessage('done');`;
 
 async function rawFilesPerS(paths: string[], threads: number): Promise<number> {
-  const share = Math.ceil(paths.length / threads);
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: threads }, (_, i) => new Promise((resolve, reject) => {
-      const w = new Worker(RAW_WORKER, { eval: true, workerData: { files: paths.slice(i * share, (i + 1) * share) } });
-      w.once('message', resolve);
-      w.once('error', reject);
-    })),
-  );
-  return paths.length / ((performance.now() - t0) / 1000);
+  return paths.length / (await onShares(RAW_WORKER, paths, threads));
 }
 
 function runProcess(cmd: string, args: string[], input?: string): Promise<number> {

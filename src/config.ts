@@ -10,6 +10,18 @@ const flag = z
   .default('0')
   .transform((v) => v === '1' || v === 'true');
 
+/** A `sep`-separated list in one variable; blanks dropped. */
+const list = (sep: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(sep)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /** Every environment variable the service reads, with its default (README "Configuration"). */
@@ -17,16 +29,7 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: intFrom(0, 65535).default(8006),
   DB_PATH: z.string().min(1).default('./data/voice-library.db'),
-  SCAN_ROOTS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? '')
-        .split(':')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .refine((roots) => roots.every((r) => path.isAbsolute(r)), 'every root must be an absolute path'),
+  SCAN_ROOTS: list(':').refine((roots) => roots.every((r) => path.isAbsolute(r)), 'every root must be an absolute path'),
   API_TOKEN: z
     .string()
     .optional()
@@ -39,16 +42,7 @@ const EnvSchema = z.object({
   MAX_FILES_PER_SCAN: intFrom(1).default(2_000_000),
   MAX_SSE_CLIENTS: intFrom(1).default(5000),
   MAX_SSE_CLIENTS_PER_TASK: intFrom(1).default(1000),
-  CORS_ORIGINS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/]+$/.test(o)), 'each origin must look like https://host[:port], or be *'),
+  CORS_ORIGINS: list(',').refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/]+$/.test(o)), 'each origin must look like https://host[:port], or be *'),
   SSE_PING_MS: intFrom(10, 3_600_000).default(15_000),
   PROGRESS_INTERVAL_MS: intFrom(10, 60_000).default(100),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
