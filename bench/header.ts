@@ -27,6 +27,12 @@ async function rawFilesPerS(paths: string[], threads: number): Promise<number> {
   return paths.length / (await onShares(RAW_WORKER, paths, threads));
 }
 
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
 function runProcess(cmd: string, args: string[], input?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
@@ -87,7 +93,6 @@ export async function headerBench(o: HeaderOptions): Promise<BenchResult> {
   const paths = corpus.files.map((f) => path.join(corpus.root, f));
 
   const raw: number[] = [];
-  const scan: number[] = [];
   const endToEnd: number[] = [];
   await withService({ SCAN_WORKERS: o.workers, MAX_CONCURRENT_SCANS: 1 }, async (svc) => {
     await rawFilesPerS(paths, o.workers); // warm the page cache and the JIT
@@ -95,18 +100,18 @@ export async function headerBench(o: HeaderOptions): Promise<BenchResult> {
     for (let i = 0; i < o.runs; i++) {
       raw.push(await rawFilesPerS(paths, o.workers));
       const t = await timedScan(svc, { libritts_path: corpus.root, analysis: 'header' });
-      scan.push(o.files / t.processingS);
       endToEnd.push(o.files / t.totalS);
     }
   });
   const rawW = median(raw);
-  const scanW = median(scan);
+  const ours = median(endToEnd);
+  // Discovery and reading overlap, so the honest figure is the whole job: POST to completed,
+  // listing the tree included. Peers are handed a file list; they are charged a `find` of the
+  // same tree, measured in the same run, so that both sides do the same job.
   const metrics: Metric[] = [
     { label: `raw open+read 4 KiB+close, ${o.workers} threads (warm cache)`, value: rawW, unit: 'files/s' },
-    { label: 'header scan, processing phase (warm)', value: scanW, unit: 'files/s', baseline: { label: 'raw', value: rawW }, ratio: ratio(scanW, rawW), target: '≥ 0.7× raw', pass: (ratio(scanW, rawW) ?? 0) >= 0.7 },
-    { label: 'header scan, POST to completed incl. discovery (warm)', value: median(endToEnd), unit: 'files/s', baseline: { label: 'raw', value: rawW }, ratio: ratio(median(endToEnd), rawW) },
+    { label: 'header scan, POST to completed incl. discovery (warm)', value: ours, unit: 'files/s', baseline: { label: 'raw', value: rawW }, ratio: ratio(ours, rawW), target: '≥ 0.7× raw', pass: (ratio(ours, rawW) ?? 0) >= 0.7 },
   ];
-
   if (o.cold && dropCaches()) {
     const coldRaw = await rawFilesPerS(paths, o.workers);
     dropCaches();
@@ -125,14 +130,19 @@ export async function headerBench(o: HeaderOptions): Promise<BenchResult> {
     );
   }
 
+  const findS = await timed(() => runProcess('find', [corpus.root, '-type', 'f', '-iname', '*.wav']));
   const peers: [string, number | string][] = [
     ['peer: soxi -D, batched', await soxi(paths, o.workers)],
     ['peer: python soundfile.info', await soundfile(paths, o.workers)],
     ['peer: music-metadata parseFile (≤ 5,000 files)', await musicMetadata(paths.slice(0, 5000))],
   ];
-  for (const [label, v] of peers) {
-    if (typeof v === 'string') metrics.push({ label, value: null, unit: 'files/s', note: v, target: 'slower than us', pass: null });
-    else metrics.push({ label, value: v, unit: 'files/s', baseline: { label: 'our scan', value: scanW }, ratio: ratio(scanW, v), target: 'we are faster (ratio > 1)', pass: scanW > v });
+  for (const [label, rate] of peers) {
+    if (typeof rate === 'string') {
+      metrics.push({ label, value: null, unit: 'files/s', note: rate, target: 'slower than us', pass: null });
+      continue;
+    }
+    const v = 1 / (1 / rate + findS / o.files); // the peer's own rate, plus listing the tree with find
+    metrics.push({ label: `${label} + find`, value: v, unit: 'files/s', baseline: { label: 'our scan', value: ours }, ratio: ratio(ours, v), target: 'we are faster (ratio > 1)', pass: ours > v, note: `${Math.round(rate)} files/s on a given list` });
   }
   return { name: 'header', params: { files: o.files, workers: o.workers, runs: o.runs, transcripts: true }, metrics, seconds: (performance.now() - started) / 1000 };
 }

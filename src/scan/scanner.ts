@@ -38,8 +38,8 @@ async function resolveRoot(p: string): Promise<string> {
 
 /**
  * The file scanner: discovers a tree's WAVs on the main thread (a stream; it only lists
- * directories), hands them to the worker pool in batches, writes each batch's results to the
- * store in one transaction, and folds them into the summary. Files recorded by an earlier,
+ * directories) while the worker pool already reads them in batches, writes each batch's results
+ * to the store in one transaction, and folds them into the summary. Files recorded by an earlier,
  * interrupted run of the same task are skipped.
  */
 export function createScanner(opts: ScannerOptions): Scanner {
@@ -66,42 +66,33 @@ export function createScanner(opts: ScannerOptions): Scanner {
       }
       const counts = await store.resultCounts(job.task_id);
 
+      // Discovery and reading overlap: workers start on the first full batch while the walk goes
+      // on, so on a cold disk listing directories and reading headers share the wait. The phase
+      // stays `discovering` (files_total null) until the walk ends.
+      const batchSize = job.analysis === 'full' ? fullBatch : headerBatch;
       const pending: DiscoveredFile[] = [];
+      let next = 0;
       let found = 0;
-      for await (const file of discoverWavFiles(root, { subsets: job.subsets ?? undefined, signal })) {
-        if (++found > maxFiles) {
-          throw new ScanFailure('TOO_MANY_FILES', `The tree holds more than ${maxFiles} WAV files (MAX_FILES_PER_SCAN); scan a subset or raise the limit`);
-        }
-        if (!recorded.has(file.rel)) pending.push(file);
-        // The runner coalesces these to its progress interval, so reporting often is cheap.
-        if (found % DISCOVERY_REPORT_EVERY === 0) ctx.progress({ message: `Discovering files: ${found} found` });
-      }
-      throwIfAborted(signal);
-      ctx.progress({ message: `Discovering files: ${found} found` });
-
-      const total = pending.length + recorded.size;
+      let walking = true;
+      let stop = false;
+      let total: number | null = null;
       let done = counts.done;
       let failed = counts.failed;
       let bytes = counts.bytes;
       const startDone = done;
       const started = performance.now();
+      const waiting: (() => void)[] = [];
+      const wake = () => {
+        for (const w of waiting.splice(0)) w();
+      };
       const report = () => {
         const elapsed = (performance.now() - started) / 1000;
         const rate = elapsed > 0 ? (done - startDone) / elapsed : 0;
-        return {
-          message: `Processing file ${done}/${total}`,
-          files_total: total,
-          files_done: done,
-          files_failed: failed,
-          bytes_done: bytes,
-          files_per_s: rate > 0 ? Math.round(rate * 10) / 10 : null,
-          eta_s: rate > 0 ? Math.round(((total - done) / rate) * 10) / 10 : null,
-        };
+        const base = { files_done: done, files_failed: failed, bytes_done: bytes, files_per_s: rate > 0 ? Math.round(rate * 10) / 10 : null };
+        if (total === null) return { ...base, message: `Discovering files: ${found} found, ${done} scanned`, eta_s: null };
+        return { ...base, message: `Processing file ${done}/${total}`, files_total: total, eta_s: rate > 0 ? Math.round(((total - done) / rate) * 10) / 10 : null };
       };
-      ctx.phase('processing', report());
 
-      const batchSize = job.analysis === 'full' ? fullBatch : headerBatch;
-      let next = 0;
       const record = async (results: FileResult[]) => {
         try {
           await store.insertResults(job.task_id, results);
@@ -121,14 +112,48 @@ export function createScanner(opts: ScannerOptions): Scanner {
       };
       // Two batches in flight per worker keep every thread busy while results are recorded.
       const lane = async () => {
-        while (next < pending.length) {
+        for (;;) {
           throwIfAborted(signal);
-          const batch = pending.slice(next, (next += batchSize));
-          await record(await pool.run(root, job.analysis, batch, signal));
+          if (stop) return;
+          const available = pending.length - next;
+          if (available >= batchSize || (!walking && available > 0)) {
+            const batch = pending.slice(next, (next += batchSize));
+            await record(await pool.run(root, job.analysis, batch, signal));
+          } else if (!walking) {
+            return;
+          } else {
+            await new Promise<void>((r) => waiting.push(r));
+          }
         }
       };
-      const lanes = await Promise.allSettled(Array.from({ length: pool.size * 2 }, lane));
-      const failure = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+      const lanes = Promise.allSettled(Array.from({ length: pool.size * 2 }, lane));
+
+      try {
+        for await (const file of discoverWavFiles(root, { subsets: job.subsets ?? undefined, signal })) {
+          if (++found > maxFiles) {
+            throw new ScanFailure('TOO_MANY_FILES', `The tree holds more than ${maxFiles} WAV files (MAX_FILES_PER_SCAN); scan a subset or raise the limit`);
+          }
+          if (!recorded.has(file.rel)) {
+            pending.push(file);
+            if (pending.length - next >= batchSize) wake();
+          }
+          // The runner coalesces these to its progress interval, so reporting often is cheap.
+          if (found % DISCOVERY_REPORT_EVERY === 0) ctx.progress(report());
+        }
+        throwIfAborted(signal);
+        total = pending.length + recorded.size;
+        ctx.phase('processing', report());
+      } catch (err) {
+        stop = true;
+        throw err;
+      } finally {
+        walking = false;
+        wake();
+        // Never leave a lane writing behind a failed walk.
+        if (stop) await lanes;
+      }
+
+      const failure = (await lanes).find((l): l is PromiseRejectedResult => l.status === 'rejected');
       if (failure) throw failure.reason;
       throwIfAborted(signal);
 

@@ -24,7 +24,7 @@ describe('benchmarks (smoke run at tiny sizes, so they cannot rot)', () => {
     const metric = (bench: string, label: RegExp) => report.results.find((x) => x.name === bench)!.metrics.find((m) => label.test(m.label))!;
     // Baselines are measured in the same run and ratios computed against them.
     for (const [bench, label] of [
-      ['header', /^header scan, processing/],
+      ['header', /^header scan, POST to completed incl. discovery \(warm\)/],
       ['full', /^scaling/],
       ['latency', /^POST p99, two full scans/],
       ['memory', /^peak RSS scanning 2,000/],
