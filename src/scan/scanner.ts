@@ -44,7 +44,7 @@ async function resolveRoot(p: string): Promise<string> {
  */
 export function createScanner(opts: ScannerOptions): Scanner {
   const { store, pool } = opts;
-  const headerBatch = opts.headerBatch ?? 256;
+  const headerBatch = opts.headerBatch ?? 512;
   const fullBatch = opts.fullBatch ?? 16;
   const maxFiles = opts.maxFiles ?? Number.POSITIVE_INFINITY;
 
