@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { TaskStore } from '../store/types.ts';
 import { QueueFullError, ShuttingDownError, TaskNotFoundError, TaskStateError } from './errors.ts';
 import { ScanFailure, type ScanContext, type ScanProgress, type Scanner } from './scanner.ts';
@@ -232,6 +232,8 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
   private async run(task: LiveTask): Promise<void> {
     this.running++;
     const controller = new AbortController();
+    // Every batch in flight listens for the abort (more after a worker crash splits a batch).
+    setMaxListeners(0, controller.signal);
     task.controller = controller;
     const snap = task.snap;
     snap.status = 'running';

@@ -26,11 +26,6 @@ export function parseFrames(text: string): SSEFrame[] {
   return frames;
 }
 
-/** Reads a stream to its end (the server closes it after the terminal event). */
-export async function readAll(res: Response): Promise<string> {
-  return await res.text();
-}
-
 /** Reads frames until `until` says stop, then cancels the stream (a client going away). */
 export async function readUntil(res: Response, until: (frames: SSEFrame[]) => boolean): Promise<SSEFrame[]> {
   const reader = res.body!.getReader();
