@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskSnapshot } from '../src/tasks/types.ts';
 import { makeLibriTTSTree, type Tree } from './helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from './helpers/service.ts';
-import { parseFrames } from './helpers/sse.ts';
+import { readUntil } from './helpers/sse.ts';
 
 const SCANS = 20;
 const SSE_CLIENTS = 50;
@@ -42,22 +42,11 @@ afterAll(async () => {
 
 /** An SSE client over a real socket: reads to the end, or leaves after `leaveAfter` events. */
 async function sseClient(taskId: string, leaveAfter: number | null) {
-  const ctl = new AbortController();
-  const res = await fetch(`${url}${BASE}/scan-events/${taskId}`, { signal: ctl.signal });
+  const res = await fetch(`${url}${BASE}/scan-events/${taskId}`);
   if (res.status !== 200) return { status: res.status, events: [] as { event: string; id: number }[], complete: false };
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-    if (leaveAfter !== null && parseFrames(text).filter((f) => f.event).length >= leaveAfter) {
-      ctl.abort();
-      return { status: 200, events: [], complete: false };
-    }
-  }
-  return { status: 200, events: parseFrames(text).filter((f) => f.event).map((f) => ({ event: f.event!, id: Number(f.id) })), complete: true };
+  const frames = await readUntil(res, (f) => leaveAfter !== null && f.filter((x) => x.event).length >= leaveAfter);
+  const events = frames.filter((f) => f.event).map((f) => ({ event: f.event!, id: Number(f.id) }));
+  return { status: 200, events, complete: leaveAfter === null };
 }
 
 async function poller(taskId: string) {
