@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
-import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { AppError } from '../errors.ts';
 import { ShuttingDownError } from '../tasks/errors.ts';
 import type { TaskRunner } from '../tasks/runner.ts';
 import { isTerminal, type TaskEvent, type TaskSnapshot } from '../tasks/types.ts';
 import type { AppDeps } from './deps.ts';
+import { SSEChannel } from './sse-channel.ts';
 import { EventsQuerySchema } from './schemas.ts';
 import { findTask } from './task-lookup.ts';
 import { validate } from './validate.ts';
@@ -30,7 +30,7 @@ function eventFrame(e: TaskEvent): Uint8Array {
   return bytes;
 }
 
-const send = (s: SSEStreamingApi, event: string, id: number, snapshot: TaskSnapshot) => s.write(frame(event, id, snapshot));
+const send = (s: SSEChannel, event: string, id: number, snapshot: TaskSnapshot) => s.write(frame(event, id, snapshot));
 
 /** Counts open streams overall and per task, so that a flood of clients gets 503, not an OOM. */
 class StreamSlots {
@@ -63,8 +63,8 @@ class StreamSlots {
 }
 
 /** Streams one task to one client until its terminal event, a disconnect, or a shutdown. */
-async function streamTask(s: SSEStreamingApi, runner: TaskRunner, id: string, pingMs: number): Promise<void> {
-  await s.write(`retry: ${RETRY_MS}\n\n`);
+async function streamTask(s: SSEChannel, runner: TaskRunner, id: string, pingMs: number): Promise<void> {
+  s.write(`retry: ${RETRY_MS}\n\n`);
   const pending: TaskEvent[] = [];
   let wake: (() => void) | null = null;
   let closing = false;
@@ -81,29 +81,32 @@ async function streamTask(s: SSEStreamingApi, runner: TaskRunner, id: string, pi
     unsubscribe();
     wake?.();
   });
-  const ping = setInterval(() => void s.write(': ping\n\n'), pingMs);
+  const ping = setInterval(() => s.write(': ping\n\n'), pingMs);
   try {
     // Read the snapshot after subscribing, so no event can fall between the two.
     const current = await runner.get(id);
     if (!current) return;
     const ended = isTerminal(current.snapshot.status) ? await runner.terminalEvent(id) : null;
     if (ended) {
-      await send(s, 'status', ended.id - 1, ended.snapshot);
-      await s.write(eventFrame(ended));
+      send(s, 'status', ended.id - 1, ended.snapshot);
+      s.write(eventFrame(ended));
       return;
     }
     let sent = current.last_event_id;
-    await send(s, 'status', sent, current.snapshot);
-    while (!s.aborted && !closing) {
+    send(s, 'status', sent, current.snapshot);
+    while (!s.closed && !closing) {
       if (pending.length === 0) await new Promise<void>((r) => (wake = r));
       wake = null;
       const batch = pending.splice(0).filter((e) => e.id > sent);
       for (let i = 0; i < batch.length; i++) {
         const e = batch[i]!;
         const next = batch[i + 1];
-        // A slow client skips a progress event only when a newer one of the same status and phase follows.
-        if (e.type === 'progress' && next?.type === 'progress' && next.snapshot.phase === e.snapshot.phase && next.snapshot.status === e.snapshot.status) continue;
-        await s.write(eventFrame(e));
+        // A client that falls behind skips progress events: a newer one of the same phase
+        // follows, or it is still busy reading; phase changes and the end always go out.
+        const sameAsNext = next?.type === 'progress' && next.snapshot.phase === e.snapshot.phase && next.snapshot.status === e.snapshot.status;
+        const clientBehind = e.type === 'progress' && !next && s.slow;
+        if (e.type === 'progress' && (sameAsNext || clientBehind)) continue;
+        s.write(eventFrame(e));
         sent = e.id;
         if (e.type !== 'progress') return;
       }
@@ -112,6 +115,7 @@ async function streamTask(s: SSEStreamingApi, runner: TaskRunner, id: string, pi
     clearInterval(ping);
     unsubscribe();
     runner.off('closing', onClosing);
+    s.close();
   }
 }
 
@@ -133,13 +137,15 @@ export function eventRoutes(deps: AppDeps): Hono {
     if (ended && lastId !== undefined && lastId >= ended.id) return c.body(null, 204);
     if (runner.closing) throw new ShuttingDownError();
     const release = slots.take(id);
-    c.header('X-Accel-Buffering', 'no');
-    return streamSSE(c, async (s) => {
-      try {
-        await streamTask(s, runner, id, config.SSE_PING_MS);
-      } finally {
-        release();
-      }
+    const channel = new SSEChannel();
+    void streamTask(channel, runner, id, config.SSE_PING_MS)
+      .catch(() => channel.close()) // never an `error` event: the stream just ends and the client reconnects
+      .finally(release);
+    return c.body(channel.body, 200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
     });
   });
 
