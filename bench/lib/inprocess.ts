@@ -10,8 +10,8 @@ export interface TimedScan {
   snapshot: TaskSnapshot;
   /** Seconds from the POST to the terminal event. */
   totalS: number;
-  /** Seconds of the processing phase (the worker pool at work). */
-  processingS: number;
+  /** Seconds from the task's start to its finalizing phase: the walk and the reading, which overlap. */
+  scanS: number;
   postMs: number;
 }
 
@@ -43,6 +43,7 @@ export async function timedScan(svc: Service, body: Record<string, unknown>): Pr
   const snapshot = await svc.runner.settled(id);
   svc.runner.off('event', onEvent);
   const end = marks.get(snapshot.status) ?? performance.now();
-  const processingS = ((marks.get('finalizing') ?? end) - (marks.get('processing') ?? t0)) / 1000;
-  return { snapshot, totalS: (end - t0) / 1000, processingS, postMs };
+  // Reading starts during `discovering`, so the clock starts there, not at `processing`.
+  const scanS = ((marks.get('finalizing') ?? end) - (marks.get('discovering') ?? t0)) / 1000;
+  return { snapshot, totalS: (end - t0) / 1000, scanS, postMs };
 }
