@@ -13,18 +13,22 @@ import { scanRoutes } from './http/scans.ts';
 
 export const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
-/** Every route and the methods it answers, for 405s with an `Allow` header. */
-const ROUTES: [string, string[]][] = [
-  [`${BASE}/scan-libritts`, ['POST']],
-  [`${BASE}/scan-status/:task_id`, ['GET']],
-  [`${BASE}/scan-events/:task_id`, ['GET']],
-  [`${BASE}/scan-results/:task_id`, ['GET']],
-  [`${BASE}/scan-speakers/:task_id`, ['GET']],
-  [`${BASE}/scans`, ['GET']],
-  [`${BASE}/scan-cancel/:task_id`, ['POST']],
-  [`${BASE}/scans/:task_id`, ['DELETE']],
-  ['/healthz', ['GET']],
-];
+/**
+ * The methods each route answers, read from the app's own routing table (so a new route needs
+ * no second list): for 405s with an `Allow` header. GET routes answer HEAD too.
+ */
+function allowedMethods(app: Hono): Map<string, string[]> {
+  const byPath = new Map<string, Set<string>>();
+  for (const r of app.routes) {
+    if (r.method === 'ALL' || r.path.includes('*')) continue; // middleware
+    const set = byPath.get(r.path) ?? new Set<string>();
+    set.add(r.method);
+    if (r.method === 'GET') set.add('HEAD');
+    byPath.set(r.path, set);
+  }
+  const order = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+  return new Map([...byPath].map(([p, m]) => [p, [...m].sort((a, b) => order.indexOf(a) - order.indexOf(b))]));
+}
 
 /** Builds the HTTP application; never listens, so tests drive it with `app.request`. */
 export function createApp(deps: AppDeps): Hono {
@@ -43,6 +47,13 @@ export function createApp(deps: AppDeps): Hono {
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
+  });
+
+  // Hono answers HEAD by running the GET handler and dropping its body without cancelling it.
+  // Cancel it here, so that no streaming route (events, exports) keeps producing for nobody.
+  app.use('*', async (c, next) => {
+    await next();
+    if (c.req.method === 'HEAD' && c.res.body) await c.res.body.cancel().catch(() => {});
   });
 
   app.use(
@@ -83,7 +94,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route(BASE, eventRoutes(deps));
   app.route(BASE, resultRoutes(deps));
 
-  for (const [path, methods] of ROUTES) {
+  for (const [path, methods] of allowedMethods(app)) {
     app.all(path, (c) => {
       c.header('Allow', methods.join(', '));
       return errorResponse(c, new AppError(405, 'METHOD_NOT_ALLOWED', `Method ${c.req.method} is not allowed here; use ${methods.join(', ')}`));

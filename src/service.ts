@@ -25,7 +25,8 @@ export interface Service {
  */
 export async function createService(config: Config, logger: Logger = silentLogger, options: { faults?: WorkerFaults } = {}): Promise<Service> {
   const store = new SqliteStore(config.DB_PATH);
-  const pool = new WorkerPool(config.SCAN_WORKERS, { faults: options.faults });
+  const roots = resolveRoots(config.SCAN_ROOTS);
+  const pool = new WorkerPool(config.SCAN_WORKERS, { roots, faults: options.faults });
   const scanner = createScanner({ store, pool, maxFiles: config.MAX_FILES_PER_SCAN });
   const runner = new TaskRunner({
     store,
@@ -39,7 +40,7 @@ export async function createService(config: Config, logger: Logger = silentLogge
   // At debug level every task event is logged with its time (the SSE benchmark measures delivery delay by it).
   if (config.LOG_LEVEL === 'debug') runner.on('event', (e) => logger.debug('task event', { task_id: e.snapshot.task_id, id: e.id, type: e.type, at_ms: performance.timeOrigin + performance.now() }));
   await runner.init();
-  const app = createApp({ config, runner, store, roots: resolveRoots(config.SCAN_ROOTS), logger });
+  const app = createApp({ config, runner, store, roots, logger });
   let closing: Promise<void> | null = null;
   return {
     app,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskSnapshot } from '../src/tasks/types.ts';
+import type { TaskSnapshot } from '../src/domain/task.ts';
 import { startChildServer, type ChildServer } from './helpers/child-server.ts';
 import { makeFlatTree, tempDir } from './helpers/libritts-tree.ts';
 import { parseFrames, type SSEFrame } from './helpers/sse.ts';

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskSnapshot } from '../src/tasks/types.ts';
+import type { TaskSnapshot } from '../src/domain/task.ts';
 import { makeLibriTTSTree, type Tree } from './helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from './helpers/service.ts';
 import { readUntil } from './helpers/sse.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { testConfig, type Config } from '../../src/config.ts';
 import { createService, type Service } from '../../src/service.ts';
-import type { TaskEvent, TaskSnapshot } from '../../src/tasks/types.ts';
+import type { TaskEvent, TaskSnapshot } from '../../src/domain/task.ts';
 
 export interface TimedScan {
   snapshot: TaskSnapshot;

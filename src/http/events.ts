@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { AppError } from '../errors.ts';
 import { ShuttingDownError } from '../tasks/errors.ts';
 import type { TaskRunner } from '../tasks/runner.ts';
-import { isTerminal, type TaskEvent, type TaskSnapshot } from '../tasks/types.ts';
+import { isTerminal, type TaskEvent, type TaskSnapshot } from '../domain/task.ts';
 import type { AppDeps } from './deps.ts';
 import { SSEChannel } from './sse-channel.ts';
 import { EventsQuerySchema } from './schemas.ts';
@@ -136,17 +136,15 @@ export function eventRoutes(deps: AppDeps): Hono {
     // Past the end: 204 tells EventSource to stop reconnecting for good.
     if (ended && lastId !== undefined && lastId >= ended.id) return c.body(null, 204);
     if (runner.closing) throw new ShuttingDownError();
+    const headers = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' };
+    // HEAD: the headers a GET would have, and no stream (no slot, no listener, no timer).
+    if (c.req.method === 'HEAD') return c.body(null, 200, headers);
     const release = slots.take(id);
     const channel = new SSEChannel();
     void streamTask(channel, runner, id, config.SSE_PING_MS)
       .catch(() => channel.close()) // never an `error` event: the stream just ends and the client reconnects
       .finally(release);
-    return c.body(channel.body, 200, {
-      'Content-Type': 'text/event-stream',
-      'Cache-Control': 'no-cache',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
+    return c.body(channel.body, 200, headers);
   });
 
   return app;

@@ -1,4 +1,4 @@
-import { RESULT_COLUMNS, type FileResult } from '../scan/types.ts';
+import { RESULT_COLUMNS, type FileResult } from '../domain/file-result.ts';
 
 export const CSV_HEADER = [...RESULT_COLUMNS, 'error_code', 'error_detail'];
 

@@ -24,8 +24,16 @@ export async function checkScanPath(requested: string, roots: string[]): Promise
   const lexical = path.resolve(requested);
   let real: string;
   try {
-    real = await fs.promises.realpath(lexical);
-  } catch {
+    const bytes = await fs.promises.realpath(lexical, { encoding: 'buffer' });
+    real = bytes.toString('utf8');
+    // A real path that is not UTF-8 cannot be named in JSON; say so instead of scanning a lookalike.
+    if (!Buffer.from(real, 'utf8').equals(bytes)) {
+      throw new AppError(400, 'VALIDATION_FAILED', 'libritts_path resolves to a path whose bytes are not UTF-8', [
+        { path: 'libritts_path', message: 'its real path is not valid UTF-8' },
+      ]);
+    }
+  } catch (err) {
+    if (err instanceof AppError) throw err;
     if (roots.length && !roots.some((r) => within(r, lexical))) throw notAllowed(requested);
     throw new AppError(400, 'PATH_NOT_FOUND', `Path not found: ${requested}`);
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { AppError } from '../errors.ts';
-import { isTerminal } from '../tasks/types.ts';
+import { isTerminal } from '../domain/task.ts';
 import { BASE, type AppDeps } from './deps.ts';
 import { checkScanPath } from './scan-path.ts';
 import { ListQuerySchema, ScanRequestSchema } from './schemas.ts';
@@ -39,8 +39,9 @@ export function scanRoutes(deps: AppDeps): Hono {
     validate('json', ScanRequestSchema),
     async (c) => {
       const body = c.req.valid('json');
-      await checkScanPath(body.libritts_path, roots);
-      const snap = await runner.submit({ libritts_path: body.libritts_path, analysis: body.analysis, subsets: body.subsets });
+      // Resolved once, here: the task scans this real path, and workers re-check it before reading.
+      const root = await checkScanPath(body.libritts_path, roots);
+      const snap = await runner.submit({ libritts_path: body.libritts_path, root, analysis: body.analysis, subsets: body.subsets });
       const id = snap.task_id;
       const statusUrl = `${BASE}/scan-status/${id}`;
       c.header('Location', statusUrl);

@@ -1,17 +1,17 @@
 import fs from 'node:fs';
-import path from 'node:path';
+import type { Analysis, FileError, FileResult } from '../domain/file-result.ts';
 import { FdSource } from './byte-source.ts';
+import { fsPath } from './file-names.ts';
 import { parseLibriTTSPath, type LibriTTSIds, type TranscriptReader } from './libritts.ts';
+import { isOpened, openUnder } from './safe-open.ts';
 import { SignalAccumulator, type SignalStats } from './signal-stats.ts';
-import type { Analysis, DiscoveredFile, FileResult } from './types.ts';
-import { readWavHeader, type FileError } from './wav-header.ts';
+import type { DiscoveredFile } from './types.ts';
+import { readWavHeader } from './wav-header.ts';
 
 /** What a header-only read fetches up front: enough for any ordinary header in one syscall. */
 export const HEADER_WINDOW = 4096;
 /** Samples are read in chunks of about this size, whatever the file's size. */
 export const SAMPLE_CHUNK = 1 << 20;
-
-const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 
 const NO_SIGNAL: { [K in keyof SignalStats]: null } = {
   peak_dbfs: null,
@@ -31,11 +31,6 @@ export interface AnalyzerState {
 function ioError(err: unknown): FileError {
   const code = (err as NodeJS.ErrnoException)?.code ?? 'EIO';
   return { code: 'READ_ERROR', detail: `cannot read file (${code})` };
-}
-
-function isInside(root: string, target: string): boolean {
-  const rel = path.relative(root, target);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 /** A result with the ids its path gives and every measured field null. */
@@ -62,39 +57,22 @@ export function blankResult(rel: string, error: FileError | null = null): FileRe
  * Never throws: every failure becomes the result's `error`.
  */
 export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analysis, state: AnalyzerState): FileResult {
-  const abs = path.join(root, file.rel);
   const result = blankResult(file.rel);
   const ids: LibriTTSIds = result;
-  let target = abs;
-  if (file.link) {
-    try {
-      target = fs.realpathSync(abs);
-    } catch (err) {
-      result.error = ioError(err);
-      return result;
-    }
-    if (!isInside(root, target)) {
-      result.error = { code: 'OUTSIDE_ROOT', detail: 'symlink leads outside the scanned directory; not read' };
-      return result;
-    }
-  }
-  Object.assign(result, state.transcripts.read(abs, ids));
-
-  let fd: number;
-  try {
-    // NOFOLLOW: a file swapped for a symlink after discovery is not followed out of the root.
-    // NONBLOCK: a FIFO named *.wav must not hang the worker waiting for a writer.
-    fd = fs.openSync(target, OPEN_FLAGS);
-  } catch (err) {
-    result.error = ioError(err);
+  // Every open goes through safe-open.ts: no symlink followed out of the root, no FIFO waited on.
+  const opened = openUnder(root, fsPath(root, file.rel), file.link);
+  // A file that leads out of the root says nothing of itself, transcripts included.
+  if (!isOpened(opened) && opened.code === 'OUTSIDE_ROOT') {
+    result.error = opened;
     return result;
   }
+  Object.assign(result, state.transcripts.read(root, file.rel, ids));
+  if (!isOpened(opened)) {
+    result.error = opened;
+    return result;
+  }
+  const { fd, stat } = opened;
   try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) {
-      result.error = { code: 'READ_ERROR', detail: 'not a regular file' };
-      return result;
-    }
     result.bytes = stat.size;
     const src = new FdSource(fd, stat.size, state.buffer);
     src.prefetch(0, analysis === 'full' ? state.buffer.length : HEADER_WINDOW);

@@ -1,10 +1,16 @@
 import fs from 'node:fs';
 
-/** Random access to a file's bytes; reads return fewer bytes than asked at end of file. */
+/**
+ * Random access to a file's bytes; reads return fewer bytes than asked at end of file. What a
+ * read returns may be a view that stays valid only until the next read.
+ */
 export interface ByteSource {
   readonly size: number;
   read(offset: number, length: number): Uint8Array;
 }
+
+/** How much a header read outside the prefetched window reads ahead, for the chunk walk. */
+const READ_AHEAD = 64 * 1024;
 
 /** A ByteSource over bytes already in memory (tests, fuzzing). */
 export class BufferSource implements ByteSource {
@@ -65,14 +71,9 @@ export class FdSource implements ByteSource {
     if (offset >= this.windowStart && end <= this.windowStart + this.windowLength) {
       return this.window.subarray(offset - this.windowStart, end - this.windowStart);
     }
-    // Header structures are small (≤ 64 bytes), so an out-of-window read allocates little.
-    const out = Buffer.allocUnsafe(end - offset);
-    let got = 0;
-    while (got < out.length) {
-      const n = fs.readSync(this.fd, out, got, out.length - got, offset + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return out.subarray(0, got);
+    // Header structures are small (≤ 64 bytes): refill the window from here, so that a walk over
+    // many small chunks costs one system call per window, not one per chunk.
+    const got = this.prefetch(offset, Math.max(end - offset, Math.min(READ_AHEAD, this.window.length)));
+    return got.subarray(0, end - offset);
   }
 }

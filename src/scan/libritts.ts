@@ -1,5 +1,15 @@
-import fs from 'node:fs';
-import path from 'node:path';
+import { fsPath } from './file-names.ts';
+import { readSmallFileUnder } from './safe-open.ts';
+
+/**
+ * Sidecar size caps. A sidecar over its cap is not read at all, as if it were missing: a 1 GB
+ * `.original.txt` must not become a 1 GB row (it took a 2-file scan from 229 MB to 1.24 GB RSS).
+ * LibriTTS's own files are far below: transcripts < 1 KB, chapter tables < 100 KB,
+ * speakers.tsv ≈ 80 KB.
+ */
+export const MAX_TRANSCRIPT_BYTES = 64 * 1024;
+export const MAX_CHAPTER_TABLE_BYTES = 1024 * 1024;
+export const MAX_SPEAKER_TABLE_BYTES = 16 * 1024 * 1024;
 
 /** Ids LibriTTS encodes in a file's path: `<subset>/<speaker>/<chapter>/<speaker>_<chapter>_<para>_<sent>.wav`. */
 export interface LibriTTSIds {
@@ -32,13 +42,13 @@ export interface Transcript {
   text_original: string | null;
 }
 
-function readTextOrNull(file: string): string | null {
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
+const readText = (root: string, rel: string, cap: number): string | null => readSmallFileUnder(root, fsPath(root, rel), cap)?.trim() ?? null;
+
+/** A transcript field, or null when it is empty or longer than a transcript may be. */
+const field = (s: string | undefined): string | null => {
+  const t = s?.trim();
+  return t && t.length <= MAX_TRANSCRIPT_BYTES ? t : t === '' ? '' : null;
+};
 
 /**
  * Finds transcripts. The chapter's `<speaker>_<chapter>.trans.tsv` (id, original, normalized) is
@@ -55,23 +65,26 @@ export class TranscriptReader {
 
   constructor(private readonly cacheSize = 32) {}
 
-  read(absWav: string, ids: LibriTTSIds): Transcript {
+  /** Transcripts of the WAV at `rel` (relative to `root`, in the text form of file-names.ts). */
+  read(root: string, rel: string, ids: LibriTTSIds): Transcript {
     let text_normalized: string | null = null;
     let text_original: string | null = null;
     if (ids.speaker_id && ids.chapter_id && ids.utterance_id) {
-      const dir = absWav.slice(0, absWav.lastIndexOf(path.sep));
-      const fromTsv = this.chapter(`${dir}${path.sep}${ids.speaker_id}_${ids.chapter_id}.trans.tsv`).get(ids.utterance_id);
+      const slash = rel.lastIndexOf('/');
+      const dir = slash < 0 ? '' : rel.slice(0, slash + 1);
+      const fromTsv = this.chapter(root, `${dir}${ids.speaker_id}_${ids.chapter_id}.trans.tsv`).get(ids.utterance_id);
       if (fromTsv) ({ text_normalized, text_original } = fromTsv);
     }
     if (text_normalized === null || text_original === null) {
-      const base = absWav.slice(0, -4); // callers pass *.wav in any letter case
-      text_normalized ??= readTextOrNull(`${base}.normalized.txt`);
-      text_original ??= readTextOrNull(`${base}.original.txt`);
+      const base = rel.slice(0, -4); // *.wav in any letter case
+      text_normalized ??= readText(root, `${base}.normalized.txt`, MAX_TRANSCRIPT_BYTES);
+      text_original ??= readText(root, `${base}.original.txt`, MAX_TRANSCRIPT_BYTES);
     }
     return { text_normalized, text_original };
   }
 
-  private chapter(key: string): Map<string, Transcript> {
+  private chapter(root: string, rel: string): Map<string, Transcript> {
+    const key = `${root}\0${rel}`;
     if (key === this.lastKey) return this.lastTable;
     let table = this.chapters.get(key);
     if (table) {
@@ -79,21 +92,24 @@ export class TranscriptReader {
       this.lastTable = table;
       return table;
     }
-    table = new Map();
-    const text = readTextOrNull(key);
-    if (text) {
-      for (const line of text.split(/\r?\n/)) {
-        const cols = line.split('\t');
-        if (cols.length < 2 || !cols[0]) continue;
-        table.set(cols[0], { text_original: cols[1]?.trim() ?? null, text_normalized: (cols[2] ?? cols[1])?.trim() ?? null });
-      }
-    }
+    table = parseChapterTable(readText(root, rel, MAX_CHAPTER_TABLE_BYTES) ?? '');
     if (this.chapters.size >= this.cacheSize) this.chapters.delete(this.chapters.keys().next().value!);
     this.chapters.set(key, table);
     this.lastKey = key;
     this.lastTable = table;
     return table;
   }
+}
+
+/** Parses a chapter's `.trans.tsv`: `id<TAB>original<TAB>normalized` per line. */
+export function parseChapterTable(text: string): Map<string, Transcript> {
+  const table = new Map<string, Transcript>();
+  for (const line of text.split(/\r?\n/)) {
+    const cols = line.split('\t');
+    if (cols.length < 2 || !cols[0]) continue;
+    table.set(cols[0], { text_original: field(cols[1]), text_normalized: field(cols[2] ?? cols[1]) });
+  }
+  return table;
 }
 
 export interface SpeakerInfo {
@@ -132,17 +148,17 @@ export function parseSpeakersTxt(text: string): Map<string, SpeakerInfo> {
   return out;
 }
 
-/** Reads the root's `speakers.tsv` or `SPEAKERS.txt` when present (async: runs on the main thread). */
-export async function loadSpeakerInfo(root: string): Promise<Map<string, SpeakerInfo>> {
+/**
+ * Reads the root's `speakers.tsv` or `SPEAKERS.txt` when present, under the scan's file rules
+ * (safe-open.ts) and size cap. Sync: it runs in a scan worker.
+ */
+export function readSpeakerInfo(root: string): SpeakerInfo[] {
   for (const [file, parse] of [
     ['speakers.tsv', parseSpeakersTsv],
     ['SPEAKERS.txt', parseSpeakersTxt],
   ] as const) {
-    try {
-      return parse(await fs.promises.readFile(path.join(root, file), 'utf8'));
-    } catch {
-      // absent or unreadable: try the next, else no names
-    }
+    const text = readSmallFileUnder(root, fsPath(root, file), MAX_SPEAKER_TABLE_BYTES);
+    if (text !== null) return [...parse(text).values()];
   }
-  return new Map();
+  return [];
 }

@@ -1,12 +1,10 @@
-import fs from 'node:fs';
-import { ScanFailure, type ScanContext, type ScanJob, type Scanner } from '../tasks/scanner.ts';
-import type { ScanSummary } from '../tasks/types.ts';
+import type { FileResult } from '../domain/file-result.ts';
+import type { ScanSummary } from '../domain/task.ts';
 import type { TaskStore } from '../store/types.ts';
-import { discoverWavFiles } from './discover.ts';
-import { loadSpeakerInfo } from './libritts.ts';
+import { ScanFailure, type ScanContext, type ScanJob, type Scanner } from '../tasks/scanner.ts';
 import { ScanAggregator } from './summary.ts';
-import type { DiscoveredFile, FileResult } from './types.ts';
-import { AbortError, type WorkerPool } from './worker-pool.ts';
+import type { DiscoveredFile } from './types.ts';
+import { AbortError, RootRefusedError, type WorkerPool } from './worker-pool.ts';
 
 export interface ScannerOptions {
   store: TaskStore;
@@ -18,23 +16,16 @@ export interface ScannerOptions {
   maxFiles?: number;
 }
 
-const DISCOVERY_REPORT_EVERY = 100;
+/** Files per message from the walking worker. */
+const DISCOVERY_BATCH = 256;
 const RESUME_PAGE = 1000;
 
 function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new AbortError();
 }
 
-async function resolveRoot(p: string): Promise<string> {
-  try {
-    const real = await fs.promises.realpath(p);
-    if (!(await fs.promises.stat(real)).isDirectory()) throw new ScanFailure('NOT_A_DIRECTORY', `Not a directory: ${p}`);
-    return real;
-  } catch (err) {
-    if (err instanceof ScanFailure) throw err;
-    throw new ScanFailure('PATH_NOT_FOUND', `Path not found: ${p}`);
-  }
-}
+/** A worker's refusal of the root becomes the task's error; anything else passes through. */
+const asScanFailure = (err: unknown): unknown => (err instanceof RootRefusedError ? new ScanFailure(err.code, err.detail) : err);
 
 /**
  * The file scanner: discovers a tree's WAVs on the main thread (a stream; it only lists
@@ -51,7 +42,8 @@ export function createScanner(opts: ScannerOptions): Scanner {
   return {
     async scan(job: ScanJob, ctx: ScanContext): Promise<ScanSummary> {
       const { signal } = ctx;
-      const root = await resolveRoot(job.libritts_path);
+      // The root resolved when the request was accepted; every worker job re-checks it first.
+      const root = job.root;
       ctx.phase('discovering', { message: 'Discovering files: 0 found', files_total: null });
 
       // Resume: what an earlier run recorded counts as done and feeds the summary.
@@ -128,24 +120,35 @@ export function createScanner(opts: ScannerOptions): Scanner {
       };
       const lanes = Promise.allSettled(Array.from({ length: pool.size * 2 }, lane));
 
-      try {
-        for await (const file of discoverWavFiles(root, { subsets: job.subsets ?? undefined, signal })) {
+      // The walk runs in a worker thread (walk.ts); its batches feed the lanes as they come.
+      const walkStop = new AbortController();
+      let tooMany = false;
+      const onFiles = (files: DiscoveredFile[]) => {
+        for (const file of files) {
           if (++found > maxFiles) {
-            throw new ScanFailure('TOO_MANY_FILES', `The tree holds more than ${maxFiles} WAV files (MAX_FILES_PER_SCAN); scan a subset or raise the limit`);
+            tooMany = true;
+            walkStop.abort();
+            return;
           }
-          if (!recorded.has(file.rel)) {
-            pending.push(file);
-            if (pending.length - next >= batchSize) wake();
-          }
-          // The runner coalesces these to its progress interval, so reporting often is cheap.
-          if (found % DISCOVERY_REPORT_EVERY === 0) ctx.progress(report());
+          if (!recorded.has(file.rel)) pending.push(file);
+        }
+        if (pending.length - next >= batchSize) wake();
+        // The runner coalesces these to its progress interval, so reporting often is cheap.
+        ctx.progress(report());
+      };
+      try {
+        try {
+          await pool.walk(root, job.subsets, onFiles, AbortSignal.any([signal, walkStop.signal]), DISCOVERY_BATCH);
+        } catch (err) {
+          if (tooMany) throw new ScanFailure('TOO_MANY_FILES', `The tree holds more than ${maxFiles} WAV files (MAX_FILES_PER_SCAN); scan a subset or raise the limit`);
+          throw err;
         }
         throwIfAborted(signal);
         total = pending.length + recorded.size;
         ctx.phase('processing', report());
       } catch (err) {
         stop = true;
-        throw err;
+        throw asScanFailure(err);
       } finally {
         walking = false;
         wake();
@@ -154,12 +157,15 @@ export function createScanner(opts: ScannerOptions): Scanner {
       }
 
       const failure = (await lanes).find((l): l is PromiseRejectedResult => l.status === 'rejected');
-      if (failure) throw failure.reason;
+      if (failure) throw asScanFailure(failure.reason);
       throwIfAborted(signal);
 
       ctx.phase('finalizing', { ...report(), message: 'Summarizing speakers' });
-      const info = await loadSpeakerInfo(root);
-      await store.replaceSpeakers(job.task_id, agg.speakers(info));
+      // The speaker table is a sidecar like any other: read in a worker, under the file rules.
+      const info = await pool.speakers(root, signal).catch((err: unknown) => {
+        throw asScanFailure(err);
+      });
+      await store.replaceSpeakers(job.task_id, agg.speakers(new Map(info.map((s) => [s.speaker_id, s]))));
       return agg.summary();
     },
   };

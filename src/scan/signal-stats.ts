@@ -2,6 +2,8 @@ import type { WavFormat } from './wav-header.ts';
 
 /** Frames whose loudest channel stays below this (linear, ≈ −60 dBFS) count as silence. */
 export const SILENCE_THRESHOLD = 0.001;
+/** Float samples beyond this many times full scale (or NaN, ±Inf) are not measured; see push(). */
+export const UNMEASURABLE = 2 ** 53;
 /** Reported for digital silence, where the true level is −∞ and JSON cannot say so. */
 export const DBFS_FLOOR = -200;
 
@@ -111,20 +113,31 @@ export class SignalAccumulator {
     let sum = 0;
     let sumSq = 0;
     let clipped = 0;
+    let finite = 0;
     const clipAt = this.clipAt;
     for (let f = 0; f < frames; f++) {
       let loud = 0;
+      let broken = false;
       const base = f * blockAlign;
       for (let c = 0; c < channels; c++) {
         const x = decode(view, base + c * bytesPerSample);
         const a = x < 0 ? -x : x;
+        if (!(a <= UNMEASURABLE)) {
+          // NaN, ±Inf or an absurd magnitude (float files only): no level can be measured from
+          // it and no player can play it. It counts as a clipped sample, keeps its frame out of
+          // the silence, and stays out of peak, RMS and DC, taken over the other samples.
+          clipped++;
+          broken = true;
+          continue;
+        }
+        finite++;
         sum += x;
         sumSq += x * x;
         if (a >= clipAt) clipped++;
         if (a > loud) loud = a;
       }
       if (loud > peak) peak = loud;
-      if (loud > SILENCE_THRESHOLD) {
+      if (loud > SILENCE_THRESHOLD || broken) {
         if (this.firstLoud < 0) this.firstLoud = this.frames + f;
         this.lastLoud = this.frames + f;
       }
@@ -133,7 +146,7 @@ export class SignalAccumulator {
     this.sum += sum;
     this.sumSq += sumSq;
     this.clipped += clipped;
-    this.samples += frames * channels;
+    this.samples += finite;
     this.frames += frames;
   }
 

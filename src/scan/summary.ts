@@ -1,7 +1,7 @@
 import type { SpeakerRow } from '../store/types.ts';
-import type { ScanSummary } from '../tasks/types.ts';
+import type { ScanSummary } from '../domain/task.ts';
 import type { SpeakerInfo } from './libritts.ts';
-import type { FileResult } from './types.ts';
+import type { FileResult } from '../domain/file-result.ts';
 
 interface SpeakerAcc {
   utterances: number;

@@ -1,78 +1,28 @@
-import type { FileError } from './wav-header.ts';
+import type { Analysis, FileResult } from '../domain/file-result.ts';
+import type { SpeakerInfo } from './libritts.ts';
 
-export type Analysis = 'header' | 'full';
-
-/** One scanned file: the row the store keeps and `scan-results` returns (API.md). */
-export interface FileResult {
-  path: string;
-  subset: string | null;
-  speaker_id: string | null;
-  chapter_id: string | null;
-  utterance_id: string | null;
-  text_normalized: string | null;
-  text_original: string | null;
-  sample_rate: number | null;
-  channels: number | null;
-  bits_per_sample: number | null;
-  encoding: string | null;
-  frames: number | null;
-  duration_s: number | null;
-  bytes: number | null;
-  peak_dbfs: number | null;
-  rms_dbfs: number | null;
-  clipped_samples: number | null;
-  dc_offset: number | null;
-  leading_silence_s: number | null;
-  trailing_silence_s: number | null;
-  error: FileError | null;
-}
-
-/** The order of result columns in exports (CSV header). */
-export const RESULT_COLUMNS = [
-  'path',
-  'subset',
-  'speaker_id',
-  'chapter_id',
-  'utterance_id',
-  'text_normalized',
-  'text_original',
-  'sample_rate',
-  'channels',
-  'bits_per_sample',
-  'encoding',
-  'frames',
-  'duration_s',
-  'bytes',
-  'peak_dbfs',
-  'rms_dbfs',
-  'clipped_samples',
-  'dc_offset',
-  'leading_silence_s',
-  'trailing_silence_s',
-] as const satisfies readonly (keyof FileResult)[];
-
-/** A discovered file, relative to the scan root (always `/`-separated). */
+/** A discovered file, relative to the scan root (always `/`-separated; see file-names.ts). */
 export interface DiscoveredFile {
   rel: string;
   /** The directory entry is a symlink: the worker must check where it leads. */
   link: boolean;
 }
 
-/** Main thread → scan worker. */
-export interface BatchRequest {
-  type: 'batch';
-  id: number;
-  root: string;
-  analysis: Analysis;
-  files: DiscoveredFile[];
-}
+/** Main thread → scan worker. Every request names the root, which the worker re-checks first. */
+export type WorkerRequest =
+  | { type: 'batch'; id: number; root: string; analysis: Analysis; files: DiscoveredFile[] }
+  | { type: 'walk'; id: number; root: string; subsets: string[] | null; batch: number }
+  | { type: 'speakers'; id: number; root: string };
 
-/** Scan worker → main thread. */
-export interface BatchResponse {
-  type: 'result';
-  id: number;
-  results: FileResult[];
-}
+/** Scan worker → main thread. A walk answers with `found` messages, then `walked`. */
+export type WorkerResponse =
+  | { type: 'result'; id: number; results: FileResult[] }
+  | { type: 'found'; id: number; files: DiscoveredFile[] }
+  | { type: 'walked'; id: number }
+  | { type: 'speakers'; id: number; speakers: SpeakerInfo[] }
+  | { type: 'refused'; id: number; code: RootRefusalCode; detail: string };
+
+export type RootRefusalCode = 'PATH_NOT_FOUND' | 'NOT_A_DIRECTORY' | 'PATH_NOT_ALLOWED';
 
 /** Faults a test can inject into scan workers (see test/scan/worker-pool.test.ts). */
 export interface WorkerFaults {

@@ -1,19 +1,7 @@
+import type { FileError, FileErrorCode } from '../domain/file-result.ts';
 import type { ByteSource } from './byte-source.ts';
 
-/** Per-file error codes of a scan result (API.md "scan-results"). */
-export type FileErrorCode =
-  | 'NOT_RIFF_WAVE'
-  | 'TRUNCATED'
-  | 'INVALID_FORMAT'
-  | 'UNSUPPORTED_ENCODING'
-  | 'READ_ERROR'
-  | 'OUTSIDE_ROOT'
-  | 'WORKER_CRASHED';
-
-export interface FileError {
-  code: FileErrorCode;
-  detail: string;
-}
+export type { FileError, FileErrorCode } from '../domain/file-result.ts';
 
 export type SampleKind = 'int' | 'uint8' | 'float' | 'mulaw' | 'alaw';
 
@@ -50,7 +38,6 @@ export interface WavHeader {
   error: FileError | null;
 }
 
-const MAX_CHUNKS = 4096;
 const UNKNOWN_SIZE = 0xffffffff;
 const TAG_PCM = 0x0001;
 const TAG_FLOAT = 0x0003;
@@ -60,6 +47,13 @@ const TAG_EXTENSIBLE = 0xfffe;
 
 function fourcc(b: Uint8Array, at = 0): string {
   return String.fromCharCode(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!);
+}
+
+/** Whether 4 bytes can be a chunk id: printable ASCII, as every registered id is. */
+function looksLikeChunkId(b: Uint8Array): boolean {
+  if (b.length < 4) return false;
+  for (let i = 0; i < 4; i++) if (b[i]! < 0x20 || b[i]! > 0x7e) return false;
+  return true;
 }
 
 function u16(b: Uint8Array, at: number, le: boolean): number {
@@ -158,7 +152,9 @@ export function readWavHeader(src: ByteSource): WavHeader {
   let dataOffset = -1;
   let dataDeclared: number | null = null;
   let offset = 12;
-  for (let n = 0; n < MAX_CHUNKS; n++) {
+  // No cap on the number of chunks: each step moves at least 8 bytes on, so the walk ends within
+  // size / 8 steps, and a file with thousands of small chunks before its samples is still a WAV.
+  for (;;) {
     if (offset >= size) break;
     const ch = src.read(offset, 8);
     if (ch.length < 8) {
@@ -189,6 +185,9 @@ export function readWavHeader(src: ByteSource): WavHeader {
     // A chunk claiming more than the file holds simply ends the walk; nothing is allocated for it.
     const bodySize = id === 'data' && dataDeclared !== null && chunkSize === UNKNOWN_SIZE ? dataDeclared : chunkSize;
     offset = bodyAt + bodySize + (bodySize & 1);
+    // Some writers leave out the pad byte after an odd-sized chunk. When the padded position
+    // holds no chunk id and the unpadded one does, follow the writer, not the letter of RIFF.
+    if (bodySize & 1 && offset < size && !looksLikeChunkId(src.read(offset, 4)) && looksLikeChunkId(src.read(offset - 1, 4))) offset--;
   }
 
   if (!format) return fail(dataOffset >= 0 ? 'INVALID_FORMAT' : 'TRUNCATED', dataOffset >= 0 ? 'no fmt chunk before the samples' : 'no fmt chunk found');

@@ -1,10 +1,12 @@
 import { Worker } from 'node:worker_threads';
+import type { Analysis, FileResult } from '../domain/file-result.ts';
 import { blankResult } from './analyze-file.ts';
-import type { Analysis, BatchRequest, BatchResponse, DiscoveredFile, FileResult, WorkerFaults } from './types.ts';
+import type { SpeakerInfo } from './libritts.ts';
+import type { DiscoveredFile, RootRefusalCode, WorkerFaults, WorkerRequest, WorkerResponse } from './types.ts';
 
 const WORKER_YOUNG_GEN_MB = 4;
 
-/** Raised for batches whose signal aborted before or while they ran. */
+/** Raised for jobs whose signal aborted before or while they ran. */
 export class AbortError extends Error {
   override readonly name = 'AbortError';
   constructor() {
@@ -12,17 +14,29 @@ export class AbortError extends Error {
   }
 }
 
+/** A worker refused a job because its root no longer passes the checks (safe-open.ts verifyRoot). */
+export class RootRefusedError extends Error {
+  override readonly name = 'RootRefusedError';
+  constructor(
+    readonly code: RootRefusalCode,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+type Request = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
+
 interface Job {
   id: number;
-  root: string;
-  analysis: Analysis;
-  files: DiscoveredFile[];
+  request: Request;
   signal: AbortSignal | undefined;
-  resolve: (r: FileResult[]) => void;
+  /** Handles one message of this job; returns true when the job is over. */
+  onMessage: (msg: WorkerResponse) => boolean;
   reject: (e: unknown) => void;
   onAbort: () => void;
-  /** A batch that crashed its worker is retried file by file to find the culprit. */
-  retry: boolean;
+  /** What to do when the worker running this job dies. */
+  onCrash: () => void;
 }
 
 interface Slot {
@@ -33,10 +47,17 @@ interface Slot {
 // From TypeScript sources (tsx, vitest) workers start through a JS bootstrap that registers tsx.
 const workerUrl = import.meta.url.endsWith('.ts') ? new URL('./worker-entry.mjs', import.meta.url) : new URL('./worker.js', import.meta.url);
 
+export interface WorkerPoolOptions {
+  /** Allowed scan roots (resolved); every worker checks each job's root against them. */
+  roots?: string[];
+  faults?: WorkerFaults;
+}
+
 /**
- * A fixed pool of scan worker threads shared by all tasks. Files go in batches (one message per
- * file costs more than the file). An abort drops a task's queued batches and replaces any worker
- * busy with one, so cancellation frees the threads at once; a crashed worker is replaced too.
+ * A fixed pool of scan worker threads shared by all tasks: tree walks, batches of files (one
+ * message per file costs more than the file) and sidecar reads. An abort drops a task's queued
+ * jobs and replaces any worker busy with one, so cancellation frees the threads at once, even
+ * from a blocking system call; a crashed worker is replaced too.
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -46,24 +67,41 @@ export class WorkerPool {
 
   constructor(
     readonly size: number,
-    private readonly options: { faults?: WorkerFaults } = {},
+    private readonly options: WorkerPoolOptions = {},
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   /** Scans `files` under `root` in one worker; rejects with AbortError when `signal` aborts. */
   run(root: string, analysis: Analysis, files: DiscoveredFile[], signal?: AbortSignal): Promise<FileResult[]> {
-    if (this.closed) return Promise.reject(new Error('worker pool is closed'));
-    if (signal?.aborted) return Promise.reject(new AbortError());
-    return new Promise((resolve, reject) => {
-      const job: Job = { id: this.nextId++, root, analysis, files, signal, resolve, reject, onAbort: () => this.abort(job), retry: false };
-      signal?.addEventListener('abort', job.onAbort, { once: true });
-      this.queue.push(job);
-      this.dispatch();
-    });
+    return this.batch(root, analysis, files, signal, false);
   }
 
-  /** Workers currently running a batch (for tests and metrics). */
+  /** Walks the WAV files under `root` in a worker, handing them to `onFiles` batch by batch. */
+  walk(root: string, subsets: string[] | null, onFiles: (files: DiscoveredFile[]) => void, signal?: AbortSignal, batch = 256): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.enqueue({ type: 'walk', root, subsets, batch }, signal, reject, (msg) => {
+        if (msg.type === 'found') {
+          onFiles(msg.files);
+          return false;
+        }
+        if (msg.type === 'walked') resolve();
+        return true;
+      }),
+    );
+  }
+
+  /** The root's speaker table (speakers.tsv / SPEAKERS.txt), read in a worker. */
+  speakers(root: string, signal?: AbortSignal): Promise<SpeakerInfo[]> {
+    return new Promise((resolve, reject) =>
+      this.enqueue({ type: 'speakers', root }, signal, reject, (msg) => {
+        if (msg.type === 'speakers') resolve(msg.speakers);
+        return true;
+      }),
+    );
+  }
+
+  /** Workers currently running a job (for tests and metrics). */
   get busy(): number {
     return this.slots.filter((s) => s.job).length;
   }
@@ -72,30 +110,76 @@ export class WorkerPool {
     return this.queue.length;
   }
 
-  async close(): Promise<void> {
+  /** Stops every worker; a worker stuck in a system call is abandoned after `graceMs`. */
+  async close(graceMs = 1000): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) this.settle(job, new Error('worker pool closed'));
     await Promise.all(
       this.slots.map(async (s) => {
         if (s.job) this.settle(s.job, new Error('worker pool closed'));
         s.job = null;
-        await s.worker.terminate();
+        s.worker.removeAllListeners('exit');
+        await Promise.race([s.worker.terminate(), new Promise((r) => setTimeout(r, graceMs).unref())]);
       }),
     );
+  }
+
+  private batch(root: string, analysis: Analysis, files: DiscoveredFile[], signal: AbortSignal | undefined, retry: boolean): Promise<FileResult[]> {
+    return new Promise((resolve, reject) =>
+      this.enqueue(
+        { type: 'batch', root, analysis, files },
+        signal,
+        reject,
+        (msg) => {
+          if (msg.type === 'result') resolve(msg.results);
+          return true;
+        },
+        // A batch that crashed its worker is retried file by file; a file that crashes one again gets an error.
+        () => {
+          if (retry || files.length === 1) resolve(files.map((f) => crashedResult(f.rel)));
+          else Promise.all(files.map((f) => this.batch(root, analysis, [f], signal, true))).then((parts) => resolve(parts.flat()), reject);
+        },
+      ),
+    );
+  }
+
+  /** Queues one job; `handle` sees each of its messages and says when the job is over. */
+  private enqueue(request: Request, signal: AbortSignal | undefined, reject: (e: unknown) => void, handle: (msg: WorkerResponse) => boolean, onCrash?: () => void): void {
+    if (this.closed) return reject(new Error('worker pool is closed'));
+    if (signal?.aborted) return reject(new AbortError());
+    const job: Job = {
+      id: this.nextId++,
+      request,
+      signal,
+      reject,
+      onMessage: (msg) => {
+        if (msg.type !== 'refused') return handle(msg);
+        reject(new RootRefusedError(msg.code, msg.detail));
+        return true;
+      },
+      onAbort: () => this.abort(job),
+      onCrash: onCrash ?? (() => reject(new Error('a scan worker crashed'))),
+    };
+    signal?.addEventListener('abort', job.onAbort, { once: true });
+    this.queue.push(job);
+    this.dispatch();
   }
 
   private spawn(): Slot {
     // A small young generation: a worker's garbage is one batch of short-lived results, and the
     // default lets each thread's heap swell with the number of files scanned (bench/memory.ts).
-    const worker = new Worker(workerUrl, { workerData: { faults: this.options.faults }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB } });
+    const worker = new Worker(workerUrl, {
+      workerData: { faults: this.options.faults, roots: this.options.roots ?? [] },
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB },
+    });
     const slot: Slot = { worker, job: null };
-    worker.on('message', (msg: BatchResponse) => {
+    worker.on('message', (msg: WorkerResponse) => {
       const job = slot.job;
       if (!job || msg.id !== job.id) return;
+      if (!job.onMessage(msg)) return;
       slot.job = null;
       worker.unref();
       job.signal?.removeEventListener('abort', job.onAbort);
-      job.resolve(msg.results);
       this.dispatch();
     });
     worker.on('error', () => {
@@ -113,28 +197,11 @@ export class WorkerPool {
     const job = slot.job;
     slot.job = null;
     this.slots[idx] = this.spawn();
-    if (job && !job.signal?.aborted) this.recover(job);
-    this.dispatch();
-  }
-
-  // Retry a crashed batch one file at a time; a single file that crashes a worker gets an error.
-  private recover(job: Job): void {
-    if (job.retry || job.files.length === 1) {
+    if (job && !job.signal?.aborted) {
       job.signal?.removeEventListener('abort', job.onAbort);
-      job.resolve(job.files.map((f) => crashedResult(f.rel)));
-      return;
+      job.onCrash();
     }
-    job.signal?.removeEventListener('abort', job.onAbort);
-    Promise.all(
-      job.files.map(
-        (file) =>
-          new Promise<FileResult[]>((resolve, reject) => {
-            const single: Job = { ...job, id: this.nextId++, files: [file], resolve, reject, retry: true, onAbort: () => this.abort(single) };
-            job.signal?.addEventListener('abort', single.onAbort, { once: true });
-            this.queue.unshift(single);
-          }),
-      ),
-    ).then((parts) => job.resolve(parts.flat()), job.reject);
+    this.dispatch();
   }
 
   private abort(job: Job): void {
@@ -142,6 +209,7 @@ export class WorkerPool {
     if (q >= 0) this.queue.splice(q, 1);
     const slot = this.slots.find((s) => s.job === job);
     if (slot) {
+      // terminate() stops a thread even inside a blocking call; a fresh worker takes its place.
       slot.job = null;
       const idx = this.slots.indexOf(slot);
       this.slots[idx] = this.spawn();
@@ -164,8 +232,7 @@ export class WorkerPool {
       const job = this.queue.shift()!;
       slot.job = job;
       slot.worker.ref();
-      const req: BatchRequest = { type: 'batch', id: job.id, root: job.root, analysis: job.analysis, files: job.files };
-      slot.worker.postMessage(req);
+      slot.worker.postMessage({ ...job.request, id: job.id } as WorkerRequest);
     }
   }
 }

@@ -1,10 +1,12 @@
-// Scan worker thread entry: receives batches of files, answers with their results.
+// Scan worker thread entry: walks trees, reads batches of files and sidecars, answers by message.
 import fs from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { analyzeFile, SAMPLE_CHUNK, type AnalyzerState } from './analyze-file.ts';
-import { TranscriptReader } from './libritts.ts';
-import type { BatchRequest, BatchResponse, WorkerFaults } from './types.ts';
+import { readSpeakerInfo, TranscriptReader } from './libritts.ts';
+import { verifyRoot } from './safe-open.ts';
+import type { DiscoveredFile, WorkerFaults, WorkerRequest, WorkerResponse } from './types.ts';
+import { walkWavFiles } from './walk.ts';
 
 if (!parentPort) throw new Error('scan worker must run in a worker thread');
 
@@ -18,17 +20,47 @@ try {
 }
 const port = parentPort;
 
+const data = (workerData ?? {}) as { faults?: WorkerFaults; roots?: string[] };
 // Fault injection for tests of crash recovery; never set in production wiring.
-const faults = (workerData as { faults?: WorkerFaults } | null)?.faults;
+const faults = data.faults;
+// SCAN_ROOTS, resolved: every request's root is checked against them here, in the thread that
+// does the reading, whatever the main thread checked before.
+const roots = data.roots ?? [];
 
 const state: AnalyzerState = { buffer: Buffer.alloc(SAMPLE_CHUNK), transcripts: new TranscriptReader() };
 
-port.on('message', (msg: BatchRequest) => {
-  if (msg.type !== 'batch') return;
-  const results = msg.files.map((file) => {
-    if (faults?.crashOn && file.rel.endsWith(faults.crashOn)) process.exit(70);
-    return analyzeFile(msg.root, file, msg.analysis, state);
-  });
-  const response: BatchResponse = { type: 'result', id: msg.id, results };
-  port.postMessage(response);
+const send = (msg: WorkerResponse): void => port.postMessage(msg);
+
+port.on('message', (msg: WorkerRequest) => {
+  const check = verifyRoot(msg.root, roots);
+  if (!check.ok) {
+    send({ type: 'refused', id: msg.id, code: check.code, detail: check.detail });
+    return;
+  }
+  switch (msg.type) {
+    case 'batch': {
+      const results = msg.files.map((file) => {
+        if (faults?.crashOn && file.rel.endsWith(faults.crashOn)) process.exit(70);
+        return analyzeFile(msg.root, file, msg.analysis, state);
+      });
+      send({ type: 'result', id: msg.id, results });
+      return;
+    }
+    case 'walk': {
+      let files: DiscoveredFile[] = [];
+      for (const f of walkWavFiles(msg.root, msg.subsets)) {
+        files.push(f);
+        if (files.length >= msg.batch) {
+          send({ type: 'found', id: msg.id, files });
+          files = [];
+        }
+      }
+      if (files.length) send({ type: 'found', id: msg.id, files });
+      send({ type: 'walked', id: msg.id });
+      return;
+    }
+    case 'speakers':
+      send({ type: 'speakers', id: msg.id, speakers: readSpeakerInfo(msg.root) });
+      return;
+  }
 });

@@ -1,7 +1,8 @@
-/** SQLite schema, applied idempotently at open; `user_version` numbers later migrations. */
-export const SCHEMA_VERSION = 1;
-
-export const SCHEMA = `
+/**
+ * SQLite schema as numbered migrations; `PRAGMA user_version` records how many have run, and
+ * each runs once, in its own transaction, when the store opens.
+ */
+const V1 = `
 CREATE TABLE IF NOT EXISTS tasks (
   id            TEXT PRIMARY KEY,
   seq           INTEGER NOT NULL,
@@ -62,3 +63,12 @@ CREATE TABLE IF NOT EXISTS events (
   PRIMARY KEY (task_id, id)
 ) WITHOUT ROWID;
 `;
+
+/** v2: the resolved root a task scans, and a cancel that must survive a restart. */
+const V2 = `
+ALTER TABLE tasks ADD COLUMN root TEXT;
+ALTER TABLE tasks ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+UPDATE tasks SET root = CASE WHEN json_valid(snapshot) THEN json_extract(snapshot, '$.libritts_path') END WHERE root IS NULL;
+`;
+
+export const MIGRATIONS: readonly string[] = [V1, V2];

@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { RESULT_COLUMNS, type FileResult } from '../scan/types.ts';
-import type { FileErrorCode } from '../scan/wav-header.ts';
-import type { TaskEvent, TaskSnapshot, TaskStatus } from '../tasks/types.ts';
+import { RESULT_COLUMNS, type FileResult } from '../domain/file-result.ts';
+import type { FileErrorCode } from '../domain/file-result.ts';
+import type { TaskEvent, TaskSnapshot, TaskStatus } from '../domain/task.ts';
 import { Checkpointer } from './checkpointer.ts';
-import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
-import type { ResultCounts, ResultsQuery, SpeakerRow, StoredTask, TaskStore } from './types.ts';
+import { MIGRATIONS } from './schema.ts';
+import { StoreOpenError, type ResultCounts, type ResultsQuery, type SpeakerRow, type StoredTask, type TaskRecord, type TaskStore } from './types.ts';
+import { parseStoredSnapshot } from './snapshot-codec.ts';
 
 type ResultRecord = Omit<FileResult, 'error'> & { error_code: string | null; error_detail: string | null };
 
@@ -19,6 +20,48 @@ function fromRecord(rec: ResultRecord): FileResult {
   for (const k of RESULT_COLUMNS) (out as unknown as Record<string, unknown>)[k] = rest[k];
   out.error = error_code ? { code: error_code as FileErrorCode, detail: error_detail ?? '' } : null;
   return out;
+}
+
+interface TaskRow {
+  id: string;
+  status: string;
+  created_at: string;
+  snapshot: string;
+  last_event_id: number;
+}
+
+/** Opens (creating if needed) and migrates the database; a file that cannot serve is a StoreOpenError. */
+function openDatabase(file: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a crash of the process loses nothing; only a power loss may drop the last commits.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      const sql = MIGRATIONS[v]!;
+      db.transaction(() => {
+        db!.exec(sql);
+        db!.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+    return db;
+  } catch (err) {
+    if (db?.open) db.close();
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'SQLITE_NOTADB'
+        ? 'the file is not an SQLite database'
+        : e.code === 'SQLITE_CANTOPEN'
+          ? 'cannot open it (a directory, or a folder that cannot be created?)'
+          : e.code === 'SQLITE_READONLY' || e.code === 'EACCES' || e.code === 'EROFS'
+            ? 'it is read-only'
+            : (e.message ?? String(err));
+    throw new StoreOpenError(`Cannot use DB_PATH=${file}: ${why}`);
+  }
 }
 
 /**
@@ -35,14 +78,7 @@ export class SqliteStore implements TaskStore {
   private readonly checkpointer: Checkpointer | null = null;
 
   constructor(file: string) {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode: a crash of the process loses nothing; only a power loss may drop the last commits.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
-    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.db = openDatabase(file);
     if (file !== ':memory:') {
       // Checkpoints run in a background thread (checkpointer.ts), not inside a request's commit.
       this.db.pragma('wal_autocheckpoint = 0');
@@ -52,13 +88,16 @@ export class SqliteStore implements TaskStore {
     const cols = [...RESULT_COLUMNS, 'error_code', 'error_detail'];
     this.stmt = {
       insertTask: db.prepare(
-        'INSERT INTO tasks (id, seq, status, created_at, last_event_id, snapshot) VALUES (@id, @seq, @status, @created_at, @last_event_id, @snapshot)',
+        'INSERT INTO tasks (id, seq, status, created_at, last_event_id, snapshot, root) VALUES (@id, @seq, @status, @created_at, @last_event_id, @snapshot, @root)',
       ),
+      requestCancel: db.prepare('UPDATE tasks SET cancel_requested = 1 WHERE id = ?'),
       saveTask: db.prepare('UPDATE tasks SET status = @status, last_event_id = @last_event_id, snapshot = @snapshot WHERE id = @id'),
-      getTask: db.prepare('SELECT snapshot, last_event_id FROM tasks WHERE id = ?'),
-      listAll: db.prepare('SELECT snapshot FROM tasks ORDER BY seq DESC LIMIT ?'),
-      listByStatus: db.prepare('SELECT snapshot FROM tasks WHERE status = ? ORDER BY seq DESC LIMIT ?'),
-      unfinished: db.prepare("SELECT snapshot, last_event_id FROM tasks WHERE status IN ('queued', 'running') ORDER BY seq"),
+      getTask: db.prepare('SELECT id, status, created_at, snapshot, last_event_id FROM tasks WHERE id = ?'),
+      listAll: db.prepare('SELECT id, status, created_at, snapshot FROM tasks ORDER BY seq DESC LIMIT ?'),
+      listByStatus: db.prepare('SELECT id, status, created_at, snapshot FROM tasks WHERE status = ? ORDER BY seq DESC LIMIT ?'),
+      unfinished: db.prepare(
+        "SELECT id, status, created_at, snapshot, last_event_id, root, cancel_requested FROM tasks WHERE status IN ('queued', 'running') ORDER BY seq",
+      ),
       maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM tasks'),
       deleteTask: db.prepare('DELETE FROM tasks WHERE id = ?'),
       deleteEvents: db.prepare('DELETE FROM events WHERE task_id = ?'),
@@ -109,7 +148,7 @@ export class SqliteStore implements TaskStore {
     return seq;
   }
 
-  async insertTask(task: StoredTask, firstEvent?: TaskEvent): Promise<void> {
+  async insertTask(task: StoredTask & { root: string }, firstEvent?: TaskEvent): Promise<void> {
     const s = task.snapshot;
     this.db.transaction(() => {
       const seq = this.seq + 1;
@@ -120,6 +159,7 @@ export class SqliteStore implements TaskStore {
         created_at: s.created_at,
         last_event_id: task.last_event_id,
         snapshot: JSON.stringify(s),
+        root: task.root,
       });
       if (firstEvent) this.stmt.appendEvent.run(s.task_id, firstEvent.id, firstEvent.type, new Date().toISOString(), JSON.stringify(firstEvent.snapshot));
       this.seq = seq;
@@ -133,20 +173,26 @@ export class SqliteStore implements TaskStore {
   }
 
   async getTask(id: string): Promise<StoredTask | null> {
-    const row = this.stmt.getTask.get(id) as { snapshot: string; last_event_id: number } | undefined;
-    return row ? { snapshot: JSON.parse(row.snapshot) as TaskSnapshot, last_event_id: row.last_event_id } : null;
+    const row = this.stmt.getTask.get(id) as TaskRow | undefined;
+    return row ? { snapshot: parseStoredSnapshot(row), last_event_id: row.last_event_id } : null;
   }
 
   async listTasks(opts: { status?: TaskStatus | undefined; limit: number }): Promise<TaskSnapshot[]> {
-    const rows = (opts.status ? this.stmt.listByStatus.all(opts.status, opts.limit) : this.stmt.listAll.all(opts.limit)) as { snapshot: string }[];
-    return rows.map((r) => JSON.parse(r.snapshot) as TaskSnapshot);
+    const rows = (opts.status ? this.stmt.listByStatus.all(opts.status, opts.limit) : this.stmt.listAll.all(opts.limit)) as TaskRow[];
+    return rows.map(parseStoredSnapshot);
   }
 
-  async unfinishedTasks(): Promise<StoredTask[]> {
-    return (this.stmt.unfinished.all() as { snapshot: string; last_event_id: number }[]).map((r) => ({
-      snapshot: JSON.parse(r.snapshot) as TaskSnapshot,
+  async unfinishedTasks(): Promise<TaskRecord[]> {
+    return (this.stmt.unfinished.all() as (TaskRow & { root: string | null; cancel_requested: number })[]).map((r) => ({
+      snapshot: parseStoredSnapshot(r),
       last_event_id: r.last_event_id,
+      root: r.root ?? '',
+      cancel_requested: r.cancel_requested === 1,
     }));
+  }
+
+  async requestCancel(id: string): Promise<void> {
+    this.stmt.requestCancel.run(id);
   }
 
   async deleteTask(id: string): Promise<void> {
@@ -168,7 +214,7 @@ export class SqliteStore implements TaskStore {
 
   async terminalEvent(taskId: string): Promise<TaskEvent | null> {
     const row = this.stmt.terminalEvent.get(taskId) as { id: number; type: TaskEvent['type']; snapshot: string } | undefined;
-    return row ? { id: row.id, type: row.type, snapshot: JSON.parse(row.snapshot) as TaskSnapshot } : null;
+    return row ? { id: row.id, type: row.type, snapshot: parseStoredSnapshot({ id: taskId, status: row.type, created_at: '', snapshot: row.snapshot }) } : null;
   }
 
   async insertResults(taskId: string, rows: FileResult[]): Promise<void> {

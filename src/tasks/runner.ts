@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter, setMaxListeners } from 'node:events';
+import { isUnreadable } from '../store/snapshot-codec.ts';
 import type { TaskStore } from '../store/types.ts';
 import { QueueFullError, ShuttingDownError, TaskNotFoundError, TaskStateError } from './errors.ts';
 import { ScanFailure, type ScanContext, type ScanProgress, type Scanner } from './scanner.ts';
 import { TypedEmitter } from './typed-emitter.ts';
-import { isTerminal, type ScanRequest, type TaskEvent, type TaskEventType, type TaskPhase, type TaskSnapshot, type TaskStatus, type TerminalStatus } from './types.ts';
+import { isTerminal, type ScanRequest, type TaskEvent, type TaskEventType, type TaskPhase, type TaskSnapshot, type TaskStatus, type TerminalStatus } from '../domain/task.ts';
 
 export interface RunnerOptions {
   store: TaskStore;
@@ -27,6 +28,8 @@ export interface RunnerEvents {
 
 interface LiveTask {
   snap: TaskSnapshot;
+  /** The resolved root the scan reads (see ScanRequest.root). */
+  root: string;
   lastEventId: number;
   /** The id of the last event actually emitted (lastEventId may be ahead while it persists). */
   emittedId: number;
@@ -70,8 +73,20 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
   /** Re-queues tasks a previous process left queued or running, in their original order. */
   async init(): Promise<void> {
     for (const t of await this.opts.store.unfinishedTasks()) {
+      if (isUnreadable(t.snapshot)) {
+        // Its record cannot be read back: end it as failed rather than refuse to start.
+        const task = this.track(t.snapshot, t.last_event_id, t.root);
+        task.snap.finished_at = now();
+        this.emitNow(task, 'failed', true).then(() => this.live.delete(t.snapshot.task_id), () => {});
+        continue;
+      }
       const snap: TaskSnapshot = { ...t.snapshot, status: 'queued', phase: null, message: 'Queued (resumed after restart)', files_per_s: null, eta_s: null };
-      const task = this.track(snap, t.last_event_id);
+      const task = this.track(snap, t.last_event_id, t.root);
+      if (t.cancel_requested) {
+        // The cancel was accepted before the restart: it stands.
+        this.finish(task, 'cancelled');
+        continue;
+      }
       this.emitNow(task, 'progress', true);
       this.queue.push(snap.task_id);
     }
@@ -105,8 +120,8 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
     };
     // The task and its first event go to the store in one write: the POST's only disk work.
     const first: TaskEvent = { id: 1, type: 'progress', snapshot: { ...snap } };
-    await this.opts.store.insertTask({ snapshot: snap, last_event_id: first.id }, first);
-    const task = this.track(snap, first.id);
+    await this.opts.store.insertTask({ snapshot: snap, last_event_id: first.id, root: req.root }, first);
+    const task = this.track(snap, first.id, req.root);
     task.lastEmitAt = Date.now();
     this.emit('event', first);
     this.queue.push(snap.task_id);
@@ -165,6 +180,8 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
       this.queue.splice(this.queue.indexOf(id), 1);
       this.finish(task, 'cancelled');
     } else {
+      // Recorded first: a restart before the scan has stopped must not run it on.
+      await this.opts.store.requestCancel(id).catch((err) => this.opts.onInternalError?.(err, id));
       task.controller?.abort();
     }
     return task.settled;
@@ -211,10 +228,10 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
     return this.stopping;
   }
 
-  private track(snap: TaskSnapshot, lastEventId: number): LiveTask {
+  private track(snap: TaskSnapshot, lastEventId: number, root: string): LiveTask {
     let resolveSettled!: (s: TaskSnapshot) => void;
     const settled = new Promise<TaskSnapshot>((r) => (resolveSettled = r));
-    const task: LiveTask = { snap, lastEventId, emittedId: lastEventId, terminal: null, controller: null, timer: null, lastEmitAt: 0, chain: Promise.resolve(), settled, resolveSettled };
+    const task: LiveTask = { snap, root, lastEventId, emittedId: lastEventId, terminal: null, controller: null, timer: null, lastEmitAt: 0, chain: Promise.resolve(), settled, resolveSettled };
     this.live.set(snap.task_id, task);
     return task;
   }
@@ -260,7 +277,7 @@ export class TaskRunner extends TypedEmitter<RunnerEvents> {
     };
     try {
       const summary = await this.opts.scanner.scan(
-        { task_id: snap.task_id, libritts_path: snap.libritts_path, analysis: snap.analysis, subsets: snap.subsets },
+        { task_id: snap.task_id, root: task.root, analysis: snap.analysis, subsets: snap.subsets },
         ctx,
       );
       if (controller.signal.aborted) throw controller.signal.reason;

@@ -1,10 +1,11 @@
-import type { Analysis } from '../scan/types.ts';
-import type { ScanSummary, TaskPhase } from './types.ts';
+import type { Analysis } from '../domain/file-result.ts';
+import type { ScanSummary, TaskPhase } from '../domain/task.ts';
 
 /** What the runner hands a scanner: one task's parameters. */
 export interface ScanJob {
   task_id: string;
-  libritts_path: string;
+  /** The root resolved when the request was accepted; workers re-check it before any read. */
+  root: string;
   analysis: Analysis;
   subsets: string[] | null;
 }

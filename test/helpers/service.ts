@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { testConfig, type Config } from '../../src/config.ts';
 import { createService, type Service } from '../../src/service.ts';
-import type { TaskSnapshot } from '../../src/tasks/types.ts';
+import type { TaskSnapshot } from '../../src/domain/task.ts';
 import { tempDir } from './libritts-tree.ts';
 
 export const BASE = '/api/voice-library';

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskEvent, TaskSnapshot } from '../../src/tasks/types.ts';
+import type { TaskEvent, TaskSnapshot } from '../../src/domain/task.ts';
 import { makeFlatTree, makeLibriTTSTree, type Tree } from '../helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from '../helpers/service.ts';
 import { parseFrames, readUntil, type SSEFrame } from '../helpers/sse.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FileResult } from '../../src/scan/types.ts';
+import type { FileResult } from '../../src/domain/file-result.ts';
 import { CSV_HEADER } from '../../src/http/export-format.ts';
 import { makeFlatTree, makeLibriTTSTree, type Tree } from '../helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from '../helpers/service.ts';

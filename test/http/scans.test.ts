@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskEvent, TaskSnapshot } from '../../src/tasks/types.ts';
+import type { TaskEvent, TaskSnapshot } from '../../src/domain/task.ts';
 import { makeFlatTree, makeLibriTTSTree, type Tree } from '../helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from '../helpers/service.ts';
 

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FileResult } from '../../src/scan/types.ts';
+import type { FileResult } from '../../src/domain/file-result.ts';
 import { testConfig } from '../../src/config.ts';
 import { createService } from '../../src/service.ts';
-import type { TaskSnapshot } from '../../src/tasks/types.ts';
+import type { TaskSnapshot } from '../../src/domain/task.ts';
 import { makeFlatTree, makeLibriTTSTree, tempDir } from '../helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from '../helpers/service.ts';
 

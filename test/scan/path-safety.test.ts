@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FileResult } from '../../src/scan/types.ts';
+import type { FileResult } from '../../src/domain/file-result.ts';
 import { makeLibriTTSTree, tempDir, type Tree } from '../helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from '../helpers/service.ts';
 import { toneWav } from '../helpers/wav.ts';

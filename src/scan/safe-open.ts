@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import type { FileError } from '../domain/file-result.ts';
+
+/**
+ * The one way scan code opens a file under a scan root, WAVs and sidecars alike:
+ * - `O_NOFOLLOW`: a last component that is (or became) a symlink is not followed;
+ * - `O_NONBLOCK`: opening a FIFO returns at once instead of waiting for a writer, and then
+ * - `fstat` on the descriptor: anything but a regular file is refused before a byte is read;
+ * - containment on the descriptor: the kernel's own path for the open file (`/proc/self/fd/N`)
+ *   must lie under the root. This catches what a path check made earlier cannot: a directory
+ *   anywhere along the path swapped for a symlink between the walk and the open.
+ * Sync on purpose: it runs in scan worker threads.
+ */
+
+const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | (fs.constants.O_NOCTTY ?? 0);
+const HAVE_PROC_FD = (() => {
+  try {
+    fs.readlinkSync('/proc/self/fd/0');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+export interface OpenedFile {
+  fd: number;
+  stat: fs.Stats;
+}
+
+export type OpenOutcome = OpenedFile | FileError;
+
+const rootPrefix = new Map<string, Buffer>();
+function prefixOf(root: string): Buffer {
+  let p = rootPrefix.get(root);
+  if (!p) {
+    if (rootPrefix.size > 64) rootPrefix.clear();
+    rootPrefix.set(root, (p = Buffer.from(root.endsWith('/') ? root : `${root}/`, 'utf8')));
+  }
+  return p;
+}
+
+/** Whether `target` (bytes or text) lies strictly under `root`. */
+export function isUnder(root: string, target: string | Buffer): boolean {
+  const prefix = prefixOf(root);
+  const t = typeof target === 'string' ? Buffer.from(target, 'utf8') : target;
+  return t.length > prefix.length && t.subarray(0, prefix.length).equals(prefix);
+}
+
+function ioError(err: unknown): FileError {
+  const code = (err as NodeJS.ErrnoException)?.code ?? 'EIO';
+  return { code: 'READ_ERROR', detail: `cannot read file (${code})` };
+}
+
+const OUTSIDE: FileError = { code: 'OUTSIDE_ROOT', detail: 'file lies outside the scanned directory; not read' };
+
+/** Where an open descriptor really is, or null where the platform cannot say. */
+function descriptorPath(fd: number, fallback: string | Buffer): Buffer | null {
+  try {
+    if (HAVE_PROC_FD) return fs.readlinkSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' });
+    return fs.realpathSync.native(fallback, { encoding: 'buffer' });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Opens `file` (absolute, under `root`) for reading under the rules above. `followLink` lets a
+ * symlinked file be read when its real target is under the root (the target is then opened with
+ * `O_NOFOLLOW` and checked again on the descriptor). Never throws: failures come back as a
+ * FileError. The caller closes `fd`.
+ */
+export function openUnder(root: string, file: string | Buffer, followLink = false): OpenOutcome {
+  let target: string | Buffer = file;
+  if (followLink) {
+    try {
+      target = fs.realpathSync.native(file, { encoding: 'buffer' });
+    } catch (err) {
+      return ioError(err);
+    }
+    if (!isUnder(root, target)) return OUTSIDE;
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(target, FLAGS);
+  } catch (err) {
+    return ioError(err);
+  }
+  let keep = false;
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) return { code: 'READ_ERROR', detail: 'not a regular file' };
+    const real = descriptorPath(fd, target);
+    if (!real) return { code: 'READ_ERROR', detail: 'cannot tell where the file lies' };
+    if (!isUnder(root, real)) return OUTSIDE;
+    keep = true;
+    return { fd, stat };
+  } catch (err) {
+    return ioError(err);
+  } finally {
+    if (!keep) fs.closeSync(fd);
+  }
+}
+
+export const isOpened = (o: OpenOutcome): o is OpenedFile => 'fd' in o;
+
+/**
+ * Reads a whole small sidecar file (transcript, chapter table, speaker table) under the same
+ * rules, at most `maxBytes`; a larger file is not read at all (null), like a missing one.
+ */
+export function readSmallFileUnder(root: string, file: string | Buffer, maxBytes: number): string | null {
+  const opened = openUnder(root, file);
+  if (!isOpened(opened)) return null;
+  const { fd, stat } = opened;
+  try {
+    if (stat.size > maxBytes) return null;
+    // Read to EOF but never past the cap: the size may have changed since fstat.
+    const buf = Buffer.allocUnsafe(Math.min(maxBytes, stat.size) + 1);
+    let got = 0;
+    while (got < buf.length) {
+      const n = fs.readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got > maxBytes) return null;
+    return buf.toString('utf8', 0, got);
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Checks, when work on a task starts or resumes, that its resolved root still is what it was
+ * when the request was accepted: a real directory (no component has become a symlink) inside
+ * one of the allowed roots. Sync; the caller runs it off the main thread or accepts one stat.
+ */
+export function verifyRoot(root: string, allowed: readonly string[]): { ok: true } | { ok: false; code: 'PATH_NOT_FOUND' | 'NOT_A_DIRECTORY' | 'PATH_NOT_ALLOWED'; detail: string } {
+  let real: string;
+  try {
+    real = fs.realpathSync.native(root);
+  } catch {
+    return { ok: false, code: 'PATH_NOT_FOUND', detail: `Path not found: ${root}` };
+  }
+  if (real !== root) return { ok: false, code: 'PATH_NOT_ALLOWED', detail: `The scanned directory has changed since the scan was requested (${root} now leads to another place)` };
+  if (allowed.length && !allowed.some((r) => r === root || isUnder(r, root))) {
+    return { ok: false, code: 'PATH_NOT_ALLOWED', detail: `Path is outside the allowed scan roots: ${root}` };
+  }
+  try {
+    if (!fs.statSync(root).isDirectory()) return { ok: false, code: 'NOT_A_DIRECTORY', detail: `Not a directory: ${root}` };
+  } catch {
+    return { ok: false, code: 'PATH_NOT_FOUND', detail: `Path not found: ${root}` };
+  }
+  return { ok: true };
+}
