@@ -84,8 +84,9 @@ export async function latencyBench(o: LatencyOptions): Promise<BenchResult> {
     const scans = [await postScan(server.url, { libritts_path: full.root, analysis: 'full' }), await postScan(server.url, { libritts_path: full.root, analysis: 'full' })];
     // Measure while both are processing.
     for (;;) {
-      const snaps = await Promise.all(scans.map((id) => fetch(`${server.url}/api/voice-library/scan-status/${id}`).then((r) => r.json() as Promise<{ phase: string | null }>)));
-      if (snaps.every((s) => s.phase === 'processing')) break;
+      const snaps = await Promise.all(scans.map((id) => fetch(`${server.url}/api/voice-library/scan-status/${id}`).then((r) => r.json() as Promise<{ phase: string | null; status: string }>)));
+      // Processing, or already over (a smoke-size corpus can finish between two polls).
+      if (snaps.every((s) => s.phase === 'processing' || s.status !== 'running')) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     loaded = await postLatency(server.url, body, o.requests);

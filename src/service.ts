@@ -15,8 +15,11 @@ export interface Service {
   runner: TaskRunner;
   store: TaskStore;
   pool: WorkerPool;
-  /** Stops the runner (running tasks stay resumable), the workers and the store. */
-  close(): Promise<void>;
+  /**
+   * Stops the runner (running tasks stay resumable), the workers and the store. Resolves with
+   * the number of worker threads stuck in a system call, which no normal exit can wait out.
+   */
+  close(): Promise<{ stuckThreads: number }>;
 }
 
 /**
@@ -41,7 +44,7 @@ export async function createService(config: Config, logger: Logger = silentLogge
   if (config.LOG_LEVEL === 'debug') runner.on('event', (e) => logger.debug('task event', { task_id: e.snapshot.task_id, id: e.id, type: e.type, at_ms: performance.timeOrigin + performance.now() }));
   await runner.init();
   const app = createApp({ config, runner, store, roots, logger });
-  let closing: Promise<void> | null = null;
+  let closing: Promise<{ stuckThreads: number }> | null = null;
   return {
     app,
     runner,
@@ -50,8 +53,9 @@ export async function createService(config: Config, logger: Logger = silentLogge
     close: () =>
       (closing ??= (async () => {
         await runner.close();
-        await pool.close();
+        const { stuck } = await pool.close();
         await store.close();
+        return { stuckThreads: stuck };
       })()),
   };
 }

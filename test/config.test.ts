@@ -1,7 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
+import { tempDir } from './helpers/libritts-tree.ts';
 
 describe('config', () => {
   it('has the documented defaults', () => {
@@ -48,5 +52,46 @@ describe('config', () => {
     });
     expect(r.status).toBe(78);
     expect(r.stderr).toMatch(/Refusing to listen on non-loopback HOST=0\.0\.0\.0/);
+  });
+});
+
+describe('a DB_PATH the store cannot use', () => {
+  const start = (DB_PATH: string) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+      cwd: fileURLToPath(new URL('../', import.meta.url)),
+      env: { ...process.env, PORT: '0', DB_PATH },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+
+  it.each([
+    ['a directory', (dir: string) => dir, /DB_PATH=.*: cannot open it/],
+    ['a file that is not SQLite', (dir: string) => (fs.writeFileSync(path.join(dir, 'notes.txt'), 'just some text, not a database at all '.repeat(200)), path.join(dir, 'notes.txt')), /DB_PATH=.*: the file is not an SQLite database/],
+    ['under a regular file', (dir: string) => (fs.writeFileSync(path.join(dir, 'file'), ''), path.join(dir, 'file', 'x.db')), /DB_PATH=.*file\/x\.db: /],
+  ])('%s: exit 78 with a one-line reason, no stack trace', (_name, make, reason) => {
+    const r = start(make(tempDir('vl-dbpath-')));
+    expect(r.status).toBe(78);
+    expect(r.stderr).toMatch(reason);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  // A read-only file needs a read-only filesystem (root ignores file modes): a tmpfs remounted ro.
+  const mountable = process.getuid?.() === 0 && spawnSync('mount', ['--version']).status === 0;
+  it.skipIf(!mountable)('a database on a read-only filesystem: exit 78, "it is read-only"', () => {
+    const dir = tempDir('vl-ro-');
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir]);
+    if (mount.status !== 0) throw new Error(`cannot mount a tmpfs for this test: ${mount.stderr}`);
+    try {
+      const db = new Database(path.join(dir, 'v.db'));
+      db.exec('CREATE TABLE t (x)');
+      db.close();
+      expect(spawnSync('mount', ['-o', 'remount,ro', dir]).status).toBe(0);
+      const r = start(path.join(dir, 'v.db'));
+      expect(r.status).toBe(78);
+      expect(r.stderr.trim()).toBe(`Invalid configuration: Cannot use DB_PATH=${path.join(dir, 'v.db')}: it is read-only`);
+    } finally {
+      spawnSync('umount', [dir]);
+    }
   });
 });

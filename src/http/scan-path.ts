@@ -18,13 +18,15 @@ const within = (root: string, p: string): boolean => p === root || p.startsWith(
 /**
  * Checks a requested scan directory: it must exist, be a directory and (with SCAN_ROOTS) lie
  * inside a root once symlinks are resolved. A path outside the roots is refused before saying
- * whether it exists. Async calls only: this runs in a request handler.
+ * whether it exists. Returns the real path, which is what the task stores and scans. Async
+ * calls only: this runs in a request handler.
  */
 export async function checkScanPath(requested: string, roots: string[]): Promise<string> {
-  const lexical = path.resolve(requested);
   let real: string;
   try {
-    const bytes = await fs.promises.realpath(lexical, { encoding: 'buffer' });
+    // The raw path, resolved the way the kernel does: `/r/link/..` is the parent of where the
+    // link leads, not `/r`. A lexical normalisation first would check one place and scan another.
+    const bytes = await fs.promises.realpath(requested, { encoding: 'buffer' });
     real = bytes.toString('utf8');
     // A real path that is not UTF-8 cannot be named in JSON; say so instead of scanning a lookalike.
     if (!Buffer.from(real, 'utf8').equals(bytes)) {
@@ -34,7 +36,8 @@ export async function checkScanPath(requested: string, roots: string[]): Promise
     }
   } catch (err) {
     if (err instanceof AppError) throw err;
-    if (roots.length && !roots.some((r) => within(r, lexical))) throw notAllowed(requested);
+    // Refused before saying whether it exists; the lexical form is all there is to judge by.
+    if (roots.length && !roots.some((r) => within(r, path.resolve(requested)))) throw notAllowed(requested);
     throw new AppError(400, 'PATH_NOT_FOUND', `Path not found: ${requested}`);
   }
   if (roots.length && !roots.some((r) => within(r, real))) throw notAllowed(requested);

@@ -11,6 +11,9 @@ export const MAX_TRANSCRIPT_BYTES = 64 * 1024;
 export const MAX_CHAPTER_TABLE_BYTES = 1024 * 1024;
 export const MAX_SPEAKER_TABLE_BYTES = 16 * 1024 * 1024;
 
+/** Any line break: LF, CRLF, or a lone CR (old Mac files). */
+const LINE_BREAK = /\r\n?|\n/;
+
 /** Ids LibriTTS encodes in a file's path: `<subset>/<speaker>/<chapter>/<speaker>_<chapter>_<para>_<sent>.wav`. */
 export interface LibriTTSIds {
   subset: string | null;
@@ -104,7 +107,7 @@ export class TranscriptReader {
 /** Parses a chapter's `.trans.tsv`: `id<TAB>original<TAB>normalized` per line. */
 export function parseChapterTable(text: string): Map<string, Transcript> {
   const table = new Map<string, Transcript>();
-  for (const line of text.split(/\r?\n/)) {
+  for (const line of text.split(LINE_BREAK)) {
     const cols = line.split('\t');
     if (cols.length < 2 || !cols[0]) continue;
     table.set(cols[0], { text_original: field(cols[1]), text_normalized: field(cols[2] ?? cols[1]) });
@@ -125,7 +128,7 @@ export interface SpeakerInfo {
  */
 export function parseSpeakersTsv(text: string): Map<string, SpeakerInfo> {
   const out = new Map<string, SpeakerInfo>();
-  for (const line of text.split(/\r?\n/)) {
+  for (const line of text.split(LINE_BREAK)) {
     const cols = line.split('\t').map((c) => c.trim());
     const id = cols[0];
     if (!id || !/^\d+$/.test(id)) continue; // header and blank lines
@@ -137,7 +140,7 @@ export function parseSpeakersTsv(text: string): Map<string, SpeakerInfo> {
 /** Parses LibriSpeech `SPEAKERS.txt`: `ID | SEX | SUBSET | MINUTES | NAME`, `;` starts a comment. */
 export function parseSpeakersTxt(text: string): Map<string, SpeakerInfo> {
   const out = new Map<string, SpeakerInfo>();
-  for (const line of text.split(/\r?\n/)) {
+  for (const line of text.split(LINE_BREAK)) {
     if (line.trimStart().startsWith(';')) continue;
     const cols = line.split('|').map((c) => c.trim());
     const id = cols[0];

@@ -28,4 +28,9 @@ export type RootRefusalCode = 'PATH_NOT_FOUND' | 'NOT_A_DIRECTORY' | 'PATH_NOT_A
 export interface WorkerFaults {
   /** A worker exits when it reaches a file whose path ends with this. */
   crashOn?: string;
+  /**
+   * A worker blocks in a read of this FIFO (opened without O_NONBLOCK) when it reaches a file
+   * whose path ends with `hangOn`: a system call that never returns, like one on a hung mount.
+   */
+  hangOn?: { suffix: string; fifo: string };
 }

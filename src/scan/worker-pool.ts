@@ -64,6 +64,8 @@ export class WorkerPool {
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
+  /** Workers being terminated after an abort (one may be stuck in a system call). */
+  private readonly terminating = new Set<Worker>();
 
   constructor(
     readonly size: number,
@@ -110,18 +112,24 @@ export class WorkerPool {
     return this.queue.length;
   }
 
-  /** Stops every worker; a worker stuck in a system call is abandoned after `graceMs`. */
-  async close(graceMs = 1000): Promise<void> {
+  /**
+   * Stops every worker. A worker stuck in a system call that never returns cannot be stopped;
+   * it is abandoned after `graceMs`, and the count of such threads is returned, because the
+   * process cannot exit normally while one lives (process.exit() waits for it forever).
+   */
+  async close(graceMs = 1000): Promise<{ stuck: number }> {
     this.closed = true;
     for (const job of this.queue.splice(0)) this.settle(job, new Error('worker pool closed'));
-    await Promise.all(
-      this.slots.map(async (s) => {
-        if (s.job) this.settle(s.job, new Error('worker pool closed'));
-        s.job = null;
-        s.worker.removeAllListeners('exit');
-        await Promise.race([s.worker.terminate(), new Promise((r) => setTimeout(r, graceMs).unref())]);
-      }),
+    const workers = [...this.slots.map((s) => s.worker), ...this.terminating];
+    for (const s of this.slots) {
+      if (s.job) this.settle(s.job, new Error('worker pool closed'));
+      s.job = null;
+      s.worker.removeAllListeners('exit');
+    }
+    const stopped = await Promise.all(
+      workers.map((w) => Promise.race([w.terminate().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())])),
     );
+    return { stuck: stopped.filter((ok) => !ok).length };
   }
 
   private batch(root: string, analysis: Analysis, files: DiscoveredFile[], signal: AbortSignal | undefined, retry: boolean): Promise<FileResult[]> {
@@ -213,8 +221,10 @@ export class WorkerPool {
       slot.job = null;
       const idx = this.slots.indexOf(slot);
       this.slots[idx] = this.spawn();
-      slot.worker.removeAllListeners('exit');
-      void slot.worker.terminate();
+      const old = slot.worker;
+      old.removeAllListeners('exit');
+      this.terminating.add(old);
+      void old.terminate().then(() => this.terminating.delete(old));
     }
     job.reject(new AbortError());
     this.dispatch();

@@ -41,6 +41,7 @@ port.on('message', (msg: WorkerRequest) => {
     case 'batch': {
       const results = msg.files.map((file) => {
         if (faults?.crashOn && file.rel.endsWith(faults.crashOn)) process.exit(70);
+        if (faults?.hangOn && file.rel.endsWith(faults.hangOn.suffix)) fs.readFileSync(faults.hangOn.fifo);
         return analyzeFile(msg.root, file, msg.analysis, state);
       });
       send({ type: 'result', id: msg.id, results });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { WorkerFaults } from '../../src/scan/types.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -12,9 +13,13 @@ export interface ChildServer {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts the real service (`src/index.ts`) as a child process on a free port. */
-export function startChildServer(env: Record<string, string>): Promise<ChildServer> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+/**
+ * Starts the real service (`src/index.ts`) as a child process on a free port; with `faults`,
+ * the same process lifecycle (src/main.ts) with faults injected into its scan workers.
+ */
+export function startChildServer(env: Record<string, string>, options: { faults?: WorkerFaults } = {}): Promise<ChildServer> {
+  const args = options.faults ? ['test/helpers/fault-server.ts', JSON.stringify(options.faults)] : ['src/index.ts'];
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

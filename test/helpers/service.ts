@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { testConfig, type Config } from '../../src/config.ts';
+import type { WorkerFaults } from '../../src/scan/types.ts';
 import { createService, type Service } from '../../src/service.ts';
 import type { TaskSnapshot } from '../../src/domain/task.ts';
 import { tempDir } from './libritts-tree.ts';
@@ -16,9 +17,9 @@ export interface TestService extends Service {
 }
 
 /** The real service in-process with a real SQLite file in a temp dir; HTTP through `app.request`. */
-export async function startTestService(overrides: Partial<Config> = {}): Promise<TestService> {
+export async function startTestService(overrides: Partial<Config> = {}, options: { faults?: WorkerFaults } = {}): Promise<TestService> {
   const config = testConfig({ DB_PATH: path.join(tempDir('vl-db-'), 'test.db'), SCAN_WORKERS: 2, LOG_LEVEL: 'silent', ...overrides });
-  const service = await createService(config);
+  const service = await createService(config, undefined, options);
   const request = async (pathname: string, init?: RequestInit) => service.app.request(pathname, init);
   const post = (pathname: string, body: unknown) =>
     request(pathname, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -59,3 +59,47 @@ export function oracleHeader(bytes: Uint8Array): { sampleRate: number; channels:
 }
 
 export { WaveFile };
+
+export interface RawWavOptions {
+  /** fmt tag: 1 PCM, 3 IEEE float, 6 a-law, 7 mu-law. */
+  formatTag?: number;
+  channels?: number;
+  sampleRate?: number;
+  bitsPerSample?: number;
+  /** The sample bytes of the data chunk. */
+  data: Uint8Array;
+  /** Chunks written between fmt and data: [id, body]. Odd bodies get a pad byte unless `noPad`. */
+  chunksBeforeData?: [string, Uint8Array][];
+  noPad?: boolean;
+}
+
+/** A WAV built byte by byte, for shapes that no writer library produces (odd chunks, odd values). */
+export function rawWav(o: RawWavOptions): Buffer {
+  const channels = o.channels ?? 1;
+  const bits = o.bitsPerSample ?? 16;
+  const rate = o.sampleRate ?? 24000;
+  const blockAlign = channels * Math.ceil(bits / 8);
+  const fmt = Buffer.alloc(16);
+  fmt.writeUInt16LE(o.formatTag ?? 1, 0);
+  fmt.writeUInt16LE(channels, 2);
+  fmt.writeUInt32LE(rate, 4);
+  fmt.writeUInt32LE(rate * blockAlign, 8);
+  fmt.writeUInt16LE(blockAlign, 12);
+  fmt.writeUInt16LE(bits, 14);
+  const chunk = (id: string, body: Uint8Array, pad: boolean) => {
+    const head = Buffer.alloc(8);
+    head.write(id, 0, 'latin1');
+    head.writeUInt32LE(body.length, 4);
+    return Buffer.concat([head, body, pad && body.length % 2 ? Buffer.alloc(1) : Buffer.alloc(0)]);
+  };
+  const parts = [chunk('fmt ', fmt, true), ...(o.chunksBeforeData ?? []).map(([id, body]) => chunk(id, body, !o.noPad)), chunk('data', o.data, true)];
+  const body = Buffer.concat(parts);
+  const riff = Buffer.alloc(12);
+  riff.write('RIFF', 0, 'latin1');
+  riff.writeUInt32LE(4 + body.length, 4);
+  riff.write('WAVE', 8, 'latin1');
+  return Buffer.concat([riff, body]);
+}
+
+/** IEEE float32 little-endian sample bytes. */
+export const float32 = (samples: number[]): Buffer => Buffer.from(new Float32Array(samples).buffer);

@@ -1,0 +1,74 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fsPath } from '../../src/scan/file-names.ts';
+import { walkWavFiles } from '../../src/scan/walk.ts';
+import { tempDir } from '../helpers/libritts-tree.ts';
+
+const list = (root: string, subsets?: string[]) => [...walkWavFiles(root, subsets ?? null)].sort((a, b) => (a.rel < b.rel ? -1 : 1));
+
+describe('walkWavFiles', () => {
+  it('finds .wav in any letter case, skips ._ files and other types', () => {
+    const root = tempDir();
+    fs.mkdirSync(path.join(root, 'a/b'), { recursive: true });
+    for (const f of ['a/x.wav', 'a/b/y.WAV', 'a/b/z.Wav', 'a/._x.wav', 'a/notes.txt', 'a/b/q.wav.bak', 'a/.wav']) fs.writeFileSync(path.join(root, f), '');
+    execFileSync('mkfifo', [path.join(root, 'a/fifo.wav')]);
+    fs.mkdirSync(path.join(root, 'a/dir.wav'));
+    expect(list(root).map((f) => f.rel)).toEqual(['a/b/y.WAV', 'a/b/z.Wav', 'a/x.wav']);
+  });
+
+  it('lists the files of a directory before its subdirectories (a chapter arrives together)', () => {
+    const root = tempDir();
+    fs.mkdirSync(path.join(root, 's/1/2'), { recursive: true });
+    fs.mkdirSync(path.join(root, 's/1/3'), { recursive: true });
+    for (const f of ['s/1/2/a.wav', 's/1/2/b.wav', 's/1/3/c.wav', 's/1/top.wav']) fs.writeFileSync(path.join(root, f), '');
+    const order = [...walkWavFiles(root)].map((f) => f.rel);
+    expect(order.indexOf('s/1/top.wav')).toBeLessThan(order.indexOf('s/1/2/a.wav'));
+    expect(Math.abs(order.indexOf('s/1/2/a.wav') - order.indexOf('s/1/2/b.wav'))).toBe(1);
+  });
+
+  it('restricts to the named top-level subsets, and never follows one that is a symlink', () => {
+    const root = tempDir();
+    const outside = tempDir('vl-outside-');
+    fs.mkdirSync(path.join(outside, '1', '2'), { recursive: true });
+    fs.writeFileSync(path.join(outside, '1', '2', 'secret.wav'), '');
+    for (const s of ['dev-clean', 'test-clean', 'train-other-500']) {
+      fs.mkdirSync(path.join(root, s, '1', '2'), { recursive: true });
+      fs.writeFileSync(path.join(root, s, '1', '2', '1_2_3_4.wav'), '');
+    }
+    fs.symlinkSync(outside, path.join(root, 'evil'));
+    expect(list(root, ['dev-clean', 'train-other-500', 'evil', 'dev-clean', 'absent']).map((f) => f.rel)).toEqual([
+      'dev-clean/1/2/1_2_3_4.wav',
+      'train-other-500/1/2/1_2_3_4.wav',
+    ]);
+    expect(list(root).some((f) => f.rel.includes('secret'))).toBe(false);
+  });
+
+  it('does not follow directory symlinks (no escape, no loop) and marks file symlinks', () => {
+    const outside = tempDir();
+    fs.writeFileSync(path.join(outside, 'secret.wav'), 'x');
+    const root = tempDir();
+    fs.mkdirSync(path.join(root, 'd'));
+    fs.writeFileSync(path.join(root, 'd', 'real.wav'), '');
+    fs.symlinkSync(outside, path.join(root, 'd', 'escape'));
+    fs.symlinkSync(root, path.join(root, 'd', 'loop'));
+    fs.symlinkSync('..', path.join(root, 'd', 'up'));
+    fs.symlinkSync(path.join(outside, 'secret.wav'), path.join(root, 'd', 'link.wav'));
+    expect(list(root)).toEqual([
+      { rel: 'd/link.wav', link: true },
+      { rel: 'd/real.wav', link: false },
+    ]);
+  });
+
+  it('reads names as bytes: names that are not UTF-8 get distinct paths that open the same files', () => {
+    const root = tempDir();
+    const dir = Buffer.concat([Buffer.from(`${root}/sp\xeaker`, 'latin1')]);
+    fs.mkdirSync(dir);
+    for (const b of [0xe9, 0xe8]) fs.writeFileSync(Buffer.concat([dir, Buffer.from([0x2f, 0x63, 0x61, 0x66, b, 0x2e, 0x77, 0x61, 0x76])]), String(b));
+    fs.writeFileSync(path.join(root, 'back\\slash.wav'), 'bs');
+    const found = list(root);
+    expect(found.map((f) => f.rel)).toEqual(['back\\\\slash.wav', 'sp\\xeaker/caf\\xe8.wav', 'sp\\xeaker/caf\\xe9.wav']);
+    expect(found.map((f) => fs.readFileSync(fsPath(root, f.rel), 'utf8'))).toEqual(['bs', String(0xe8), String(0xe9)]);
+  });
+});

@@ -1,0 +1,75 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { TaskSnapshot } from '../../src/domain/task.ts';
+import { makeLibriTTSTree, tempDir } from '../helpers/libritts-tree.ts';
+import { BASE, startTestService } from '../helpers/service.ts';
+import { toneWav } from '../helpers/wav.ts';
+
+/** What a store on disk must survive: a damaged row, and a restart between a cancel and its end. */
+
+describe('a stored task whose record is damaged', () => {
+  it('is listed as failed instead of taking the list down, and does not stop a restart', async () => {
+    const tree = makeLibriTTSTree({ subsets: { a: 1 }, chaptersPerSpeaker: 1 });
+    onTestFinished(tree.cleanup);
+    const dbPath = path.join(tempDir('vl-db-'), 'v.db');
+    const a = await startTestService({ DB_PATH: dbPath });
+    const done = await a.startScan({ libritts_path: tree.root, analysis: 'header' });
+    await a.waitDone(done);
+    const good = await a.startScan({ libritts_path: tree.root, analysis: 'header' });
+    await a.waitDone(good);
+    await a.close();
+
+    // Damage one finished task's snapshot, and leave a second, unfinished one unreadable too.
+    const db = new Database(dbPath);
+    db.prepare('UPDATE tasks SET snapshot = ? WHERE id = ?').run('{"task_id": "x", "status": 12', done);
+    db.prepare(
+      "INSERT INTO tasks (id, seq, status, created_at, last_event_id, snapshot, root) VALUES ('00000000-0000-4000-8000-000000000001', 999, 'running', '2026-01-01T00:00:00.000Z', 7, 'not json', '/nowhere')",
+    ).run();
+    db.close();
+
+    const b = await startTestService({ DB_PATH: dbPath });
+    onTestFinished(async () => void (await b.close()));
+    const list = await b.request(`${BASE}/scans`);
+    expect(list.status).toBe(200);
+    const items = ((await list.json()) as { items: TaskSnapshot[] }).items;
+    expect(items.map((s) => s.task_id).sort()).toEqual([done, good, '00000000-0000-4000-8000-000000000001'].sort());
+    expect(items.find((s) => s.task_id === done)).toMatchObject({ status: 'failed', error: { code: 'INTERNAL_ERROR' } });
+    expect(items.find((s) => s.task_id === good)).toMatchObject({ status: 'completed' });
+    const broken = await b.request(`${BASE}/scan-status/00000000-0000-4000-8000-000000000001`);
+    expect(broken.status).toBe(200);
+    expect(await broken.json()).toMatchObject({ status: 'failed', error: { code: 'INTERNAL_ERROR' } });
+    // It ended for good: it can be deleted, and the next start does not meet it again.
+    expect((await b.request(`${BASE}/scans/00000000-0000-4000-8000-000000000001`, { method: 'DELETE' })).status).toBe(204);
+  });
+});
+
+describe('a cancel accepted before a restart', () => {
+  it('stands: the task does not run on after the restart', async () => {
+    const fifo = path.join(tempDir('vl-fifo-'), 'hang');
+    execFileSync('mkfifo', [fifo]);
+    const root = tempDir('vl-r-');
+    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(root, `f${i}.wav`), toneWav());
+    fs.writeFileSync(path.join(root, 'hang.wav'), toneWav());
+    const dbPath = path.join(tempDir('vl-db-'), 'v.db');
+    const a = await startTestService({ DB_PATH: dbPath, SCAN_WORKERS: 1 }, { faults: { hangOn: { suffix: 'hang.wav', fifo } } });
+    onTestFinished(() => void spawn('sh', ['-c', 'echo go > "$0"', fifo]));
+    const id = await a.startScan({ libritts_path: root, analysis: 'header' });
+    while ((await a.runner.get(id))!.snapshot.status !== 'running') await new Promise((r) => setTimeout(r, 10));
+    // What the cancel route records before it stops the scan; then the process goes away
+    // before the scan has ended (close() leaves running tasks to be resumed).
+    await a.store.requestCancel(id);
+    await a.runner.close();
+    await a.close();
+    expect((await new Database(dbPath, { readonly: true }).prepare('SELECT status FROM tasks WHERE id = ?').get(id)) as { status: string }).toEqual({ status: 'running' });
+
+    const b = await startTestService({ DB_PATH: dbPath, SCAN_WORKERS: 1 });
+    onTestFinished(async () => void (await b.close()));
+    const final = await b.runner.settled(id);
+    expect(final).toMatchObject({ status: 'cancelled', files_done: 0 });
+    const rows = await (await b.request(`${BASE}/scan-results/${id}?format=jsonl`)).text();
+    expect(rows).toBe('');
+  });
+});
