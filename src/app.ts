@@ -32,7 +32,7 @@ function allowedMethods(app: Hono): Map<string, string[]> {
 
 /** Builds the HTTP application; never listens, so tests drive it with `app.request`. */
 export function createApp(deps: AppDeps): Hono {
-  const { logger, config, runner } = deps;
+  const { logger, config, queue } = deps;
   const app = new Hono();
 
   app.use('*', async (c, next) => {
@@ -87,7 +87,7 @@ export function createApp(deps: AppDeps): Hono {
     );
   }
 
-  app.get('/healthz', (c) => c.json({ status: 'ok', ...runner.counts }));
+  app.get('/healthz', async (c) => c.json({ status: 'ok', ...(await queue.depth()) }));
 
   app.use(`${BASE}/*`, bearerAuth(config.API_TOKEN));
   app.route(BASE, scanRoutes(deps));

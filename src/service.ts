@@ -3,58 +3,95 @@ import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { resolveRoots } from './http/scan-path.ts';
 import { silentLogger, type Logger } from './logger.ts';
-import { createScanner } from './scan/scanner.ts';
+import { wholeTreePlan } from './scan/plan.ts';
 import type { WorkerFaults } from './scan/types.ts';
 import { WorkerPool } from './scan/worker-pool.ts';
-import { SqliteStore } from './store/sqlite.ts';
-import type { TaskStore } from './store/types.ts';
-import { TaskRunner } from './tasks/runner.ts';
+import { openSqliteStores } from './store/sqlite/index.ts';
+import type { Stores } from './store/types.ts';
+import { TaskExecutor } from './tasks/executor.ts';
+import type { TaskEvents, TaskQueue, TaskReader } from './tasks/interfaces.ts';
+import { LocalEvents } from './tasks/local-events.ts';
+import { LocalPartRunner } from './tasks/local-parts.ts';
+import { LocalTaskQueue } from './tasks/local-queue.ts';
+import { StoreReader } from './tasks/store-reader.ts';
 
 export interface Service {
   app: Hono;
-  runner: TaskRunner;
-  store: TaskStore;
-  pool: WorkerPool;
+  queue: TaskQueue;
+  reader: TaskReader;
+  events: TaskEvents;
+  stores: Stores;
+  /** The scan worker threads (absent in a cluster's API-only process). */
+  pool: WorkerPool | null;
   /**
-   * Stops the runner (running tasks stay resumable), the workers and the store. Resolves with
-   * the number of worker threads stuck in a system call, which no normal exit can wait out.
+   * Stops taking work, interrupts running scans (they stay resumable), stops the workers and
+   * lets go of the stores. Resolves with the number of worker threads stuck in a system call,
+   * which no normal exit can wait out.
    */
   close(): Promise<{ stuckThreads: number }>;
 }
 
+export interface ServiceOptions {
+  /** Faults injected into scan workers, for tests of crash and hang handling. */
+  faults?: WorkerFaults;
+}
+
+/** Logs what the executor could not handle, with the task it belongs to. */
+export const internalErrorLogger =
+  (logger: Logger) =>
+  (err: unknown, taskId: string): void =>
+    logger.error('task error', { task_id: taskId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+
+/** The single-process service, with its concrete parts visible to tests and benchmarks. */
+export interface SingleService extends Service {
+  queue: LocalTaskQueue;
+  events: LocalEvents;
+  stores: ReturnType<typeof openSqliteStores>;
+  pool: WorkerPool;
+}
+
 /**
- * Wires the single-process service: SQLite store → worker pool → scanner → runner → HTTP app,
- * and resumes what an earlier process left unfinished.
+ * Wires the single-process service: SQLite stores → worker pool → executor (one part per task)
+ * → in-memory queue and event bus → HTTP app, and resumes what an earlier process left
+ * unfinished.
  */
-export async function createService(config: Config, logger: Logger = silentLogger, options: { faults?: WorkerFaults } = {}): Promise<Service> {
-  const store = new SqliteStore(config.DB_PATH);
+export async function createService(config: Config, logger: Logger = silentLogger, options: ServiceOptions = {}): Promise<SingleService> {
+  const stores = openSqliteStores(config.DB_PATH);
   const roots = resolveRoots(config.SCAN_ROOTS);
   const pool = new WorkerPool(config.SCAN_WORKERS, { roots, faults: options.faults });
-  const scanner = createScanner({ store, pool, maxFiles: config.MAX_FILES_PER_SCAN });
-  const runner = new TaskRunner({
-    store,
-    scanner,
-    maxConcurrent: config.MAX_CONCURRENT_SCANS,
-    maxQueued: config.MAX_QUEUED_SCANS,
+  const events = new LocalEvents();
+  const onInternalError = internalErrorLogger(logger);
+  const executor = new TaskExecutor({
+    events: stores.events,
+    results: stores.results,
+    publisher: events,
+    parts: new LocalPartRunner({ pool, results: stores.results, maxFiles: config.MAX_FILES_PER_SCAN }),
+    plan: async (task) => wholeTreePlan(task.subsets),
+    speakers: (root, signal) => pool.speakers(root, signal),
     progressIntervalMs: config.PROGRESS_INTERVAL_MS,
-    onInternalError: (err, taskId) =>
-      logger.error('task error', { task_id: taskId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    onInternalError,
   });
+  const queue = new LocalTaskQueue({ tasks: stores.tasks, events, executor, maxConcurrent: config.MAX_CONCURRENT_SCANS, maxQueued: config.MAX_QUEUED_SCANS, onInternalError });
   // At debug level every task event is logged with its time (the SSE benchmark measures delivery delay by it).
-  if (config.LOG_LEVEL === 'debug') runner.on('event', (e) => logger.debug('task event', { task_id: e.snapshot.task_id, id: e.id, type: e.type, at_ms: performance.timeOrigin + performance.now() }));
-  await runner.init();
-  const app = createApp({ config, runner, store, roots, logger });
+  if (config.LOG_LEVEL === 'debug') {
+    events.onAny((e) => logger.debug('task event', { task_id: e.snapshot.task_id, id: e.id, type: e.type, at_ms: performance.timeOrigin + performance.now() }));
+  }
+  await queue.init();
+  const reader = new StoreReader(stores.tasks, stores.events, events);
+  const app = createApp({ config, queue, reader, events, results: stores.results, roots, logger });
   let closing: Promise<{ stuckThreads: number }> | null = null;
   return {
     app,
-    runner,
-    store,
+    queue,
+    reader,
+    events,
+    stores,
     pool,
     close: () =>
       (closing ??= (async () => {
-        await runner.close();
+        await queue.close();
         const { stuck } = await pool.close();
-        await store.close();
+        await stores.close();
         return { stuckThreads: stuck };
       })()),
   };

@@ -115,11 +115,11 @@ describe('soak', () => {
     expect(clientResults.filter((c) => c.complete).length).toBeGreaterThan(SSE_CLIENTS / 3);
 
     // Nothing left behind: listeners, busy or missing workers, memory.
-    for (let i = 0; i < 50 && svc.runner.taskListenerCount() > 0; i++) await sleep(20);
-    expect(svc.runner.taskListenerCount()).toBe(0);
+    for (let i = 0; i < 50 && svc.events.listenerCount() > 0; i++) await sleep(20);
+    expect(svc.events.listenerCount()).toBe(0);
     expect(svc.pool.busy).toBe(0);
     expect(svc.pool.size).toBe(workers);
-    expect(svc.runner.counts).toEqual({ queued: 0, running: 0 });
+    expect(await svc.queue.depth()).toEqual({ queued: 0, running: 0 });
     const rssEnd = process.memoryUsage().rss;
     expect(rssEnd - rssStart).toBeLessThan(150 * 1024 * 1024);
   });

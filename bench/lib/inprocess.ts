@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import { testConfig, type Config } from '../../src/config.ts';
-import { createService, type Service } from '../../src/service.ts';
+import { createService, type SingleService } from '../../src/service.ts';
+import { waitForEnd } from '../../src/tasks/wait-for-end.ts';
 import type { TaskEvent, TaskSnapshot } from '../../src/domain/task.ts';
 
 export interface TimedScan {
@@ -15,7 +16,7 @@ export interface TimedScan {
   postMs: number;
 }
 
-export async function withService<T>(overrides: Partial<Config>, fn: (svc: Service) => Promise<T>): Promise<T> {
+export async function withService<T>(overrides: Partial<Config>, fn: (svc: SingleService) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vl-bench-db-'));
   const svc = await createService(testConfig({ DB_PATH: path.join(dir, 'bench.db'), LOG_LEVEL: 'silent', ...overrides }));
   try {
@@ -26,8 +27,8 @@ export async function withService<T>(overrides: Partial<Config>, fn: (svc: Servi
   }
 }
 
-/** POSTs a scan and times its phases from the runner's own events. */
-export async function timedScan(svc: Service, body: Record<string, unknown>): Promise<TimedScan> {
+/** POSTs a scan and times its phases from the service's own events. */
+export async function timedScan(svc: SingleService, body: Record<string, unknown>): Promise<TimedScan> {
   const marks = new Map<string, number>();
   let id = '';
   const onEvent = (e: TaskEvent) => {
@@ -35,13 +36,14 @@ export async function timedScan(svc: Service, body: Record<string, unknown>): Pr
     const key = e.type === 'progress' ? (e.snapshot.phase ?? e.snapshot.status) : e.type;
     if (!marks.has(key)) marks.set(key, performance.now());
   };
-  svc.runner.on('event', onEvent);
+  const off = svc.events.onAny(onEvent);
   const t0 = performance.now();
   const res = await svc.app.request('/api/voice-library/scan-libritts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const postMs = performance.now() - t0;
   id = ((await res.json()) as { task_id: string }).task_id;
-  const snapshot = await svc.runner.settled(id);
-  svc.runner.off('event', onEvent);
+  let snapshot: TaskSnapshot | null = null;
+  while (!snapshot) snapshot = await waitForEnd(svc.reader, svc.events, id, 600_000);
+  off();
   const end = marks.get(snapshot.status) ?? performance.now();
   // Reading starts during `discovering`, so the clock starts there, not at `processing`.
   const scanS = ((marks.get('finalizing') ?? end) - (marks.get('discovering') ?? t0)) / 1000;

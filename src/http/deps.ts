@@ -1,13 +1,18 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { TaskStore } from '../store/types.ts';
-import type { TaskRunner } from '../tasks/runner.ts';
+import type { ResultStore } from '../store/types.ts';
+import type { TaskEvents, TaskQueue, TaskReader } from '../tasks/interfaces.ts';
 
-/** What the HTTP layer needs; built in index.ts (or a test) and handed to createApp. */
+/**
+ * What the HTTP layer needs: interfaces only, so that the single process (in-memory queue,
+ * SQLite) and a cluster (BullMQ, Redis, PostgreSQL) serve the same routes.
+ */
 export interface AppDeps {
   config: Config;
-  runner: TaskRunner;
-  store: TaskStore;
+  queue: TaskQueue;
+  reader: TaskReader;
+  events: TaskEvents;
+  results: ResultStore;
   /** SCAN_ROOTS with symlinks resolved. */
   roots: string[];
   logger: Logger;

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { AppError } from '../errors.ts';
 import { ShuttingDownError } from '../tasks/errors.ts';
-import type { TaskRunner } from '../tasks/runner.ts';
+import type { TaskEvents, TaskReader } from '../tasks/interfaces.ts';
 import { isTerminal, type TaskEvent, type TaskSnapshot } from '../domain/task.ts';
 import type { AppDeps } from './deps.ts';
 import { SSEChannel } from './sse-channel.ts';
@@ -63,12 +63,12 @@ class StreamSlots {
 }
 
 /** Streams one task to one client until its terminal event, a disconnect, or a shutdown. */
-async function streamTask(s: SSEChannel, runner: TaskRunner, id: string, pingMs: number): Promise<void> {
+async function streamTask(s: SSEChannel, reader: TaskReader, events: TaskEvents, id: string, pingMs: number): Promise<void> {
   s.write(`retry: ${RETRY_MS}\n\n`);
   const pending: TaskEvent[] = [];
   let wake: (() => void) | null = null;
   let closing = false;
-  const unsubscribe = runner.subscribe(id, (e) => {
+  const unsubscribe = events.subscribe(id, (e) => {
     pending.push(e);
     wake?.();
   });
@@ -76,7 +76,7 @@ async function streamTask(s: SSEChannel, runner: TaskRunner, id: string, pingMs:
     closing = true;
     wake?.();
   };
-  runner.once('closing', onClosing);
+  const offClosing = events.onClosing(onClosing);
   s.onAbort(() => {
     unsubscribe();
     wake?.();
@@ -84,9 +84,9 @@ async function streamTask(s: SSEChannel, runner: TaskRunner, id: string, pingMs:
   const ping = setInterval(() => s.write(': ping\n\n'), pingMs);
   try {
     // Read the snapshot after subscribing, so no event can fall between the two.
-    const current = await runner.get(id);
+    const current = await reader.get(id);
     if (!current) return;
-    const ended = isTerminal(current.snapshot.status) ? await runner.terminalEvent(id) : null;
+    const ended = isTerminal(current.snapshot.status) ? await reader.terminalEvent(id) : null;
     if (ended) {
       send(s, 'status', ended.id - 1, ended.snapshot);
       s.write(eventFrame(ended));
@@ -114,7 +114,7 @@ async function streamTask(s: SSEChannel, runner: TaskRunner, id: string, pingMs:
   } finally {
     clearInterval(ping);
     unsubscribe();
-    runner.off('closing', onClosing);
+    offClosing();
     s.close();
   }
 }
@@ -124,24 +124,24 @@ async function streamTask(s: SSEChannel, runner: TaskRunner, id: string, pingMs:
  * exactly one terminal event, then close. A shutdown ends open streams (clients reconnect).
  */
 export function eventRoutes(deps: AppDeps): Hono {
-  const { runner, config } = deps;
+  const { reader, events, queue, config } = deps;
   const slots = new StreamSlots(config.MAX_SSE_CLIENTS, config.MAX_SSE_CLIENTS_PER_TASK);
   const app = new Hono();
 
   app.get('/scan-events/:task_id', validate('query', EventsQuerySchema), async (c) => {
-    const task = await findTask(runner, c.req.param('task_id'));
+    const task = await findTask(reader, c.req.param('task_id'));
     const id = task.snapshot.task_id;
     const lastId = lastEventIdOf(c.req.header('last-event-id'), c.req.valid('query').last_event_id);
-    const ended = isTerminal(task.snapshot.status) ? await runner.terminalEvent(id) : null;
+    const ended = isTerminal(task.snapshot.status) ? await reader.terminalEvent(id) : null;
     // Past the end: 204 tells EventSource to stop reconnecting for good.
     if (ended && lastId !== undefined && lastId >= ended.id) return c.body(null, 204);
-    if (runner.closing) throw new ShuttingDownError();
+    if (queue.closing) throw new ShuttingDownError();
     const headers = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' };
     // HEAD: the headers a GET would have, and no stream (no slot, no listener, no timer).
     if (c.req.method === 'HEAD') return c.body(null, 200, headers);
     const release = slots.take(id);
     const channel = new SSEChannel();
-    void streamTask(channel, runner, id, config.SSE_PING_MS)
+    void streamTask(channel, reader, events, id, config.SSE_PING_MS)
       .catch(() => channel.close()) // never an `error` event: the stream just ends and the client reconnects
       .finally(release);
     return c.body(channel.body, 200, headers);

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
-import type { TaskStore } from '../store/types.ts';
+import type { ResultStore } from '../store/types.ts';
 import type { AppDeps } from './deps.ts';
 import { csvHeaderLine, csvLine, jsonLine } from './export-format.ts';
 import { encodeCursor, ResultsQuerySchema } from './schemas.ts';
@@ -10,7 +10,7 @@ import { validate } from './validate.ts';
 const EXPORT_PAGE = 1000;
 
 /** Streams every result page by page, so an export of any size holds one page in memory. */
-async function* allResults(store: TaskStore, taskId: string, only: 'failed' | 'ok' | undefined) {
+async function* allResults(store: ResultStore, taskId: string, only: 'failed' | 'ok' | undefined) {
   for (let after: string | undefined; ; ) {
     const page = await store.results(taskId, { after, limit: EXPORT_PAGE, only });
     for (const r of page) yield r;
@@ -21,11 +21,11 @@ async function* allResults(store: TaskStore, taskId: string, only: 'failed' | 'o
 
 /** Results (paged, or exported as JSONL/CSV) and the per-speaker summary. */
 export function resultRoutes(deps: AppDeps): Hono {
-  const { runner, store } = deps;
+  const { reader, results: store } = deps;
   const app = new Hono();
 
   app.get('/scan-results/:task_id', validate('query', ResultsQuerySchema), async (c) => {
-    const { snapshot } = await findTask(runner, c.req.param('task_id'));
+    const { snapshot } = await findTask(reader, c.req.param('task_id'));
     const q = c.req.valid('query');
     const id = snapshot.task_id;
     if (q.format === 'jsonl' || q.format === 'csv') {
@@ -55,7 +55,7 @@ export function resultRoutes(deps: AppDeps): Hono {
   });
 
   app.get('/scan-speakers/:task_id', async (c) => {
-    const { snapshot } = await findTask(runner, c.req.param('task_id'));
+    const { snapshot } = await findTask(reader, c.req.param('task_id'));
     c.header('Cache-Control', 'no-store');
     return c.json({ task_id: snapshot.task_id, items: await store.speakers(snapshot.task_id) });
   });

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { AppError } from '../errors.ts';
 import { isTerminal } from '../domain/task.ts';
+import { waitForEnd } from '../tasks/wait-for-end.ts';
 import { BASE, type AppDeps } from './deps.ts';
 import { checkScanPath } from './scan-path.ts';
 import { ListQuerySchema, ScanRequestSchema } from './schemas.ts';
@@ -24,7 +25,7 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
 
 /** Task lifecycle routes: submit, status (polling), list, cancel, delete. */
 export function scanRoutes(deps: AppDeps): Hono {
-  const { runner, config, roots } = deps;
+  const { queue, reader, events, config, roots } = deps;
   const app = new Hono();
 
   app.post(
@@ -41,7 +42,7 @@ export function scanRoutes(deps: AppDeps): Hono {
       const body = c.req.valid('json');
       // Resolved once, here: the task scans this real path, and workers re-check it before reading.
       const root = await checkScanPath(body.libritts_path, roots);
-      const snap = await runner.submit({ libritts_path: body.libritts_path, root, analysis: body.analysis, subsets: body.subsets });
+      const snap = await queue.submit({ libritts_path: body.libritts_path, root, analysis: body.analysis, subsets: body.subsets });
       const id = snap.task_id;
       const statusUrl = `${BASE}/scan-status/${id}`;
       c.header('Location', statusUrl);
@@ -60,7 +61,7 @@ export function scanRoutes(deps: AppDeps): Hono {
   );
 
   app.get('/scan-status/:task_id', async (c) => {
-    const { snapshot } = await findTask(runner, c.req.param('task_id'));
+    const { snapshot } = await findTask(reader, c.req.param('task_id'));
     const body = JSON.stringify(snapshot);
     const etag = etagOf(body);
     c.header('Cache-Control', 'no-store');
@@ -74,28 +75,21 @@ export function scanRoutes(deps: AppDeps): Hono {
   app.get('/scans', validate('query', ListQuerySchema), async (c) => {
     const q = c.req.valid('query');
     c.header('Cache-Control', 'no-store');
-    return c.json({ items: await runner.list({ status: q.status, limit: q.limit }) });
+    return c.json({ items: await reader.list({ status: q.status, limit: q.limit }) });
   });
 
   app.post('/scan-cancel/:task_id', async (c) => {
-    const { snapshot } = await findTask(runner, c.req.param('task_id'));
-    const stopped = runner.cancel(snapshot.task_id);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<null>((r) => (timer = setTimeout(() => r(null), CANCEL_WAIT_MS)));
-    try {
-      const final = await Promise.race([stopped, timeout]);
-      if (final) return c.json(final, 200);
-      void stopped.catch(() => {});
-      const current = await findTask(runner, snapshot.task_id);
-      return c.json(current.snapshot, 202);
-    } finally {
-      clearTimeout(timer);
-    }
+    const { snapshot } = await findTask(reader, c.req.param('task_id'));
+    const id = snapshot.task_id;
+    await queue.cancel(id);
+    const final = await waitForEnd(reader, events, id, CANCEL_WAIT_MS);
+    if (final) return c.json(final, 200);
+    return c.json((await findTask(reader, id)).snapshot, 202);
   });
 
   app.delete('/scans/:task_id', async (c) => {
-    const { snapshot } = await findTask(runner, c.req.param('task_id'));
-    await runner.remove(snapshot.task_id);
+    const { snapshot } = await findTask(reader, c.req.param('task_id'));
+    await queue.remove(snapshot.task_id);
     return c.body(null, 204);
   });
 

@@ -1,7 +1,7 @@
-import type { SpeakerRow } from '../store/types.ts';
-import type { ScanSummary } from '../domain/task.ts';
-import type { SpeakerInfo } from './libritts.ts';
 import type { FileResult } from '../domain/file-result.ts';
+import type { ScanSummary } from '../domain/task.ts';
+import type { SpeakerRow } from '../store/types.ts';
+import type { SpeakerInfo } from './libritts.ts';
 
 interface SpeakerAcc {
   utterances: number;
@@ -18,9 +18,24 @@ const inc = (m: Record<string, number>, k: string): void => {
   m[k] = (m[k] ?? 0) + 1;
 };
 
+/** An aggregator's state as plain JSON: what a part hands to the task's finalizing step. */
+export interface AggregateState {
+  utterances: number;
+  failed: number;
+  duration: number;
+  sampleRates: Record<string, number>;
+  subsets: Record<string, number>;
+  durations: number[];
+  speakers: [string, { utterances: number; failed: number; duration: number; subsets: string[] }][];
+}
+
+const addInto = (into: Record<string, number>, from: Record<string, number>): void => {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+};
+
 /**
  * Folds results into the task summary and per-speaker rows as they arrive, so finishing a scan
- * needs no pass over all its rows.
+ * needs no pass over all its rows. Parts of a scan each keep one; their states merge.
  */
 export class ScanAggregator {
   private utterances = 0;
@@ -48,6 +63,37 @@ export class ScanAggregator {
       s.duration += dur;
       if (r.subset) s.subsets.add(r.subset);
     }
+  }
+
+  toState(): AggregateState {
+    return {
+      utterances: this.utterances,
+      failed: this.failed,
+      duration: this.duration,
+      sampleRates: { ...this.sampleRates },
+      subsets: { ...this.subsets },
+      durations: [...this.durations],
+      speakers: [...this.bySpeaker].map(([id, s]) => [id, { utterances: s.utterances, failed: s.failed, duration: s.duration, subsets: [...s.subsets] }]),
+    };
+  }
+
+  /** Adds another part's state to this one. */
+  merge(state: AggregateState): this {
+    this.utterances += state.utterances;
+    this.failed += state.failed;
+    this.duration += state.duration;
+    addInto(this.sampleRates, state.sampleRates);
+    addInto(this.subsets, state.subsets);
+    state.durations.forEach((n, i) => (this.durations[i] = (this.durations[i] ?? 0) + n));
+    for (const [id, s] of state.speakers) {
+      let acc = this.bySpeaker.get(id);
+      if (!acc) this.bySpeaker.set(id, (acc = { utterances: 0, failed: 0, duration: 0, subsets: new Set() }));
+      acc.utterances += s.utterances;
+      acc.failed += s.failed;
+      acc.duration += s.duration;
+      for (const sub of s.subsets) acc.subsets.add(sub);
+    }
+    return this;
   }
 
   summary(): ScanSummary {

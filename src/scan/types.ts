@@ -1,5 +1,7 @@
 import type { Analysis, FileResult } from '../domain/file-result.ts';
 import type { SpeakerInfo } from './libritts.ts';
+import type { PartSpec } from './plan.ts';
+import type { WalkScope } from './walk.ts';
 
 /** A discovered file, relative to the scan root (always `/`-separated; see file-names.ts). */
 export interface DiscoveredFile {
@@ -11,7 +13,8 @@ export interface DiscoveredFile {
 /** Main thread → scan worker. Every request names the root, which the worker re-checks first. */
 export type WorkerRequest =
   | { type: 'batch'; id: number; root: string; analysis: Analysis; files: DiscoveredFile[] }
-  | { type: 'walk'; id: number; root: string; subsets: string[] | null; batch: number }
+  | { type: 'walk'; id: number; root: string; scope: WalkScope; batch: number }
+  | { type: 'plan'; id: number; root: string; subsets: string[] | null }
   | { type: 'speakers'; id: number; root: string };
 
 /** Scan worker → main thread. A walk answers with `found` messages, then `walked`. */
@@ -20,6 +23,7 @@ export type WorkerResponse =
   | { type: 'found'; id: number; files: DiscoveredFile[] }
   | { type: 'walked'; id: number }
   | { type: 'speakers'; id: number; speakers: SpeakerInfo[] }
+  | { type: 'plan'; id: number; parts: PartSpec[] }
   | { type: 'refused'; id: number; code: RootRefusalCode; detail: string };
 
 export type RootRefusalCode = 'PATH_NOT_FOUND' | 'NOT_A_DIRECTORY' | 'PATH_NOT_ALLOWED';

@@ -48,28 +48,46 @@ function kindOf(dir: string | Buffer, e: fs.Dirent<Buffer>): Kind {
   return 'other';
 }
 
+/** Where a walk starts and how deep it goes (a scan part's scope; see plan.ts). */
+export interface WalkScope {
+  /** Directories to start from, relative to the root ('' is the root itself). */
+  dirs: readonly string[];
+  /** Walk into subdirectories (true), or list only the files directly in `dirs`. */
+  recursive: boolean;
+  /** Keep only the files whose name hashes to `index` of `count` (a flat folder split in shards). */
+  shard?: { index: number; count: number } | undefined;
+}
+
+/** FNV-1a over a name's bytes: stable across processes and machines, which is all a shard needs. */
+export function nameHash(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h >>> 0;
+}
+
 /**
- * Walks the WAV files under `root` (or under the named top-level `subsets`), depth first, the
- * files of a directory before its subdirectories so that a chapter's files arrive together.
- * Never follows a directory symlink — a subset folder included — so nothing outside the root
- * is listed and a symlink loop cannot hang the walk; a file symlink is listed, marked, for the
- * reader to check where it leads. Names are read as bytes and reported in the text form of
- * file-names.ts. Sync on purpose: it runs in a scan worker thread.
+ * Walks the WAV files in a scope under `root`, depth first, the files of a directory before its
+ * subdirectories so that a chapter's files arrive together. Never follows a directory symlink —
+ * a starting folder (a subset) included — so nothing outside the root is listed and a symlink
+ * loop cannot hang the walk; a file symlink is listed, marked, for the reader to check where it
+ * leads. Names are read as bytes and reported in the text form of file-names.ts. Sync on
+ * purpose: it runs in a scan worker thread.
  */
-export function* walkWavFiles(root: string, subsets: readonly string[] | null = null): Generator<DiscoveredFile> {
+export function* walkWavFiles(root: string, scope: WalkScope = { dirs: [''], recursive: true }): Generator<DiscoveredFile> {
   const stack: string[] = [];
-  if (subsets && subsets.length) {
-    for (const s of [...new Set(subsets)].reverse()) {
-      try {
-        // lstat: a subset that is a symlink is not a folder of this tree.
-        if (fs.lstatSync(fsPath(root, s)).isDirectory()) stack.push(s);
-      } catch {
-        // absent: nothing to scan there
-      }
+  for (const d of [...new Set(scope.dirs)].reverse()) {
+    if (d === '') {
+      stack.push(d);
+      continue;
     }
-  } else {
-    stack.push('');
+    try {
+      // lstat: a starting folder that is a symlink is not a folder of this tree.
+      if (fs.lstatSync(fsPath(root, d)).isDirectory()) stack.push(d);
+    } catch {
+      // absent: nothing to scan there
+    }
   }
+  const shard = scope.shard;
   while (stack.length) {
     const rel = stack.pop()!;
     const dir = rel === '' ? root : fsPath(root, rel);
@@ -78,12 +96,39 @@ export function* walkWavFiles(root: string, subsets: readonly string[] | null = 
       const name = e.name;
       const kind = kindOf(dir, e);
       if (kind === 'dir') {
-        subdirs.push(rel === '' ? nameToText(name) : `${rel}/${nameToText(name)}`);
+        if (scope.recursive) subdirs.push(rel === '' ? nameToText(name) : `${rel}/${nameToText(name)}`);
       } else if ((kind === 'file' || kind === 'link') && isWavName(name) && !isResourceFork(name)) {
+        if (shard && nameHash(name) % shard.count !== shard.index) continue;
         const text = nameToText(name);
         yield { rel: rel === '' ? text : `${rel}/${text}`, link: kind === 'link' };
       }
     }
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
   }
+}
+
+/**
+ * Lists the folders `depth` levels below the starting `dirs` (relative paths), never through a
+ * symlink: what a scan is split into parts by (plan.ts).
+ */
+export function listFolders(root: string, dirs: readonly string[], depth: number): string[] {
+  let level = [...new Set(dirs)].filter((d) => {
+    if (d === '') return true;
+    try {
+      return fs.lstatSync(fsPath(root, d)).isDirectory();
+    } catch {
+      return false;
+    }
+  });
+  for (let i = 0; i < depth; i++) {
+    const next: string[] = [];
+    for (const rel of level) {
+      const dir = rel === '' ? root : fsPath(root, rel);
+      for (const e of list(dir)) {
+        if (kindOf(dir, e) === 'dir') next.push(rel === '' ? nameToText(e.name) : `${rel}/${nameToText(e.name)}`);
+      }
+    }
+    level = next.sort();
+  }
+  return level;
 }

@@ -2,6 +2,8 @@ import { Worker } from 'node:worker_threads';
 import type { Analysis, FileResult } from '../domain/file-result.ts';
 import { blankResult } from './analyze-file.ts';
 import type { SpeakerInfo } from './libritts.ts';
+import type { PartSpec } from './plan.ts';
+import type { WalkScope } from './walk.ts';
 import type { DiscoveredFile, RootRefusalCode, WorkerFaults, WorkerRequest, WorkerResponse } from './types.ts';
 
 const WORKER_YOUNG_GEN_MB = 4;
@@ -79,15 +81,25 @@ export class WorkerPool {
     return this.batch(root, analysis, files, signal, false);
   }
 
-  /** Walks the WAV files under `root` in a worker, handing them to `onFiles` batch by batch. */
-  walk(root: string, subsets: string[] | null, onFiles: (files: DiscoveredFile[]) => void, signal?: AbortSignal, batch = 256): Promise<void> {
+  /** Walks the WAV files of a scope under `root` in a worker, handing them to `onFiles` batch by batch. */
+  walk(root: string, scope: WalkScope, onFiles: (files: DiscoveredFile[]) => void, signal?: AbortSignal, batch = 256): Promise<void> {
     return new Promise((resolve, reject) =>
-      this.enqueue({ type: 'walk', root, subsets, batch }, signal, reject, (msg) => {
+      this.enqueue({ type: 'walk', root, scope, batch }, signal, reject, (msg) => {
         if (msg.type === 'found') {
           onFiles(msg.files);
           return false;
         }
         if (msg.type === 'walked') resolve();
+        return true;
+      }),
+    );
+  }
+
+  /** Splits a tree into parts (plan.ts folderPlan), listing its folders in a worker. */
+  plan(root: string, subsets: string[] | null, signal?: AbortSignal): Promise<PartSpec[]> {
+    return new Promise((resolve, reject) =>
+      this.enqueue({ type: 'plan', root, subsets }, signal, reject, (msg) => {
+        if (msg.type === 'plan') resolve(msg.parts);
         return true;
       }),
     );

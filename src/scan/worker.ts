@@ -4,6 +4,7 @@ import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { analyzeFile, SAMPLE_CHUNK, type AnalyzerState } from './analyze-file.ts';
 import { readSpeakerInfo, TranscriptReader } from './libritts.ts';
+import { folderPlan } from './plan.ts';
 import { verifyRoot } from './safe-open.ts';
 import type { DiscoveredFile, WorkerFaults, WorkerRequest, WorkerResponse } from './types.ts';
 import { walkWavFiles } from './walk.ts';
@@ -49,7 +50,7 @@ port.on('message', (msg: WorkerRequest) => {
     }
     case 'walk': {
       let files: DiscoveredFile[] = [];
-      for (const f of walkWavFiles(msg.root, msg.subsets)) {
+      for (const f of walkWavFiles(msg.root, msg.scope)) {
         files.push(f);
         if (files.length >= msg.batch) {
           send({ type: 'found', id: msg.id, files });
@@ -60,6 +61,9 @@ port.on('message', (msg: WorkerRequest) => {
       send({ type: 'walked', id: msg.id });
       return;
     }
+    case 'plan':
+      send({ type: 'plan', id: msg.id, parts: folderPlan(msg.root, msg.subsets) });
+      return;
     case 'speakers':
       send({ type: 'speakers', id: msg.id, speakers: readSpeakerInfo(msg.root) });
       return;

@@ -1,5 +1,12 @@
 import type { FileResult } from '../domain/file-result.ts';
-import type { TaskEvent, TaskSnapshot, TaskStatus } from '../domain/task.ts';
+import type { TaskEvent, TaskEventType, TaskSnapshot, TaskStatus } from '../domain/task.ts';
+
+/**
+ * The store, split by concern: tasks, their event log, their results. Each mode has one
+ * implementation of each (SQLite in one process, PostgreSQL in a cluster); the routes, the
+ * queue and the executor see only these interfaces, and one contract suite tests both.
+ * Every method is async so that a networked engine can stand behind it.
+ */
 
 /** A per-speaker summary row (`scan-speakers`). */
 export interface SpeakerRow {
@@ -18,7 +25,7 @@ export interface StoredTask {
   last_event_id: number;
 }
 
-/** A task as recorded with what only the service needs: its resolved root and a pending cancel. */
+/** A task with what only the service needs: its resolved root and a pending cancel. */
 export interface TaskRecord extends StoredTask {
   /** The real path resolved when the request was accepted: what the scan reads. */
   root: string;
@@ -26,9 +33,43 @@ export interface TaskRecord extends StoredTask {
   cancel_requested: boolean;
 }
 
-/** The store cannot be opened (not a database, a directory, read-only, …): a configuration problem. */
-export class StoreOpenError extends Error {
-  override readonly name = 'StoreOpenError';
+export interface TaskStore {
+  /**
+   * Records a new task and its first event in one write. With `maxQueued`, refuses (returns
+   * false, writing nothing) when that many tasks are already queued, atomically with the insert.
+   */
+  insertTask(task: { snapshot: TaskSnapshot; root: string }, first: TaskEvent, maxQueued?: number): Promise<boolean>;
+  getTask(id: string): Promise<StoredTask | null>;
+  getRecord(id: string): Promise<TaskRecord | null>;
+  listTasks(opts: { status?: TaskStatus | undefined; limit: number }): Promise<TaskSnapshot[]>;
+  /** Queued and running tasks, oldest first: what to resume after a restart. */
+  unfinishedTasks(): Promise<TaskRecord[]>;
+  /** How many tasks are in each status (queue depth, metrics). */
+  countByStatus(): Promise<Record<TaskStatus, number>>;
+  /** Records that a cancel was accepted, so that a restart does not run the task on. */
+  requestCancel(id: string): Promise<void>;
+  /** Deletes a task and everything recorded for it. */
+  deleteTask(id: string): Promise<void>;
+}
+
+export interface AppendOptions {
+  /** Keep the event in the log (phase changes and the end); progress only updates the snapshot. */
+  record: boolean;
+  /** Write only while the task is in one of these statuses (e.g. cancel only what is still queued). */
+  onlyIf?: readonly TaskStatus[];
+}
+
+export interface EventLog {
+  /**
+   * Saves `snapshot` as the task's latest under the next event id, and keeps the event in the
+   * log when `record`, in one write. Nothing is written once the task has ended (its terminal
+   * event stays the last), nor when `onlyIf` does not hold: then the answer is null.
+   */
+  append(taskId: string, type: TaskEventType, snapshot: TaskSnapshot, opts: AppendOptions): Promise<TaskEvent | null>;
+  /** The task's terminal event, if it has ended. */
+  terminalEvent(taskId: string): Promise<TaskEvent | null>;
+  /** Recorded events after `afterId`, oldest first. */
+  eventsAfter(taskId: string, afterId: number, limit: number): Promise<TaskEvent[]>;
 }
 
 export interface ResultsQuery {
@@ -44,35 +85,38 @@ export interface ResultCounts {
   bytes: number;
 }
 
-/**
- * Where tasks, results, speakers and events persist. Async so that a networked engine
- * (PostgreSQL) can stand in for SQLite without touching the runner or the routes.
- */
-export interface TaskStore {
-  /** Records a new task, with its first event in the same write when given. */
-  insertTask(task: StoredTask & { root: string }, firstEvent?: TaskEvent): Promise<void>;
-  /** Saves the latest snapshot and event id; called before the event is emitted. */
-  saveTask(task: StoredTask): Promise<void>;
-  getTask(id: string): Promise<StoredTask | null>;
-  listTasks(opts: { status?: TaskStatus | undefined; limit: number }): Promise<TaskSnapshot[]>;
-  /** Queued and running tasks, oldest first: what to resume after a restart. */
-  unfinishedTasks(): Promise<TaskRecord[]>;
-  /** Records that a cancel was accepted, so that a restart does not run the task on. */
-  requestCancel(id: string): Promise<void>;
-  /** Deletes a task and everything recorded for it. */
-  deleteTask(id: string): Promise<void>;
-
-  appendEvent(taskId: string, event: TaskEvent): Promise<void>;
-  /** The task's terminal event, if it has ended. */
-  terminalEvent(taskId: string): Promise<TaskEvent | null>;
-
-  /** Records results in one transaction; a path recorded before is replaced. */
+export interface ResultStore {
+  /** Records results in one write; a path recorded before is replaced (retries are idempotent). */
   insertResults(taskId: string, rows: FileResult[]): Promise<void>;
   results(taskId: string, query: ResultsQuery): Promise<FileResult[]>;
+  /** The recorded rows among `paths` (any order). */
+  resultsByPaths(taskId: string, paths: string[]): Promise<FileResult[]>;
   resultCounts(taskId: string): Promise<ResultCounts>;
-
   replaceSpeakers(taskId: string, rows: SpeakerRow[]): Promise<void>;
   speakers(taskId: string): Promise<SpeakerRow[]>;
+}
 
+/** The three stores of one engine, and how to let go of it. */
+export interface Stores {
+  tasks: TaskStore;
+  events: EventLog;
+  results: ResultStore;
   close(): Promise<void>;
 }
+
+/** Store-neutral errors: the layers above never look at an engine's own codes. */
+export class StoreOpenError extends Error {
+  override readonly name = 'StoreOpenError';
+}
+
+/** The disk (or the database's size limit) is full; what was written before stays. */
+export class StorageFullError extends Error {
+  override readonly name = 'StorageFullError';
+}
+
+/** The store cannot be reached (PostgreSQL down, connection refused); worth retrying later. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+export type { TaskEvent, TaskEventType };

@@ -29,3 +29,8 @@ export class ShuttingDownError extends Error {
     super('The server is shutting down');
   }
 }
+
+/** The queue's engine (Redis, in a cluster) cannot be reached; worth retrying later. */
+export class QueueUnavailableError extends Error {
+  override readonly name = 'QueueUnavailableError';
+}

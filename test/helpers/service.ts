@@ -1,13 +1,14 @@
 import path from 'node:path';
 import { testConfig, type Config } from '../../src/config.ts';
 import type { WorkerFaults } from '../../src/scan/types.ts';
-import { createService, type Service } from '../../src/service.ts';
+import { createService, type SingleService } from '../../src/service.ts';
+import { waitForEnd } from '../../src/tasks/wait-for-end.ts';
 import type { TaskSnapshot } from '../../src/domain/task.ts';
 import { tempDir } from './libritts-tree.ts';
 
 export const BASE = '/api/voice-library';
 
-export interface TestService extends Service {
+export interface TestService extends SingleService {
   config: Config;
   request(pathname: string, init?: RequestInit): Promise<Response>;
   post(pathname: string, body: unknown): Promise<Response>;
@@ -33,6 +34,11 @@ export async function startTestService(overrides: Partial<Config> = {}, options:
       if (res.status !== 202) throw new Error(`scan not accepted: ${res.status} ${await res.text()}`);
       return ((await res.json()) as { task_id: string }).task_id;
     },
-    waitDone: (taskId) => service.runner.settled(taskId),
+    async waitDone(taskId) {
+      for (;;) {
+        const s = await waitForEnd(service.reader, service.events, taskId, 60_000);
+        if (s) return s;
+      }
+    },
   };
 }

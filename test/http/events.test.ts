@@ -49,7 +49,7 @@ describe('GET /scan-events', () => {
     expect(res.headers.get('x-accel-buffering')).toBe('no');
     const text = await res.text();
     const snap = (await (await svc.request(`${BASE}/scan-status/${id}`)).json()) as TaskSnapshot;
-    const stored = await svc.store.getTask(id);
+    const stored = await svc.stores.tasks.getTask(id);
     const last = stored!.last_event_id;
     const data = JSON.stringify(snap);
     expect(text).toBe(`retry: 2000\n\nevent: status\ndata: ${data}\nid: ${last - 1}\n\nevent: completed\ndata: ${data}\nid: ${last}\n\n`);
@@ -73,7 +73,7 @@ describe('GET /scan-events', () => {
   it('coalesces progress to at most ~10 per second per task (plus phase changes)', async () => {
     const times: { t: number; e: TaskEvent }[] = [];
     const id = await svc.startScan({ libritts_path: big.root, analysis: 'full' });
-    const off = svc.runner.subscribe(id, (e) => times.push({ t: performance.now(), e }));
+    const off = svc.events.subscribe(id, (e) => times.push({ t: performance.now(), e }));
     await svc.waitDone(id);
     off();
     const plain = times.filter((x, i) => i > 0 && x.e.type === 'progress' && x.e.snapshot.phase === times[i - 1]!.e.snapshot.phase);
@@ -113,10 +113,10 @@ describe('GET /scan-events', () => {
 
   it('a disconnected client leaves no listener behind (in-process and over a real socket)', async () => {
     const id = await svc.startScan({ libritts_path: big.root, analysis: 'full' });
-    const baseline = svc.runner.taskListenerCount(id);
+    const baseline = svc.events.listenerCount(id);
     const streams = await Promise.all(Array.from({ length: 5 }, () => events(id)));
     await Promise.all(streams.map((r) => readUntil(r, (f) => eventFrames(f).length >= 1)));
-    expect(svc.runner.taskListenerCount(id)).toBe(baseline);
+    expect(svc.events.listenerCount(id)).toBe(baseline);
 
     const server = serve({ fetch: svc.app.fetch, hostname: '127.0.0.1', port: 0 });
     await new Promise((r) => server.once('listening', r));
@@ -124,10 +124,10 @@ describe('GET /scan-events', () => {
     const aborts = Array.from({ length: 5 }, () => new AbortController());
     const remote = await Promise.all(aborts.map((a) => fetch(`http://127.0.0.1:${port}${BASE}/scan-events/${id}`, { signal: a.signal })));
     await Promise.all(remote.map((r) => r.body!.getReader().read()));
-    expect(svc.runner.taskListenerCount(id)).toBeGreaterThanOrEqual(baseline + 1);
+    expect(svc.events.listenerCount(id)).toBeGreaterThanOrEqual(baseline + 1);
     for (const a of aborts) a.abort();
-    for (let i = 0; i < 100 && svc.runner.taskListenerCount(id) > baseline; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(svc.runner.taskListenerCount(id)).toBe(baseline);
+    for (let i = 0; i < 100 && svc.events.listenerCount(id) > baseline; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(svc.events.listenerCount(id)).toBe(baseline);
     await svc.request(`${BASE}/scan-cancel/${id}`, { method: 'POST' });
     const closed = new Promise((r) => server.close(r));
     (server as unknown as { closeAllConnections(): void }).closeAllConnections();

@@ -120,7 +120,7 @@ describe('limits', () => {
 
   it('refuses new scans with 503 SHUTTING_DOWN while closing', async () => {
     const local = await startTestService();
-    const closing = local.runner.close();
+    const closing = local.close();
     const res = await local.post(`${BASE}/scan-libritts`, { libritts_path: tree.root });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');

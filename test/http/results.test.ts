@@ -104,7 +104,7 @@ describe('GET /scan-results', () => {
     const flat = makeFlatTree(3000);
     const running = await svc.startScan({ libritts_path: flat.root, analysis: 'full' });
     await new Promise<void>((resolve) => {
-      const off = svc.runner.subscribe(running, (e) => {
+      const off = svc.events.subscribe(running, (e) => {
         if (e.snapshot.files_done > 0 && e.snapshot.files_done < 3000) off(), resolve();
       });
     });

@@ -20,7 +20,7 @@ describe('POST /scan-libritts', () => {
     const flat = makeFlatTree(2000);
     const order: string[] = [];
     const onEvent = (e: TaskEvent) => order.push(`${e.snapshot.status}/${e.snapshot.phase ?? '-'}`);
-    svc.runner.on('event', onEvent);
+    const offAll = svc.events.onAny(onEvent);
     const res = await svc.post(`${BASE}/scan-libritts`, { libritts_path: flat.root, analysis: 'header' });
     order.push('RESPONSE');
     expect(res.status).toBe(202);
@@ -35,7 +35,7 @@ describe('POST /scan-libritts', () => {
     });
     expect(res.headers.get('location')).toBe(body.status_url);
     const done = await svc.waitDone(body.task_id!);
-    svc.runner.off('event', onEvent);
+    offAll();
     expect(done.status).toBe('completed');
     expect(done.files_total).toBe(2000);
     // The answer came while the task was queued or discovering: no later state preceded it.
@@ -166,7 +166,7 @@ describe('GET /scans, cancel and delete', () => {
     const flat = makeFlatTree(3000);
     const id = await svc.startScan({ libritts_path: flat.root, analysis: 'full' });
     await new Promise<void>((resolve) => {
-      const off = svc.runner.subscribe(id, (e) => {
+      const off = svc.events.subscribe(id, (e) => {
         if (e.snapshot.phase === 'processing' && e.snapshot.files_done > 0) {
           off();
           resolve();
@@ -194,7 +194,7 @@ describe('GET /scans, cancel and delete', () => {
     const flat = makeFlatTree(1500);
     const running = await local.startScan({ libritts_path: flat.root, analysis: 'full' });
     const queued = await local.startScan({ libritts_path: flat.root, analysis: 'full' });
-    expect((await local.runner.get(queued))!.snapshot.status).toBe('queued');
+    expect((await local.reader.get(queued))!.snapshot.status).toBe('queued');
     const res = await local.request(`${BASE}/scan-cancel/${queued}`, { method: 'POST' });
     expect(res.status).toBe(200);
     expect(((await res.json()) as TaskSnapshot).status).toBe('cancelled');
@@ -214,7 +214,7 @@ describe('GET /scans, cancel and delete', () => {
     const del = await local.request(`${BASE}/scans/${active}`, { method: 'DELETE' });
     expect(del.status).toBe(204);
     expect((await local.request(`${BASE}/scan-status/${active}`)).status).toBe(404);
-    expect((await local.store.results(active, { limit: 10 })).length).toBe(0);
+    expect((await local.stores.results.results(active, { limit: 10 })).length).toBe(0);
     await local.close();
     flat.cleanup();
   });

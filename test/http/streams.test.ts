@@ -59,7 +59,7 @@ describe('stream slots are released whatever happens to the body', () => {
       expect(answer.toLowerCase()).toContain('content-type: text/event-stream');
       expect(answer.endsWith('\r\n\r\n')).toBe(true); // headers only
     }
-    expect(svc.runner.taskListenerCount(id)).toBe(0);
+    expect(svc.events.listenerCount(id)).toBe(0);
     const streams = await Promise.all(Array.from({ length: 10 }, () => svc.request(`${BASE}/scan-events/${id}`)));
     expect(streams.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect((await svc.request(`${BASE}/scan-events/${id}`)).status).toBe(503);
@@ -80,10 +80,10 @@ describe('stream slots are released whatever happens to the body', () => {
     const id = await queuedTask();
     const dropped = await svc.request(`${BASE}/scan-events/${id}`); // never read, never cancelled
     expect(dropped.status).toBe(200);
-    expect(svc.runner.taskListenerCount(id)).toBe(1);
+    expect(svc.events.listenerCount(id)).toBe(1);
     const deadline = Date.now() + 8000;
-    while (svc.runner.taskListenerCount(id) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(svc.runner.taskListenerCount(id)).toBe(0);
+    while (svc.events.listenerCount(id) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(svc.events.listenerCount(id)).toBe(0);
     expect((await svc.request(`${BASE}/scan-status/${id}`)).status).toBe(200);
     expect(((await (await svc.request(`${BASE}/scan-status/${id}`)).json()) as { status: string }).status).toBe('queued');
     await svc.request(`${BASE}/scan-cancel/${id}`, { method: 'POST' });

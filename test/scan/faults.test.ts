@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FileResult } from '../../src/domain/file-result.ts';
 import { testConfig } from '../../src/config.ts';
 import { createService } from '../../src/service.ts';
+import { waitForEnd } from '../../src/tasks/wait-for-end.ts';
 import type { TaskSnapshot } from '../../src/domain/task.ts';
 import { makeFlatTree, makeLibriTTSTree, tempDir } from '../helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from '../helpers/service.ts';
@@ -14,9 +15,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const waitFor = (svc: { runner: TestService['runner'] }, id: string, pred: (s: TaskSnapshot) => boolean) =>
+const waitFor = (svc: { events: TestService['events'] }, id: string, pred: (s: TaskSnapshot) => boolean) =>
   new Promise<void>((resolve) => {
-    const off = svc.runner.subscribe(id, (e) => {
+    const off = svc.events.subscribe(id, (e) => {
       if (pred(e.snapshot)) off(), resolve();
     });
   });
@@ -35,7 +36,7 @@ describe('faults during a scan, through the service', () => {
       body: JSON.stringify({ libritts_path: tree.root, analysis: 'full' }),
     });
     const { task_id } = (await res.json()) as { task_id: string };
-    const done = await svc.runner.settled(task_id);
+    const done = (await waitForEnd(svc.reader, svc.events, task_id, 60_000))!;
     expect(done).toMatchObject({ status: 'completed', files_total: tree.files.length, files_done: tree.files.length, files_failed: 1 });
     const { items } = (await (await svc.app.request(`${BASE}/scan-results/${task_id}?only=failed`)).json()) as { items: FileResult[] };
     expect(items).toHaveLength(1);
@@ -50,7 +51,7 @@ describe('faults during a scan, through the service', () => {
     cleanups.push(flat.cleanup);
     const id = await svc.startScan({ libritts_path: flat.root, analysis: 'full' });
     await waitFor(svc, id, (s) => s.files_done > 0);
-    const db = (svc.store as unknown as { db: Database.Database }).db;
+    const db: Database.Database = svc.stores.database.db;
     const pages = db.pragma('page_count', { simple: true }) as number;
     db.pragma(`max_page_count = ${pages}`);
     const done = await svc.waitDone(id);
@@ -64,7 +65,7 @@ describe('faults during a scan, through the service', () => {
     const events = await svc.request(`${BASE}/scan-events/${id}`);
     expect(await events.text()).toMatch(/event: failed\n/);
     // Every result counted before the failure is on disk.
-    const kept = (await svc.store.resultCounts(id)).done;
+    const kept = (await svc.stores.results.resultCounts(id)).done;
     expect(kept).toBe(done.files_done);
     expect(kept).toBeGreaterThan(0);
     // With room again, scanning works.

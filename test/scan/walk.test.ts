@@ -6,7 +6,7 @@ import { fsPath } from '../../src/scan/file-names.ts';
 import { walkWavFiles } from '../../src/scan/walk.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
 
-const list = (root: string, subsets?: string[]) => [...walkWavFiles(root, subsets ?? null)].sort((a, b) => (a.rel < b.rel ? -1 : 1));
+const list = (root: string, subsets?: string[]) => [...walkWavFiles(root, { dirs: subsets ?? [''], recursive: true })].sort((a, b) => (a.rel < b.rel ? -1 : 1));
 
 describe('walkWavFiles', () => {
   it('finds .wav in any letter case, skips ._ files and other types', () => {

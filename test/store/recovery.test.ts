@@ -57,17 +57,16 @@ describe('a cancel accepted before a restart', () => {
     const a = await startTestService({ DB_PATH: dbPath, SCAN_WORKERS: 1 }, { faults: { hangOn: { suffix: 'hang.wav', fifo } } });
     onTestFinished(() => void spawn('sh', ['-c', 'echo go > "$0"', fifo]));
     const id = await a.startScan({ libritts_path: root, analysis: 'header' });
-    while ((await a.runner.get(id))!.snapshot.status !== 'running') await new Promise((r) => setTimeout(r, 10));
+    while ((await a.reader.get(id))!.snapshot.status !== 'running') await new Promise((r) => setTimeout(r, 10));
     // What the cancel route records before it stops the scan; then the process goes away
     // before the scan has ended (close() leaves running tasks to be resumed).
-    await a.store.requestCancel(id);
-    await a.runner.close();
+    await a.stores.tasks.requestCancel(id);
     await a.close();
     expect((await new Database(dbPath, { readonly: true }).prepare('SELECT status FROM tasks WHERE id = ?').get(id)) as { status: string }).toEqual({ status: 'running' });
 
     const b = await startTestService({ DB_PATH: dbPath, SCAN_WORKERS: 1 });
     onTestFinished(async () => void (await b.close()));
-    const final = await b.runner.settled(id);
+    const final = await b.waitDone(id);
     expect(final).toMatchObject({ status: 'cancelled', files_done: 0 });
     const rows = await (await b.request(`${BASE}/scan-results/${id}?format=jsonl`)).text();
     expect(rows).toBe('');

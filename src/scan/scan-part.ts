@@ -1,0 +1,168 @@
+import type { Analysis, FileResult } from '../domain/file-result.ts';
+import { ScanFailure } from '../domain/scan-failure.ts';
+import { StorageFullError, type ResultStore } from '../store/types.ts';
+import type { PartSpec } from './plan.ts';
+import { ScanAggregator } from './summary.ts';
+import type { DiscoveredFile } from './types.ts';
+import { AbortError, RootRefusedError, type WorkerPool } from './worker-pool.ts';
+
+/** Where one part of one task stands; counts include files recorded by an earlier run. */
+export interface PartProgress {
+  /** Files the walk has found so far. */
+  found: number;
+  /** The walk has ended: `found` is final. */
+  walked: boolean;
+  done: number;
+  failed: number;
+  /** Bytes of the files read (recorded by this or an earlier run). */
+  bytes: number;
+}
+
+export interface PartJob {
+  taskId: string;
+  /** The resolved root; every worker job re-checks it before reading (safe-open.ts verifyRoot). */
+  root: string;
+  analysis: Analysis;
+  part: PartSpec;
+  /** An earlier run of this part may have recorded files: look them up instead of reading them again. */
+  resume: boolean;
+}
+
+export interface PartDeps {
+  pool: WorkerPool;
+  results: ResultStore;
+  /** A part with more WAV files than this fails the task with TOO_MANY_FILES. */
+  maxFiles?: number;
+  /** Files per worker message: large for header reads, smaller when samples are read. */
+  headerBatch?: number;
+  fullBatch?: number;
+}
+
+/** Files per message from the walking worker. */
+const DISCOVERY_BATCH = 256;
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new AbortError();
+}
+
+/** A worker's refusal of the root, or a full store, becomes the task's error; anything else passes. */
+export function asScanFailure(err: unknown): unknown {
+  if (err instanceof RootRefusedError) return new ScanFailure(err.code, err.detail);
+  if (err instanceof StorageFullError) return new ScanFailure('STORAGE_FULL', err.message);
+  return err;
+}
+
+/**
+ * Scans one part of a task: a walk in a worker thread feeds batches to the worker pool while it
+ * goes on (on a cold disk listing directories and reading headers share the wait), each batch's
+ * results are written to the store in one write before they count, and everything is folded
+ * into the part's aggregate. Files an earlier run recorded are skipped and counted. The same
+ * code runs the single process's one part and each part a cluster worker takes.
+ */
+export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal, onProgress: (p: PartProgress) => void): Promise<ScanAggregator> {
+  const { pool, results } = deps;
+  const maxFiles = deps.maxFiles ?? Number.POSITIVE_INFINITY;
+  const batchSize = job.analysis === 'full' ? (deps.fullBatch ?? 16) : (deps.headerBatch ?? 512);
+  const agg = new ScanAggregator();
+  const p: PartProgress = { found: 0, walked: false, done: 0, failed: 0, bytes: 0 };
+  const count = (rows: FileResult[]) => {
+    agg.add(rows);
+    p.done += rows.length;
+    for (const r of rows) {
+      if (r.error) p.failed++;
+      p.bytes += r.bytes ?? 0;
+    }
+  };
+
+  const pending: DiscoveredFile[] = [];
+  let next = 0;
+  let stop = false;
+  const waiting: (() => void)[] = [];
+  const wake = () => {
+    for (const w of waiting.splice(0)) w();
+  };
+
+  // Resume: each walked batch is checked against the store, in order, before its files queue.
+  let sorting: Promise<void> = Promise.resolve();
+  const sort = (files: DiscoveredFile[]) => {
+    if (!job.resume) {
+      pending.push(...files);
+      if (pending.length - next >= batchSize) wake();
+      return;
+    }
+    sorting = sorting.then(async () => {
+      const recorded = await results.resultsByPaths(
+        job.taskId,
+        files.map((f) => f.rel),
+      );
+      const known = new Set(recorded.map((r) => r.path));
+      count(recorded);
+      for (const f of files) if (!known.has(f.rel)) pending.push(f);
+      if (pending.length - next >= batchSize) wake();
+      onProgress({ ...p });
+    });
+  };
+
+  const record = async (rows: FileResult[]) => {
+    await results.insertResults(job.taskId, rows);
+    count(rows);
+    onProgress({ ...p });
+  };
+  let walking = true;
+  // Two batches in flight per worker keep every thread busy while results are recorded.
+  const lane = async () => {
+    for (;;) {
+      throwIfAborted(signal);
+      if (stop) return;
+      const available = pending.length - next;
+      if (available >= batchSize || (!walking && available > 0)) {
+        const batch = pending.slice(next, (next += batchSize));
+        await record(await pool.run(job.root, job.analysis, batch, signal));
+      } else if (!walking) {
+        return;
+      } else {
+        await new Promise<void>((r) => waiting.push(r));
+      }
+    }
+  };
+  const lanes = Promise.allSettled(Array.from({ length: pool.size * 2 }, lane));
+
+  const walkStop = new AbortController();
+  let tooMany = false;
+  const onFiles = (files: DiscoveredFile[]) => {
+    p.found += files.length;
+    if (p.found > maxFiles) {
+      tooMany = true;
+      walkStop.abort();
+      return;
+    }
+    sort(files);
+    // The executor coalesces progress to its interval, so reporting often is cheap.
+    onProgress({ ...p });
+  };
+  try {
+    try {
+      await pool.walk(job.root, job.part.scope, onFiles, AbortSignal.any([signal, walkStop.signal]), DISCOVERY_BATCH);
+    } catch (err) {
+      if (tooMany) throw new ScanFailure('TOO_MANY_FILES', `The tree holds more than ${maxFiles} WAV files (MAX_FILES_PER_SCAN); scan a subset or raise the limit`);
+      throw err;
+    }
+    await sorting;
+    throwIfAborted(signal);
+    p.walked = true;
+    onProgress({ ...p });
+  } catch (err) {
+    stop = true;
+    throw asScanFailure(err);
+  } finally {
+    walking = false;
+    wake();
+    // Never leave a lane writing behind a failed walk.
+    if (stop) await lanes;
+  }
+
+  const failure = (await lanes).find((l): l is PromiseRejectedResult => l.status === 'rejected');
+  if (failure) throw asScanFailure(failure.reason);
+  throwIfAborted(signal);
+  return agg;
+}

@@ -1,0 +1,102 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { TASK_STATUSES, type TaskEvent, type TaskSnapshot, type TaskStatus } from '../../domain/task.ts';
+import { parseStoredSnapshot, type SnapshotRow } from '../snapshot-codec.ts';
+import type { StoredTask, TaskRecord, TaskStore } from '../types.ts';
+import { write, type SqliteDatabase } from './database.ts';
+
+const DELETE_CHUNK = 5000;
+
+type RecordRow = SnapshotRow & { last_event_id: number; root: string | null; cancel_requested: number };
+
+const toRecord = (r: RecordRow): TaskRecord => ({
+  snapshot: parseStoredSnapshot(r),
+  last_event_id: r.last_event_id,
+  root: r.root ?? '',
+  cancel_requested: r.cancel_requested === 1,
+});
+
+/** Tasks in SQLite: one row each, its latest snapshot as JSON beside the columns queries need. */
+export class SqliteTaskStore implements TaskStore {
+  private readonly stmt;
+  private seq: number;
+
+  constructor(private readonly sql: SqliteDatabase) {
+    const db = sql.db;
+    const cols = 'id, status, created_at, snapshot, last_event_id, root, cancel_requested';
+    this.stmt = {
+      insert: db.prepare('INSERT INTO tasks (id, seq, status, created_at, last_event_id, snapshot, root) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertEvent: db.prepare('INSERT INTO events (task_id, id, type, created_at, snapshot) VALUES (?, ?, ?, ?, ?)'),
+      queued: db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE status = 'queued'"),
+      get: db.prepare(`SELECT ${cols} FROM tasks WHERE id = ?`),
+      listAll: db.prepare('SELECT id, status, created_at, snapshot FROM tasks ORDER BY seq DESC LIMIT ?'),
+      listByStatus: db.prepare('SELECT id, status, created_at, snapshot FROM tasks WHERE status = ? ORDER BY seq DESC LIMIT ?'),
+      unfinished: db.prepare(`SELECT ${cols} FROM tasks WHERE status IN ('queued', 'running') ORDER BY seq`),
+      counts: db.prepare('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status'),
+      maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM tasks'),
+      requestCancel: db.prepare('UPDATE tasks SET cancel_requested = 1 WHERE id = ?'),
+      deleteResultsChunk: db.prepare(`DELETE FROM results WHERE task = ? AND path IN (SELECT path FROM results WHERE task = ? LIMIT ${DELETE_CHUNK})`),
+      deleteSpeakers: db.prepare('DELETE FROM speakers WHERE task_id = ?'),
+      deleteEvents: db.prepare('DELETE FROM events WHERE task_id = ?'),
+      deleteTask: db.prepare('DELETE FROM tasks WHERE id = ?'),
+    };
+    this.seq = (this.stmt.maxSeq.get() as { seq: number }).seq;
+  }
+
+  async insertTask(task: { snapshot: TaskSnapshot; root: string }, first: TaskEvent, maxQueued?: number): Promise<boolean> {
+    const s = task.snapshot;
+    const json = JSON.stringify(s);
+    return write(() =>
+      this.sql.db.transaction(() => {
+        if (maxQueued !== undefined && (this.stmt.queued.get() as { n: number }).n >= maxQueued) return false;
+        const seq = this.seq + 1;
+        this.stmt.insert.run(s.task_id, seq, s.status, s.created_at, first.id, json, task.root);
+        this.stmt.insertEvent.run(s.task_id, first.id, first.type, new Date().toISOString(), json);
+        this.seq = seq;
+        this.sql.rememberSeq(s.task_id, seq);
+        return true;
+      })(),
+    );
+  }
+
+  async getTask(id: string): Promise<StoredTask | null> {
+    const row = this.stmt.get.get(id) as RecordRow | undefined;
+    return row ? { snapshot: parseStoredSnapshot(row), last_event_id: row.last_event_id } : null;
+  }
+
+  async getRecord(id: string): Promise<TaskRecord | null> {
+    const row = this.stmt.get.get(id) as RecordRow | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  async listTasks(opts: { status?: TaskStatus | undefined; limit: number }): Promise<TaskSnapshot[]> {
+    const rows = (opts.status ? this.stmt.listByStatus.all(opts.status, opts.limit) : this.stmt.listAll.all(opts.limit)) as SnapshotRow[];
+    return rows.map(parseStoredSnapshot);
+  }
+
+  async unfinishedTasks(): Promise<TaskRecord[]> {
+    return (this.stmt.unfinished.all() as RecordRow[]).map(toRecord);
+  }
+
+  async countByStatus(): Promise<Record<TaskStatus, number>> {
+    const out = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+    for (const r of this.stmt.counts.all() as { status: TaskStatus; n: number }[]) if (r.status in out) out[r.status] = r.n;
+    return out;
+  }
+
+  async requestCancel(id: string): Promise<void> {
+    write(() => this.stmt.requestCancel.run(id));
+  }
+
+  async deleteTask(id: string): Promise<void> {
+    // Results first, in chunks with a yield between them, so a huge task does not stall the loop;
+    // the task row goes last so that an interrupted delete leaves a task that can be deleted again.
+    const seq = this.sql.seqOf(id);
+    if (seq !== null) while (this.stmt.deleteResultsChunk.run(seq, seq).changes > 0) await yieldToLoop();
+    this.sql.db.transaction(() => {
+      this.stmt.deleteSpeakers.run(id);
+      this.stmt.deleteEvents.run(id);
+      this.stmt.deleteTask.run(id);
+    })();
+    this.sql.forgetSeq(id);
+  }
+}
