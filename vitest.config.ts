@@ -8,5 +8,7 @@ export default defineConfig({
     // Tests spawn worker threads and child servers: two files at a time fit a 2-core machine.
     maxWorkers: 2,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
+    // Throwaway Redis and PostgreSQL servers for the cluster tests (test/setup/cluster-servers.ts).
+    globalSetup: ['./test/setup/cluster-servers.ts'],
   },
 });

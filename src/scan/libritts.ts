@@ -45,7 +45,16 @@ export interface Transcript {
   text_original: string | null;
 }
 
-const readText = (root: string, rel: string, cap: number): string | null => readSmallFileUnder(root, fsPath(root, rel), cap)?.trim() ?? null;
+/**
+ * Sidecar text as stored: NUL characters are dropped (no text column of PostgreSQL can hold
+ * one, and no transcript or name needs one), so both stores keep the same rows.
+ */
+const dropNul = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '') : s);
+
+const readText = (root: string, rel: string, cap: number): string | null => {
+  const text = readSmallFileUnder(root, fsPath(root, rel), cap);
+  return text === null ? null : dropNul(text).trim();
+};
 
 /** A transcript field, or null when it is empty or longer than a transcript may be. */
 const field = (s: string | undefined): string | null => {
@@ -161,7 +170,7 @@ export function readSpeakerInfo(root: string): SpeakerInfo[] {
     ['SPEAKERS.txt', parseSpeakersTxt],
   ] as const) {
     const text = readSmallFileUnder(root, fsPath(root, file), MAX_SPEAKER_TABLE_BYTES);
-    if (text !== null) return [...parse(text).values()];
+    if (text !== null) return [...parse(dropNul(text)).values()];
   }
   return [];
 }

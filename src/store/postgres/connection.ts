@@ -1,0 +1,69 @@
+import pg from 'pg';
+import { StorageFullError, StoreUnavailableError } from '../types.ts';
+
+// int8 (COUNT, SUM, bigint columns) as numbers: every count here is far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+/** SQLSTATE classes that mean "cannot reach or use the server now", not "this query is wrong". */
+const UNAVAILABLE = /^(08|57P0[1-3]|53300|53400)/;
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', 'EAI_AGAIN']);
+
+/** Maps a pg error to a store-neutral one where there is one; anything else passes through. */
+export function mapPgError(err: unknown): unknown {
+  const e = err as { code?: string; message?: string };
+  if (e?.code === '53100') return new StorageFullError('The database disk is full; results recorded so far are kept');
+  if ((e?.code && (UNAVAILABLE.test(e.code) || NETWORK.has(e.code))) || /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(e?.message ?? '')) {
+    return new StoreUnavailableError(`PostgreSQL is unavailable: ${e?.message ?? e?.code ?? 'unknown error'}`);
+  }
+  return err;
+}
+
+/** A pool whose queries throw store-neutral errors, and a transaction helper over it. */
+export class Pg {
+  readonly pool: pg.Pool;
+
+  constructor(url: string, opts: { max?: number; onError?: (err: Error) => void } = {}) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: opts.max ?? 10,
+      // Fail fast when the server is gone: the API answers 503 instead of hanging.
+      connectionTimeoutMillis: 3000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client losing its server emits here; unhandled, it would take the process down.
+    this.pool.on('error', (err) => opts.onError?.(err));
+  }
+
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
+  /** Runs `fn` in one transaction on one client. */
+  async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw mapPgError(err);
+    }
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw mapPgError(err);
+    } finally {
+      client.release();
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}

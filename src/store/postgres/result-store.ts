@@ -1,0 +1,96 @@
+import { RESULT_COLUMNS, type FileErrorCode, type FileResult } from '../../domain/file-result.ts';
+import type { ResultCounts, ResultsQuery, ResultStore, SpeakerRow } from '../types.ts';
+import type { Pg } from './connection.ts';
+
+type ResultRecord = Omit<FileResult, 'error'> & { error_code: string | null; error_detail: string | null };
+
+const COLS = [...RESULT_COLUMNS, 'error_code', 'error_detail'] as const;
+/** The SQL type of each column's array in the UNNEST upsert. */
+const TYPES: Record<(typeof COLS)[number], string> = {
+  path: 'text', subset: 'text', speaker_id: 'text', chapter_id: 'text', utterance_id: 'text', text_normalized: 'text', text_original: 'text',
+  sample_rate: 'int4', channels: 'int4', bits_per_sample: 'int4', encoding: 'text', frames: 'int8', duration_s: 'float8', bytes: 'int8',
+  peak_dbfs: 'float8', rms_dbfs: 'float8', clipped_samples: 'int8', dc_offset: 'float8', leading_silence_s: 'float8', trailing_silence_s: 'float8',
+  error_code: 'text', error_detail: 'text',
+};
+
+/**
+ * One statement per batch, one array parameter per column (the 65,535-parameter cap never
+ * applies), and ON CONFLICT: a part retried after a crash rewrites its rows instead of
+ * duplicating them.
+ */
+const UPSERT = `INSERT INTO results (task_id, ${COLS.join(', ')})
+  SELECT $1, * FROM UNNEST(${COLS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ')})
+  ON CONFLICT (task_id, path) DO UPDATE SET ${COLS.filter((c) => c !== 'path')
+    .map((c) => `${c} = EXCLUDED.${c}`)
+    .join(', ')}`;
+
+const SELECT = COLS.join(', ');
+
+function fromRecord(rec: ResultRecord): FileResult {
+  const out = {} as Record<string, unknown>;
+  for (const k of RESULT_COLUMNS) out[k] = rec[k];
+  out.error = rec.error_code ? { code: rec.error_code as FileErrorCode, detail: rec.error_detail ?? '' } : null;
+  return out as FileResult;
+}
+
+/** Results and speakers in PostgreSQL: batched idempotent upserts, pages in byte order of path. */
+export class PgResultStore implements ResultStore {
+  constructor(private readonly db: Pg) {}
+
+  async insertResults(taskId: string, rows: FileResult[]): Promise<void> {
+    if (!rows.length) return;
+    const columns = COLS.map((c) => rows.map((r) => (c === 'error_code' ? (r.error?.code ?? null) : c === 'error_detail' ? (r.error?.detail ?? null) : r[c])));
+    await this.db.query(UPSERT, [taskId, ...columns]);
+  }
+
+  async results(taskId: string, q: ResultsQuery): Promise<FileResult[]> {
+    const only = q.only === 'failed' ? 'AND error_code IS NOT NULL' : q.only === 'ok' ? 'AND error_code IS NULL' : '';
+    const { rows } = await this.db.query<ResultRecord>(`SELECT ${SELECT} FROM results WHERE task_id = $1 AND path > $2 ${only} ORDER BY path LIMIT $3`, [taskId, q.after ?? '', q.limit]);
+    return rows.map(fromRecord);
+  }
+
+  async resultsByPaths(taskId: string, paths: string[]): Promise<FileResult[]> {
+    if (!paths.length) return [];
+    const { rows } = await this.db.query<ResultRecord>(`SELECT ${SELECT} FROM results WHERE task_id = $1 AND path = ANY ($2::text[])`, [taskId, paths]);
+    return rows.map(fromRecord);
+  }
+
+  async resultCounts(taskId: string): Promise<ResultCounts> {
+    const { rows } = await this.db.query<ResultCounts>(
+      'SELECT COUNT(*) AS done, COUNT(error_code) AS failed, COALESCE(SUM(bytes), 0)::int8 AS bytes FROM results WHERE task_id = $1',
+      [taskId],
+    );
+    return rows[0]!;
+  }
+
+  async replaceSpeakers(taskId: string, rows: SpeakerRow[]): Promise<void> {
+    await this.db.tx(async (c) => {
+      await c.query('DELETE FROM speakers WHERE task_id = $1', [taskId]);
+      if (!rows.length) return;
+      await c.query(
+        `INSERT INTO speakers (task_id, speaker_id, name, gender, subsets, utterances, failed, duration_s)
+         SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::int4[], $7::int4[], $8::float8[])`,
+        [
+          taskId,
+          rows.map((r) => r.speaker_id),
+          rows.map((r) => r.name),
+          rows.map((r) => r.gender),
+          rows.map((r) => JSON.stringify(r.subsets)),
+          rows.map((r) => r.utterances),
+          rows.map((r) => r.failed),
+          rows.map((r) => r.duration_s),
+        ],
+      );
+    });
+  }
+
+  async speakers(taskId: string): Promise<SpeakerRow[]> {
+    // Numeric ids in numeric order, then the rest by text: the same order as SQLite's CAST.
+    const { rows } = await this.db.query<Omit<SpeakerRow, 'subsets'> & { subsets: string }>(
+      `SELECT speaker_id, name, gender, subsets, utterances, failed, duration_s FROM speakers WHERE task_id = $1
+       ORDER BY CASE WHEN speaker_id ~ '^[0-9]{1,18}$' THEN speaker_id::bigint ELSE 0 END, speaker_id COLLATE "C"`,
+      [taskId],
+    );
+    return rows.map((r) => ({ ...r, subsets: JSON.parse(r.subsets) as string[] }));
+  }
+}

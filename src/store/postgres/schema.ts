@@ -1,0 +1,118 @@
+import type { Pg } from './connection.ts';
+
+/**
+ * PostgreSQL schema as numbered migrations, applied at start under an advisory lock so that
+ * several processes starting at once apply each exactly once. Snapshots are kept as text (the
+ * exact JSON that was sent; jsonb would reorder keys), paths in the "C" collation so that they
+ * sort byte by byte exactly as SQLite's do (paging and exports match the single process).
+ */
+const V1 = `
+CREATE TABLE tasks (
+  id               uuid PRIMARY KEY,
+  seq              bigserial NOT NULL UNIQUE,
+  status           text NOT NULL,
+  created_at       text NOT NULL,
+  last_event_id    bigint NOT NULL,
+  snapshot         text NOT NULL,
+  root             text NOT NULL,
+  cancel_requested boolean NOT NULL DEFAULT false,
+  heartbeat_at     timestamptz
+);
+CREATE INDEX tasks_by_status ON tasks (status, seq);
+
+CREATE TABLE events (
+  task_id    uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+  id         bigint NOT NULL,
+  type       text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  snapshot   text NOT NULL,
+  PRIMARY KEY (task_id, id)
+);
+
+CREATE TABLE results (
+  task_id            uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+  path               text COLLATE "C" NOT NULL,
+  subset             text,
+  speaker_id         text,
+  chapter_id         text,
+  utterance_id       text,
+  text_normalized    text,
+  text_original      text,
+  sample_rate        integer,
+  channels           integer,
+  bits_per_sample    integer,
+  encoding           text,
+  frames             bigint,
+  duration_s         double precision,
+  bytes              bigint,
+  peak_dbfs          double precision,
+  rms_dbfs           double precision,
+  clipped_samples    bigint,
+  dc_offset          double precision,
+  leading_silence_s  double precision,
+  trailing_silence_s double precision,
+  error_code         text,
+  error_detail       text,
+  PRIMARY KEY (task_id, path)
+);
+
+CREATE TABLE speakers (
+  task_id    uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+  speaker_id text NOT NULL,
+  name       text,
+  gender     text,
+  subsets    text NOT NULL,
+  utterances integer NOT NULL,
+  failed     integer NOT NULL,
+  duration_s double precision NOT NULL,
+  PRIMARY KEY (task_id, speaker_id)
+);
+
+-- A cluster's scan parts: what each covers, who got how far, and each finished part's aggregate.
+CREATE TABLE task_parts (
+  task_id      uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+  key          text COLLATE "C" NOT NULL,
+  spec         text NOT NULL,
+  status       text NOT NULL DEFAULT 'pending',
+  runs         integer NOT NULL DEFAULT 0,
+  found        integer NOT NULL DEFAULT 0,
+  walked       boolean NOT NULL DEFAULT false,
+  done         integer NOT NULL DEFAULT 0,
+  failed       integer NOT NULL DEFAULT 0,
+  bytes        bigint NOT NULL DEFAULT 0,
+  aggregate    text,
+  error_code   text,
+  error_detail text,
+  heartbeat_at timestamptz,
+  PRIMARY KEY (task_id, key)
+);
+`;
+
+export const MIGRATIONS: readonly string[] = [V1];
+
+/** An arbitrary, fixed key for pg_advisory_lock: "vl" schema migrations. */
+const MIGRATION_LOCK = 7_612_001;
+
+/** Creates or migrates the schema; safe when many processes start at once. */
+export async function migrate(db: Pg): Promise<void> {
+  const client = await db.pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS vl_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    const { rows } = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM vl_migrations');
+    for (let v = rows[0]?.v ?? 0; v < MIGRATIONS.length; v++) {
+      await client.query('BEGIN');
+      try {
+        await client.query(MIGRATIONS[v]!);
+        await client.query('INSERT INTO vl_migrations (version) VALUES ($1)', [v + 1]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+    client.release();
+  }
+}

@@ -1,0 +1,84 @@
+import { TASK_STATUSES, type TaskEvent, type TaskSnapshot, type TaskStatus } from '../../domain/task.ts';
+import { parseStoredSnapshot, type SnapshotRow } from '../snapshot-codec.ts';
+import type { StoredTask, TaskRecord, TaskStore } from '../types.ts';
+import type { Pg } from './connection.ts';
+
+/** An arbitrary, fixed key serialising admissions, so MAX_QUEUED_SCANS holds across API processes. */
+const ADMISSION_LOCK = 7_612_002;
+
+type RecordRow = SnapshotRow & { last_event_id: number; root: string; cancel_requested: boolean };
+const COLS = 'id::text AS id, status, created_at, snapshot, last_event_id, root, cancel_requested';
+
+const toRecord = (r: RecordRow): TaskRecord => ({ snapshot: parseStoredSnapshot(r), last_event_id: r.last_event_id, root: r.root, cancel_requested: r.cancel_requested });
+
+/** Tasks in PostgreSQL, shared by every API and worker process of a cluster. */
+export class PgTaskStore implements TaskStore {
+  constructor(private readonly db: Pg) {}
+
+  async insertTask(task: { snapshot: TaskSnapshot; root: string }, first: TaskEvent, maxQueued?: number): Promise<boolean> {
+    const s = task.snapshot;
+    const json = JSON.stringify(s);
+    return this.db.tx(async (c) => {
+      if (maxQueued !== undefined) {
+        await c.query('SELECT pg_advisory_xact_lock($1)', [ADMISSION_LOCK]);
+        const { rows } = await c.query<{ n: number }>("SELECT COUNT(*) AS n FROM tasks WHERE status = 'queued'");
+        if (rows[0]!.n >= maxQueued) return false;
+      }
+      await c.query('INSERT INTO tasks (id, status, created_at, last_event_id, snapshot, root) VALUES ($1, $2, $3, $4, $5, $6)', [s.task_id, s.status, s.created_at, first.id, json, task.root]);
+      await c.query('INSERT INTO events (task_id, id, type, snapshot) VALUES ($1, $2, $3, $4)', [s.task_id, first.id, first.type, json]);
+      return true;
+    });
+  }
+
+  async getTask(id: string): Promise<StoredTask | null> {
+    const r = await this.getRecord(id);
+    return r ? { snapshot: r.snapshot, last_event_id: r.last_event_id } : null;
+  }
+
+  async getRecord(id: string): Promise<TaskRecord | null> {
+    const { rows } = await this.db.query<RecordRow>(`SELECT ${COLS} FROM tasks WHERE id = $1`, [id]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async listTasks(opts: { status?: TaskStatus | undefined; limit: number }): Promise<TaskSnapshot[]> {
+    const { rows } = opts.status
+      ? await this.db.query<SnapshotRow>('SELECT id::text AS id, status, created_at, snapshot FROM tasks WHERE status = $1 ORDER BY seq DESC LIMIT $2', [opts.status, opts.limit])
+      : await this.db.query<SnapshotRow>('SELECT id::text AS id, status, created_at, snapshot FROM tasks ORDER BY seq DESC LIMIT $1', [opts.limit]);
+    return rows.map(parseStoredSnapshot);
+  }
+
+  async unfinishedTasks(): Promise<TaskRecord[]> {
+    const { rows } = await this.db.query<RecordRow>(`SELECT ${COLS} FROM tasks WHERE status IN ('queued', 'running') ORDER BY seq`);
+    return rows.map(toRecord);
+  }
+
+  async countByStatus(): Promise<Record<TaskStatus, number>> {
+    const out = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+    const { rows } = await this.db.query<{ status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status');
+    for (const r of rows) if (r.status in out) out[r.status] = r.n;
+    return out;
+  }
+
+  async requestCancel(id: string): Promise<void> {
+    await this.db.query('UPDATE tasks SET cancel_requested = true WHERE id = $1', [id]);
+  }
+
+  async deleteTask(id: string): Promise<void> {
+    // Events, results, speakers and parts go with it (ON DELETE CASCADE), in one transaction.
+    await this.db.query('DELETE FROM tasks WHERE id = $1', [id]);
+  }
+
+  /** The coordinating worker's sign of life (cluster-worker.ts), so that others know it still runs. */
+  async heartbeat(id: string): Promise<void> {
+    await this.db.query('UPDATE tasks SET heartbeat_at = now() WHERE id = $1', [id]);
+  }
+
+  /** Unfinished tasks whose coordinator has not been heard of for `staleS` seconds (or ever). */
+  async orphans(staleS: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      "SELECT id::text AS id FROM tasks WHERE status IN ('queued', 'running') AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $1)) ORDER BY seq",
+      [staleS],
+    );
+    return rows.map((r) => r.id);
+  }
+}

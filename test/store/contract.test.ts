@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FileResult } from '../../src/domain/file-result.ts';
+import type { TaskEvent, TaskSnapshot } from '../../src/domain/task.ts';
+import { openPgStores } from '../../src/store/postgres/index.ts';
+import { openSqliteStores } from '../../src/store/sqlite/index.ts';
+import type { Stores } from '../../src/store/types.ts';
+import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
+import { tempDir } from '../helpers/libritts-tree.ts';
+import { freshDatabaseUrl } from '../helpers/shared-servers.ts';
+
+/**
+ * One contract, every store: what the queue, the executor and the routes rely on, run against
+ * SQLite and PostgreSQL alike.
+ */
+
+const engines: [string, () => Promise<Stores>][] = [
+  ['SQLite', async () => openSqliteStores(path.join(tempDir('vl-contract-'), 'c.db'))],
+  ['PostgreSQL', async () => openPgStores(await freshDatabaseUrl())],
+];
+
+function newTask(overrides: Partial<TaskSnapshot> = {}): { snapshot: TaskSnapshot; first: TaskEvent; root: string } {
+  const snapshot = { ...queuedSnapshot({ libritts_path: '/data/x', root: '/data/x', analysis: 'header' }), ...overrides };
+  return { snapshot, first: { id: 1, type: 'progress', snapshot }, root: '/data/x' };
+}
+
+function row(p: string, extra: Partial<FileResult> = {}): FileResult {
+  return {
+    path: p, subset: 'dev-clean', speaker_id: '84', chapter_id: '121123', utterance_id: null, text_normalized: 'It’s “text”, with\ttabs', text_original: null,
+    sample_rate: 24000, channels: 1, bits_per_sample: 16, encoding: 'pcm_s16le', frames: 48000, duration_s: 2.000001, bytes: 96044,
+    peak_dbfs: -3.25, rms_dbfs: -20.5, clipped_samples: 0, dc_offset: -0.000123, leading_silence_s: 0.01, trailing_silence_s: 0.2, error: null, ...extra,
+  };
+}
+
+describe.each(engines)('store contract: %s', (_name, open) => {
+  let s: Stores;
+  beforeAll(async () => {
+    s = await open();
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  async function insert(overrides: Partial<TaskSnapshot> = {}) {
+    const t = newTask(overrides);
+    expect(await s.tasks.insertTask({ snapshot: t.snapshot, root: t.root }, t.first)).toBe(true);
+    return t.snapshot;
+  }
+
+  describe('tasks', () => {
+    it('keeps a task with its first event, its root and no cancel', async () => {
+      const snap = await insert();
+      expect(await s.tasks.getTask(snap.task_id)).toEqual({ snapshot: snap, last_event_id: 1 });
+      expect(await s.tasks.getRecord(snap.task_id)).toEqual({ snapshot: snap, last_event_id: 1, root: '/data/x', cancel_requested: false });
+      expect(await s.events.eventsAfter(snap.task_id, 0, 10)).toEqual([{ id: 1, type: 'progress', snapshot: snap }]);
+      expect(await s.tasks.getTask(randomUUID())).toBeNull();
+    });
+
+    it('lists newest first, by status, and counts by status', async () => {
+      const before = await s.tasks.countByStatus();
+      const a = await insert();
+      const b = await insert();
+      await s.events.append(b.task_id, 'progress', { ...b, status: 'running' }, { record: true });
+      const list = await s.tasks.listTasks({ limit: 2 });
+      expect(list.map((t) => t.task_id)).toEqual([b.task_id, a.task_id]);
+      expect((await s.tasks.listTasks({ status: 'running', limit: 100 })).map((t) => t.task_id)).toContain(b.task_id);
+      expect((await s.tasks.listTasks({ status: 'running', limit: 100 })).map((t) => t.task_id)).not.toContain(a.task_id);
+      const after = await s.tasks.countByStatus();
+      expect(after.queued - before.queued).toBe(1);
+      expect(after.running - before.running).toBe(1);
+      const unfinished = (await s.tasks.unfinishedTasks()).map((t) => t.snapshot.task_id);
+      expect(unfinished.indexOf(a.task_id)).toBeLessThan(unfinished.indexOf(b.task_id));
+    });
+
+    it('refuses a task past maxQueued, atomically with the insert', async () => {
+      const queued = (await s.tasks.countByStatus()).queued;
+      const t = newTask();
+      expect(await s.tasks.insertTask({ snapshot: t.snapshot, root: t.root }, t.first, queued)).toBe(false);
+      expect(await s.tasks.getTask(t.snapshot.task_id)).toBeNull();
+      expect(await s.tasks.insertTask({ snapshot: t.snapshot, root: t.root }, t.first, queued + 1)).toBe(true);
+    });
+
+    it('remembers a cancel request', async () => {
+      const snap = await insert();
+      await s.tasks.requestCancel(snap.task_id);
+      expect((await s.tasks.getRecord(snap.task_id))!.cancel_requested).toBe(true);
+      expect((await s.tasks.unfinishedTasks()).find((t) => t.snapshot.task_id === snap.task_id)!.cancel_requested).toBe(true);
+    });
+
+    it('deletes a task with its events, results and speakers', async () => {
+      const snap = await insert();
+      await s.results.insertResults(snap.task_id, [row('a.wav')]);
+      await s.results.replaceSpeakers(snap.task_id, [{ speaker_id: '84', name: 'N', gender: 'F', subsets: ['dev-clean'], utterances: 1, failed: 0, duration_s: 2 }]);
+      await s.tasks.deleteTask(snap.task_id);
+      expect(await s.tasks.getTask(snap.task_id)).toBeNull();
+      expect(await s.events.eventsAfter(snap.task_id, 0, 10)).toEqual([]);
+      expect(await s.results.results(snap.task_id, { limit: 10 })).toEqual([]);
+      expect(await s.results.speakers(snap.task_id)).toEqual([]);
+    });
+  });
+
+  describe('event log', () => {
+    it('gives increasing ids, keeps only recorded events in the log, and the latest snapshot on the task', async () => {
+      const snap = await insert();
+      const running = { ...snap, status: 'running' as const, phase: 'discovering' as const };
+      const e2 = await s.events.append(snap.task_id, 'progress', running, { record: true });
+      const e3 = await s.events.append(snap.task_id, 'progress', { ...running, files_done: 5 }, { record: false });
+      expect([e2!.id, e3!.id]).toEqual([2, 3]);
+      expect(await s.tasks.getTask(snap.task_id)).toEqual({ snapshot: { ...running, files_done: 5 }, last_event_id: 3 });
+      expect((await s.events.eventsAfter(snap.task_id, 0, 10)).map((e) => e.id)).toEqual([1, 2]);
+      expect(await s.events.terminalEvent(snap.task_id)).toBeNull();
+    });
+
+    it('writes nothing after the end: the terminal event stays the last', async () => {
+      const snap = await insert();
+      const done = { ...snap, status: 'completed' as const, progress: 100 };
+      const end = await s.events.append(snap.task_id, 'completed', done, { record: true });
+      expect(end).toEqual({ id: 2, type: 'completed', snapshot: done });
+      expect(await s.events.append(snap.task_id, 'cancelled', { ...snap, status: 'cancelled' }, { record: true })).toBeNull();
+      expect(await s.events.append(snap.task_id, 'progress', { ...snap, status: 'running' }, { record: false })).toBeNull();
+      expect(await s.events.terminalEvent(snap.task_id)).toEqual(end);
+      expect((await s.tasks.getTask(snap.task_id))!.last_event_id).toBe(2);
+    });
+
+    it('honours onlyIf: a cancel of a queued task loses to a start', async () => {
+      const snap = await insert();
+      await s.events.append(snap.task_id, 'progress', { ...snap, status: 'running' }, { record: true });
+      expect(await s.events.append(snap.task_id, 'cancelled', { ...snap, status: 'cancelled' }, { record: true, onlyIf: ['queued'] })).toBeNull();
+      expect((await s.tasks.getTask(snap.task_id))!.snapshot.status).toBe('running');
+    });
+
+    it('keeps ids distinct and increasing under concurrent appends', async () => {
+      const snap = await insert();
+      const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => s.events.append(snap.task_id, 'progress', { ...snap, status: 'running', files_done: i }, { record: i % 2 === 0 })));
+      expect(new Set(ids.map((e) => e!.id)).size).toBe(40);
+      expect(Math.max(...ids.map((e) => e!.id))).toBe(41);
+    });
+  });
+
+  describe('results', () => {
+    const paths = ['b/z.wav', 'B/a.wav', 'a/ü.wav', 'a/u.wav', 'a/caf\\xe9.wav', 'a/back\\\\slash.wav', 'a/x y.wav', 'a/X.wav', 'a/_.wav', 'a/0.wav'];
+
+    it('pages every row once in byte order of path, the same in every store', async () => {
+      const snap = await insert();
+      await s.results.insertResults(snap.task_id, paths.map((p, i) => row(p, i % 3 === 0 ? { error: { code: 'TRUNCATED', detail: 'd' }, frames: null } : {})));
+      const seen: string[] = [];
+      for (let after: string | undefined; ; ) {
+        const page = await s.results.results(snap.task_id, { after, limit: 3 });
+        seen.push(...page.map((r) => r.path));
+        if (page.length < 3) break;
+        after = page[page.length - 1]!.path;
+      }
+      const byteOrder = [...paths].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+      expect(seen).toEqual(byteOrder);
+      expect((await s.results.results(snap.task_id, { limit: 100, only: 'failed' })).map((r) => r.path)).toEqual(byteOrder.filter((p) => paths.indexOf(p) % 3 === 0));
+      expect((await s.results.results(snap.task_id, { limit: 100, only: 'ok' })).length).toBe(paths.length - 4);
+    });
+
+    it('gives rows back exactly as written; a path written again is replaced, never duplicated', async () => {
+      const snap = await insert();
+      const r = row('a.wav');
+      await s.results.insertResults(snap.task_id, [r, row('b.wav', { error: { code: 'NOT_RIFF_WAVE', detail: 'no RIFF' }, sample_rate: null })]);
+      await s.results.insertResults(snap.task_id, [{ ...r, rms_dbfs: -21.75 }]);
+      const rows = await s.results.results(snap.task_id, { limit: 10 });
+      expect(rows).toEqual([{ ...r, rms_dbfs: -21.75 }, row('b.wav', { error: { code: 'NOT_RIFF_WAVE', detail: 'no RIFF' }, sample_rate: null })]);
+      expect(await s.results.resultCounts(snap.task_id)).toEqual({ done: 2, failed: 1, bytes: 2 * 96044 });
+      expect((await s.results.resultsByPaths(snap.task_id, ['b.wav', 'nope.wav', 'a.wav'])).map((x) => x.path).sort()).toEqual(['a.wav', 'b.wav']);
+      expect(await s.results.resultsByPaths(snap.task_id, [])).toEqual([]);
+    });
+
+    it('looks up thousands of paths at once', async () => {
+      const snap = await insert();
+      const many = Array.from({ length: 2500 }, (_, i) => row(`d/${String(i).padStart(5, '0')}.wav`));
+      await s.results.insertResults(snap.task_id, many);
+      const found = await s.results.resultsByPaths(snap.task_id, [...many.map((r) => r.path), 'missing.wav']);
+      expect(found).toHaveLength(2500);
+    });
+
+    it('replaces a task’s speakers and lists them in numeric id order', async () => {
+      const snap = await insert();
+      const sp = (id: string) => ({ speaker_id: id, name: `Reader ${id}`, gender: 'M', subsets: ['dev-clean', 'test-clean'], utterances: 3, failed: 1, duration_s: 12.5 });
+      await s.results.replaceSpeakers(snap.task_id, [sp('100'), sp('9')]);
+      await s.results.replaceSpeakers(snap.task_id, [sp('100'), sp('84'), sp('1000')]);
+      expect((await s.results.speakers(snap.task_id)).map((r) => r.speaker_id)).toEqual(['84', '100', '1000']);
+      expect((await s.results.speakers(snap.task_id))[0]).toEqual(sp('84'));
+    });
+  });
+});
