@@ -87,7 +87,14 @@ export function createApp(deps: AppDeps): Hono {
     );
   }
 
-  app.get('/healthz', async (c) => c.json({ status: 'ok', ...(await queue.depth()) }));
+  // Liveness: this process answers. A store or queue that is away is reported, not failed on.
+  app.get('/healthz', async (c) => {
+    try {
+      return c.json({ status: 'ok', ...(await queue.depth()) });
+    } catch (err) {
+      return c.json({ status: 'degraded', detail: toAppError(err).detail });
+    }
+  });
 
   app.use(`${BASE}/*`, bearerAuth(config.API_TOKEN));
   app.route(BASE, scanRoutes(deps));

@@ -46,9 +46,30 @@ const EnvSchema = z.object({
   SSE_PING_MS: intFrom(10, 3_600_000).default(15_000),
   PROGRESS_INTERVAL_MS: intFrom(10, 60_000).default(100),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  // Cluster mode (README "Cluster mode"): both set, or neither.
+  REDIS_URL: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined)
+    .refine((v) => v === undefined || /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL'),
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined)
+    .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
+  ROLE: z.enum(['api', 'worker', 'all'], { error: 'must be api, worker or all' }).default('all'),
+  STALLED_TIMEOUT_S: intFrom(2, 3600).default(30),
+  /** Namespace of this service's keys and channels in Redis, so that one Redis can serve several. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - only')
+    .default('vl'),
 });
 
 export type Config = z.output<typeof EnvSchema>;
+
+/** Whether the service runs as part of a cluster (BullMQ on Redis, PostgreSQL). */
+export const isCluster = (c: Config): c is Config & { REDIS_URL: string; DATABASE_URL: string } => Boolean(c.REDIS_URL && c.DATABASE_URL);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -62,6 +83,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const config = parsed.data;
+  if (Boolean(config.REDIS_URL) !== Boolean(config.DATABASE_URL)) {
+    const missing = config.REDIS_URL ? 'DATABASE_URL' : 'REDIS_URL';
+    const given = config.REDIS_URL ? 'REDIS_URL' : 'DATABASE_URL';
+    throw new ConfigError(`Cluster mode needs both REDIS_URL and DATABASE_URL: ${given} is set but ${missing} is not. Set ${missing}, or unset ${given} to run as one process on SQLite.`);
+  }
+  if (config.ROLE !== 'all' && !config.REDIS_URL) {
+    throw new ConfigError(`ROLE=${config.ROLE} needs cluster mode (REDIS_URL and DATABASE_URL); a single process is always ROLE=all.`);
+  }
   // Like Redis's protected mode: an open bind with no way to limit what clients may read is refused.
   if (
     !LOOPBACK.has(config.HOST) &&

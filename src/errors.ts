@@ -1,7 +1,11 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { QueueFullError, ShuttingDownError, TaskNotFoundError, TaskStateError } from './tasks/errors.ts';
+import { StoreUnavailableError } from './store/types.ts';
+import { QueueFullError, QueueUnavailableError, ShuttingDownError, TaskNotFoundError, TaskStateError } from './tasks/errors.ts';
+
+/** How long a client should wait before retrying after an outage of Redis or PostgreSQL. */
+const OUTAGE_RETRY_AFTER_S = 5;
 
 /** Stable, machine-readable error codes of the HTTP contract (API.md "Errors"). */
 export type ErrorCode =
@@ -21,6 +25,8 @@ export type ErrorCode =
   | 'TOO_MANY_TASKS'
   | 'TOO_MANY_STREAMS'
   | 'SHUTTING_DOWN'
+  | 'QUEUE_UNAVAILABLE'
+  | 'STORE_UNAVAILABLE'
   | 'INTERNAL_ERROR';
 
 export interface ValidationIssue {
@@ -68,6 +74,12 @@ export function toAppError(err: unknown): AppError {
   }
   if (err instanceof QueueFullError) {
     return new AppError(429, 'TOO_MANY_TASKS', 'Too many scans are queued; retry later', [], { 'Retry-After': String(err.retryAfterS) });
+  }
+  if (err instanceof QueueUnavailableError) {
+    return new AppError(503, 'QUEUE_UNAVAILABLE', 'The task queue (Redis) is unreachable; retry shortly', [], { 'Retry-After': String(OUTAGE_RETRY_AFTER_S) });
+  }
+  if (err instanceof StoreUnavailableError) {
+    return new AppError(503, 'STORE_UNAVAILABLE', 'The task store (PostgreSQL) is unreachable; retry shortly', [], { 'Retry-After': String(OUTAGE_RETRY_AFTER_S) });
   }
   if (err instanceof HTTPException) {
     if (err.status === 413) return new AppError(413, 'PAYLOAD_TOO_LARGE', 'Request body is too large');

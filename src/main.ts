@@ -1,9 +1,10 @@
 // The process lifecycle: config → service (store, workers, runner, app) → listen; signals close it all.
 import { serve } from '@hono/node-server';
-import { ConfigError, loadConfig } from './config.ts';
+import { createClusterService } from './cluster/service.ts';
+import { ConfigError, isCluster, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import type { WorkerFaults } from './scan/types.ts';
-import { createService, type Service } from './service.ts';
+import { createService } from './service.ts';
 import { StoreOpenError } from './store/types.ts';
 
 /** EX_CONFIG (sysexits.h): the process was configured wrong; restarting it will not help. */
@@ -28,9 +29,9 @@ export async function main(options: { faults?: WorkerFaults } = {}): Promise<voi
   }
 
   const logger = createLogger(config.LOG_LEVEL);
-  let service: Service;
+  let service: { app: { fetch: (req: Request) => Response | Promise<Response> }; close(): Promise<{ stuckThreads: number }> };
   try {
-    service = await createService(config, logger, { faults: options.faults });
+    service = isCluster(config) ? await createClusterService(config, logger, { faults: options.faults }) : await createService(config, logger, { faults: options.faults });
   } catch (err) {
     if (err instanceof StoreOpenError) {
       process.stderr.write(`Invalid configuration: ${err.message}\n`);
@@ -39,7 +40,12 @@ export async function main(options: { faults?: WorkerFaults } = {}): Promise<voi
     throw err;
   }
   const server = serve({ fetch: service.app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
-    logger.info('listening', { url: `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}/`, db: config.DB_PATH, workers: config.SCAN_WORKERS });
+    logger.info('listening', {
+      url: `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}/`,
+      mode: isCluster(config) ? `cluster (ROLE=${config.ROLE})` : 'single process',
+      db: isCluster(config) ? 'postgresql' : config.DB_PATH,
+      workers: config.ROLE === 'api' ? 0 : config.SCAN_WORKERS,
+    });
   });
 
   let stopping = false;

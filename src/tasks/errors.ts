@@ -34,3 +34,11 @@ export class ShuttingDownError extends Error {
 export class QueueUnavailableError extends Error {
   override readonly name = 'QueueUnavailableError';
 }
+
+/** The task's cancel flag was found set while it ran (a cancel message may have been missed). */
+export class CancelRequestedError extends Error {
+  override readonly name = 'CancelRequestedError';
+  constructor(readonly taskId: string) {
+    super(`Task ${taskId} was cancelled`);
+  }
+}

@@ -4,11 +4,17 @@ import type { SpeakerInfo } from '../scan/libritts.ts';
 import type { PartSpec } from '../scan/plan.ts';
 import { asScanFailure } from '../scan/scan-part.ts';
 import { StoreUnavailableError, type EventLog, type ResultStore, type TaskRecord } from '../store/types.ts';
+import { CancelRequestedError } from './errors.ts';
 import type { EventPublisher, PartRunner, TaskProgress } from './interfaces.ts';
 import { TaskEmitter } from './task-emitter.ts';
 
 /** Why a running task was stopped by a shutdown: it stays `running` in the store and resumes. */
 export const SHUTDOWN = Symbol('shutdown');
+/** Why a cluster worker stopped coordinating a task another worker now coordinates: it runs on there. */
+export const HANDED_OVER = Symbol('handed-over');
+
+/** Abort reasons that interrupt a task without ending it. */
+const isInterruption = (reason: unknown): boolean => reason === SHUTDOWN || reason === HANDED_OVER;
 
 export interface ExecutorDeps {
   events: EventLog;
@@ -100,11 +106,11 @@ export class TaskExecutor {
       await em.finish('completed');
       return 'ended';
     } catch (err) {
-      if (signal.aborted && signal.reason === SHUTDOWN) {
+      if (signal.aborted && isInterruption(signal.reason)) {
         await em.checkpoint();
         return 'interrupted';
       }
-      if (signal.aborted) {
+      if (signal.aborted || err instanceof CancelRequestedError) {
         em.stop();
         await em.finish('cancelled');
         return 'ended';

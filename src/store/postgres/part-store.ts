@@ -49,10 +49,10 @@ export class PgPartStore {
    * A worker takes a part: counts the run and tells whether an earlier run may have recorded
    * files (then they are looked up, not read again). Null when the part is already over.
    */
-  async take(taskId: string, key: string): Promise<{ spec: PartSpec; resume: boolean } | null> {
+  async take(taskId: string, key: string, worker: string): Promise<{ spec: PartSpec; resume: boolean } | null> {
     const { rows } = await this.db.query<{ spec: string; runs: number }>(
-      "UPDATE task_parts SET runs = runs + 1, heartbeat_at = now() WHERE task_id = $1 AND key = $2 AND status = 'pending' RETURNING spec, runs",
-      [taskId, key],
+      "UPDATE task_parts SET runs = runs + 1, worker = $3, heartbeat_at = now() WHERE task_id = $1 AND key = $2 AND status = 'pending' RETURNING spec, runs",
+      [taskId, key, worker],
     );
     const r = rows[0];
     return r ? { spec: JSON.parse(r.spec) as PartSpec, resume: r.runs > 1 } : null;

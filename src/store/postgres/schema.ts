@@ -16,6 +16,8 @@ CREATE TABLE tasks (
   snapshot         text NOT NULL,
   root             text NOT NULL,
   cancel_requested boolean NOT NULL DEFAULT false,
+  -- The worker coordinating the task, and when it last said so (a lease: see claimCoordination).
+  coordinator      text,
   heartbeat_at     timestamptz
 );
 CREATE INDEX tasks_by_status ON tasks (status, seq);
@@ -75,6 +77,7 @@ CREATE TABLE task_parts (
   spec         text NOT NULL,
   status       text NOT NULL DEFAULT 'pending',
   runs         integer NOT NULL DEFAULT 0,
+  worker       text,
   found        integer NOT NULL DEFAULT 0,
   walked       boolean NOT NULL DEFAULT false,
   done         integer NOT NULL DEFAULT 0,

@@ -68,15 +68,30 @@ export class PgTaskStore implements TaskStore {
     await this.db.query('DELETE FROM tasks WHERE id = $1', [id]);
   }
 
-  /** The coordinating worker's sign of life (cluster-worker.ts), so that others know it still runs. */
-  async heartbeat(id: string): Promise<void> {
-    await this.db.query('UPDATE tasks SET heartbeat_at = now() WHERE id = $1', [id]);
+  /**
+   * Takes or renews the lease on coordinating a task: granted when nobody holds it, when this
+   * worker does, or when its holder has been silent for `staleS` seconds. PostgreSQL, not Redis,
+   * decides who coordinates, so a job BullMQ hands out twice still has one coordinator.
+   */
+  async claimCoordination(id: string, worker: string, staleS: number): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      `UPDATE tasks SET coordinator = $2, heartbeat_at = now()
+       WHERE id = $1 AND (coordinator IS NULL OR coordinator = $2 OR heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $3))`,
+      [id, worker, staleS],
+    );
+    return rowCount === 1;
   }
 
-  /** Unfinished tasks whose coordinator has not been heard of for `staleS` seconds (or ever). */
+  /** Lets go of the lease (the coordinator stopped), so another worker may take over at once. */
+  async releaseCoordination(id: string, worker: string): Promise<void> {
+    await this.db.query('UPDATE tasks SET coordinator = NULL WHERE id = $1 AND coordinator = $2', [id, worker]);
+  }
+
+  /** Unfinished tasks nobody coordinates: no lease, or one silent for `staleS` seconds. */
   async orphans(staleS: number): Promise<string[]> {
     const { rows } = await this.db.query<{ id: string }>(
-      "SELECT id::text AS id FROM tasks WHERE status IN ('queued', 'running') AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $1)) ORDER BY seq",
+      `SELECT id::text AS id FROM tasks WHERE status IN ('queued', 'running')
+       AND (coordinator IS NULL OR heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $1)) ORDER BY seq`,
       [staleS],
     );
     return rows.map((r) => r.id);
