@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { clusterBench } from './cluster.ts';
 import { fullBench } from './full.ts';
 import { headerBench } from './header.ts';
 import { latencyBench } from './latency.ts';
@@ -13,7 +14,7 @@ import { memoryBench } from './memory.ts';
 import { sseBench } from './sse.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ALL = ['header', 'full', 'latency', 'sse', 'memory'] as const;
+const ALL = ['header', 'full', 'latency', 'sse', 'memory', 'cluster'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -65,6 +66,7 @@ for (const name of only) {
   if (name === 'full') results.push(await fullBench({ megabytes: fullMb, corpusDir, runs, cold }));
   if (name === 'latency') results.push(await latencyBench({ requests: num(values.requests, 2000, 60), corpusDir, fullMegabytes: fullMb, headerFiles }));
   if (name === 'sse') results.push(await sseBench({ clients: num(values['sse-clients'], 1000, 20), tasks: num(values['sse-tasks'], 100, 4), clientsPerTask: smoke ? 3 : 10, corpusDir, fullMegabytes: fullMb }));
+  if (name === 'cluster') results.push(await clusterBench({ corpusDir, fullMegabytes: fullMb, headerFiles, runs, requests: num(values.requests, 2000, 60) }));
   if (name === 'memory') results.push(await memoryBench({ small: num(values['mem-small'], 10_000, 200), large: num(values['mem-large'], 100_000, 2000), corpusDir }));
 }
 

@@ -2,12 +2,15 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { redisCall } from './redis.ts';
 
-/** `cancel`: the task is cancelled, stop everything of it. `stop-parts`: its parts are no longer wanted. */
-const MessageSchema = z.object({ task_id: z.string(), kind: z.enum(['cancel', 'stop-parts']) });
+/**
+ * `cancel`: the task is cancelled, stop everything of it. `stop-parts`: its parts are no longer
+ * wanted. `part-done`: one of its parts has finished (its coordinator need not wait for its next poll).
+ */
+const MessageSchema = z.object({ task_id: z.string(), kind: z.enum(['cancel', 'stop-parts', 'part-done']) });
 export type StopMessage = z.infer<typeof MessageSchema>;
 
 /**
- * Stop messages to every worker of the cluster over Redis pub/sub. BullMQ's own cancelJob only
+ * Control messages to every worker of the cluster over Redis pub/sub. BullMQ's own cancelJob only
  * reaches jobs of the process that calls it, and a task's parts run on many. Pub/sub is
  * at-most-once, so workers also find the cancel flag in PostgreSQL when they next look.
  */

@@ -37,6 +37,8 @@ export interface ClusterPartsOptions {
   pollMs: number;
   /** A part whose worker has been silent this long has its job put back (STALLED_TIMEOUT_S). */
   staleS: number;
+  /** Counts the files of the parts' scopes (a walk in a worker thread of this process). */
+  count(root: string, parts: PartSpec[], signal: AbortSignal): Promise<number>;
   logger: Logger;
 }
 
@@ -52,7 +54,14 @@ const asTaskCode = (code: string): TaskErrorCode => ((TASK_ERROR_CODES as readon
  * skips what the first recorded. A set cancel flag, a failed part or too many files end the wait.
  */
 export class ClusterPartRunner implements PartRunner {
+  private readonly wakers = new Map<string, () => void>();
+
   constructor(private readonly o: ClusterPartsOptions) {}
+
+  /** A part of `taskId` has finished: look now rather than at the next poll. */
+  wake(taskId: string): void {
+    this.wakers.get(taskId)?.();
+  }
 
   async run(task: { taskId: string; root: string; analysis: Analysis }, parts: PartSpec[], signal: AbortSignal, onProgress: (p: TaskProgress) => void): Promise<ScanAggregator> {
     const { parts: store, pollMs, staleS } = this.o;
@@ -65,6 +74,14 @@ export class ClusterPartRunner implements PartRunner {
       );
     await handOut(() => true);
     let lastHandOut = Date.now();
+    // Parts report what they found only once they run, and most wait their turn: a walk of the
+    // whole tree, here, while they read, gives files_total early (listing is fast, and it warms
+    // the directory cache the parts then walk through). The parts' own count has the last word.
+    let counted: number | null = null;
+    this.o.count(task.root, parts, signal).then(
+      (n) => (counted = n),
+      () => {},
+    );
     for (;;) {
       if (signal.aborted) throw new AbortError();
       let t;
@@ -85,15 +102,26 @@ export class ClusterPartRunner implements PartRunner {
         await this.stopParts(taskId);
         throw new ScanFailure('TOO_MANY_FILES', `The tree holds more than ${this.o.maxFiles} WAV files (MAX_FILES_PER_SCAN); scan a subset or raise the limit`);
       }
-      onProgress({ found: t.found, walked: t.walked && t.parts > 0, done: t.done, failed: t.failed, bytes: t.bytes });
+      const walked = t.walked && t.parts > 0;
+      onProgress({ found: walked || counted === null ? t.found : Math.max(counted, t.found), walked: walked || counted !== null, done: t.done, failed: t.failed, bytes: t.bytes });
       if (t.partsDone === t.parts) break;
       if (Date.now() - lastHandOut > (staleS * 1000) / 2) {
         // Parts nobody has reported on for a while get their job again (a no-op while it exists).
         await handOut((p) => p.silent_s === null || p.silent_s > staleS);
         lastHandOut = Date.now();
       }
-      await sleep(pollMs, undefined, { signal }).catch(() => {});
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, pollMs);
+        function done() {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+        this.wakers.set(taskId, done);
+      });
     }
+    this.wakers.delete(taskId);
     const agg = new ScanAggregator();
     for (const state of await store.aggregates(taskId)) agg.merge(state);
     return agg;

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Hono } from 'hono';
@@ -71,6 +72,15 @@ export async function createClusterService(config: Config & { REDIS_URL: string;
 
   let pool: WorkerPool | null = null;
   let worker: WorkerNode | null = null;
+  if (config.ROLE === 'worker') {
+    // A worker process answers nobody waiting but /healthz: it yields the CPU to the API processes
+    // and databases sharing the machine (its scan threads are niced already, see worker.ts).
+    try {
+      os.setPriority(10);
+    } catch {
+      // not allowed: run at normal priority
+    }
+  }
   if (scans) {
     pool = new WorkerPool(config.SCAN_WORKERS, { roots, faults: options.faults });
     worker = new WorkerNode({
@@ -81,7 +91,8 @@ export async function createClusterService(config: Config & { REDIS_URL: string;
       subscriber: conn('worker', 'stop-subscriber'),
       publisher,
       maxConcurrentScans: config.MAX_CONCURRENT_SCANS,
-      partConcurrency: config.SCAN_WORKERS,
+      // One part more than threads: the next part's walk starts while the last one's tail is recorded.
+      partConcurrency: config.SCAN_WORKERS + 1,
       maxFiles: config.MAX_FILES_PER_SCAN,
       progressIntervalMs: config.PROGRESS_INTERVAL_MS,
       staleS: config.STALLED_TIMEOUT_S,

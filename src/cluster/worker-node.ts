@@ -52,6 +52,8 @@ export class WorkerNode {
   private readonly scanQueue: Queue;
   private readonly partQueue: Queue<PartJobData>;
   private readonly executor: TaskExecutor;
+  private readonly partRunner: ClusterPartRunner;
+  private readonly control: StopChannel;
   private scanWorker: Worker | null = null;
   private partWorker: Worker<PartJobData> | null = null;
   private unlisten: (() => Promise<void>) | null = null;
@@ -62,13 +64,25 @@ export class WorkerNode {
     const { names, connection, stores, pool } = o;
     this.scanQueue = new Queue(names.scanQueue, { connection, prefix: names.prefix });
     this.partQueue = new Queue<PartJobData>(names.partQueue, { connection, prefix: names.prefix });
+    // Connection errors are logged by the connection (redis.ts); unheard here, they would print stacks.
+    for (const q of [this.scanQueue, this.partQueue] as Queue[]) q.on('error', () => {});
     const stop = new StopChannel(o.publisher, names.cancelChannel);
+    this.control = stop;
     const publisher: EventPublisher = { publish: (e) => void o.publisher.publish(names.eventsChannel, JSON.stringify(e)).catch(() => {}) };
     this.executor = new TaskExecutor({
       events: stores.events,
       results: stores.results,
       publisher,
-      parts: new ClusterPartRunner({ parts: stores.parts, queue: this.partQueue, stop, maxFiles: o.maxFiles, pollMs: o.progressIntervalMs, staleS: o.staleS, logger: o.logger }),
+      parts: (this.partRunner = new ClusterPartRunner({
+        parts: stores.parts,
+        queue: this.partQueue,
+        stop,
+        maxFiles: o.maxFiles,
+        pollMs: o.progressIntervalMs,
+        staleS: o.staleS,
+        count: (root, parts, signal) => pool.count(root, parts.map((p) => p.scope), signal),
+        logger: o.logger,
+      })),
       plan: (task, signal) => pool.plan(task.root, task.subsets, signal),
       speakers: (root, signal) => pool.speakers(root, signal),
       progressIntervalMs: o.progressIntervalMs,
@@ -109,6 +123,7 @@ export class WorkerNode {
   }
 
   private onStop(m: StopMessage): void {
+    if (m.kind === 'part-done') return this.partRunner.wake(m.task_id);
     if (m.kind === 'cancel') this.coordinators.get(m.task_id)?.abort();
     for (const c of this.parts.get(m.task_id) ?? []) c.abort(STOPPED);
   }
@@ -193,6 +208,7 @@ export class WorkerNode {
         report();
       });
       await stores.parts.finish(taskId, key, last, agg.toState());
+      void this.control.send({ task_id: taskId, kind: 'part-done' }).catch(() => {});
     } catch (err) {
       const reason: unknown = controller.signal.reason;
       if (controller.signal.aborted && reason === SHUTDOWN) return this.handBack(job, token);

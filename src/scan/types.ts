@@ -15,6 +15,7 @@ export type WorkerRequest =
   | { type: 'batch'; id: number; root: string; analysis: Analysis; files: DiscoveredFile[] }
   | { type: 'walk'; id: number; root: string; scope: WalkScope; batch: number }
   | { type: 'plan'; id: number; root: string; subsets: string[] | null }
+  | { type: 'count'; id: number; root: string; scopes: WalkScope[] }
   | { type: 'speakers'; id: number; root: string };
 
 /** Scan worker → main thread. A walk answers with `found` messages, then `walked`. */
@@ -24,6 +25,7 @@ export type WorkerResponse =
   | { type: 'walked'; id: number }
   | { type: 'speakers'; id: number; speakers: SpeakerInfo[] }
   | { type: 'plan'; id: number; parts: PartSpec[] }
+  | { type: 'count'; id: number; files: number }
   | { type: 'refused'; id: number; code: RootRefusalCode; detail: string };
 
 export type RootRefusalCode = 'PATH_NOT_FOUND' | 'NOT_A_DIRECTORY' | 'PATH_NOT_ALLOWED';

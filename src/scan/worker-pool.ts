@@ -105,6 +105,16 @@ export class WorkerPool {
     );
   }
 
+  /** Counts the WAV files of some scopes under `root` (a walk that keeps nothing), in a worker. */
+  count(root: string, scopes: WalkScope[], signal?: AbortSignal): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.enqueue({ type: 'count', root, scopes }, signal, reject, (msg) => {
+        if (msg.type === 'count') resolve(msg.files);
+        return true;
+      }),
+    );
+  }
+
   /** The root's speaker table (speakers.tsv / SPEAKERS.txt), read in a worker. */
   speakers(root: string, signal?: AbortSignal): Promise<SpeakerInfo[]> {
     return new Promise((resolve, reject) =>

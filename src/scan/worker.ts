@@ -64,6 +64,12 @@ port.on('message', (msg: WorkerRequest) => {
     case 'plan':
       send({ type: 'plan', id: msg.id, parts: folderPlan(msg.root, msg.subsets) });
       return;
+    case 'count': {
+      let files = 0;
+      for (const scope of msg.scopes) for (const _ of walkWavFiles(msg.root, scope)) files++;
+      send({ type: 'count', id: msg.id, files });
+      return;
+    }
     case 'speakers':
       send({ type: 'speakers', id: msg.id, speakers: readSpeakerInfo(msg.root) });
       return;

@@ -20,7 +20,7 @@ describe('benchmarks (smoke run at tiny sizes, so they cannot rot)', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\| benchmark \| metric/);
     const report = JSON.parse(fs.readFileSync(out, 'utf8')) as { results: BenchResult[]; machine: { cpus: number } };
-    expect(report.results.map((x) => x.name)).toEqual(['header', 'full', 'latency', 'sse', 'memory']);
+    expect(report.results.map((x) => x.name)).toEqual(['header', 'full', 'latency', 'sse', 'memory', 'cluster']);
     const metric = (bench: string, label: RegExp) => report.results.find((x) => x.name === bench)!.metrics.find((m) => label.test(m.label))!;
     // Baselines are measured in the same run and ratios computed against them.
     for (const [bench, label] of [
@@ -28,6 +28,7 @@ describe('benchmarks (smoke run at tiny sizes, so they cannot rot)', () => {
       ['full', /^scaling/],
       ['latency', /^POST p99, two full scans/],
       ['memory', /^peak RSS scanning 2,000/],
+      ['cluster', /^cluster full analysis, 2 worker processes/],
     ] as const) {
       const m = metric(bench, label);
       expect(m.value, `${bench}: ${m.label}`).toBeGreaterThan(0);

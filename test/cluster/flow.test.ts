@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -127,6 +127,32 @@ describe('cluster: two API processes, two workers', () => {
     expect(rows - 1).toBeLessThan(big.files.length);
     // A cancel of a task that has ended is refused, by any process.
     expect((await fetch(`${a.url}${BASE}/scan-cancel/${id}`, { method: 'POST' })).status).toBe(409);
+  });
+
+  it('an API process killed mid-stream: its SSE client reconnects to another with Last-Event-ID and still sees the end', async () => {
+    const fifo = path.join(tempDir('vl-fifo-'), 'hang');
+    execFileSync('mkfifo', [fifo]);
+    const slow = makeLibriTTSTree({ subsets: { 'dev-clean': 2 }, chaptersPerSpeaker: 1, utterancesPerChapter: 10, corrupt: false });
+    onTestFinished(slow.cleanup);
+    fs.writeFileSync(path.join(slow.root, 'dev-clean', slow.files[0]!.speaker, slow.files[0]!.chapter, 'hang.wav'), toneWav());
+    const cluster = await startCluster({ apis: 2, workers: 1, faults: { hangOn: { suffix: 'hang.wav', fifo } } });
+    const [a, b] = cluster.apis as [(typeof cluster.apis)[0], (typeof cluster.apis)[0]];
+    const id = await postScan(a, { libritts_path: slow.root, analysis: 'full' });
+    const res = await fetch(`${a.url}${BASE}/scan-events/${id}`);
+    const reader = res.body!.getReader();
+    let text = '';
+    while (parseFrames(text.slice(0, text.lastIndexOf('\n\n') + 2)).filter((f) => f.event).length < 2) text += new TextDecoder().decode((await reader.read()).value);
+    a.proc.kill('SIGKILL');
+    await a.exited;
+    // The connection is gone: the stream errors (or ends) without a terminal event.
+    expect(await reader.read().then((r) => r.done, () => true)).toBe(true);
+    const lastSeen = Number(parseFrames(text.slice(0, text.lastIndexOf('\n\n') + 2)).filter((f) => f.id).at(-1)!.id);
+    const release = spawn('sh', ['-c', 'echo go > "$0"', fifo]); // the scan can now finish
+    onTestFinished(() => void release.kill());
+    const resumed = await followEvents(b, id, { 'Last-Event-ID': String(lastSeen) });
+    const evs = resumed.frames.filter((f) => f.event);
+    expect(evs.at(-1)!.event).toBe('completed');
+    for (const f of evs) expect(Number(f.id)).toBeGreaterThanOrEqual(lastSeen);
   });
 
   it('queued tasks are counted cluster-wide: past MAX_QUEUED_SCANS every API process answers 429', async () => {

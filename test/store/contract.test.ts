@@ -169,6 +169,15 @@ describe.each(engines)('store contract: %s', (_name, open) => {
       expect(await s.results.resultsByPaths(snap.task_id, [])).toEqual([]);
     });
 
+    it('takes concurrent writes of the same paths (a part run twice at once) without error or duplicates', async () => {
+      const snap = await insert();
+      const batch = (v: number) => Array.from({ length: 50 }, (_, i) => row(`p/${i}.wav`, { rms_dbfs: v }));
+      await Promise.all([1, 2, 3, 4].map((v) => s.results.insertResults(snap.task_id, batch(-v))));
+      const rows = await s.results.results(snap.task_id, { limit: 100 });
+      expect(rows).toHaveLength(50);
+      expect(new Set(rows.map((r) => r.rms_dbfs)).size).toBe(1);
+    });
+
     it('looks up thousands of paths at once', async () => {
       const snap = await insert();
       const many = Array.from({ length: 2500 }, (_, i) => row(`d/${String(i).padStart(5, '0')}.wav`));

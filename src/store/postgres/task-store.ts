@@ -3,9 +3,6 @@ import { parseStoredSnapshot, type SnapshotRow } from '../snapshot-codec.ts';
 import type { StoredTask, TaskRecord, TaskStore } from '../types.ts';
 import type { Pg } from './connection.ts';
 
-/** An arbitrary, fixed key serialising admissions, so MAX_QUEUED_SCANS holds across API processes. */
-const ADMISSION_LOCK = 7_612_002;
-
 type RecordRow = SnapshotRow & { last_event_id: number; root: string; cancel_requested: boolean };
 const COLS = 'id::text AS id, status, created_at, snapshot, last_event_id, root, cancel_requested';
 
@@ -18,16 +15,18 @@ export class PgTaskStore implements TaskStore {
   async insertTask(task: { snapshot: TaskSnapshot; root: string }, first: TaskEvent, maxQueued?: number): Promise<boolean> {
     const s = task.snapshot;
     const json = JSON.stringify(s);
-    return this.db.tx(async (c) => {
-      if (maxQueued !== undefined) {
-        await c.query('SELECT pg_advisory_xact_lock($1)', [ADMISSION_LOCK]);
-        const { rows } = await c.query<{ n: number }>("SELECT COUNT(*) AS n FROM tasks WHERE status = 'queued'");
-        if (rows[0]!.n >= maxQueued) return false;
-      }
-      await c.query('INSERT INTO tasks (id, status, created_at, last_event_id, snapshot, root) VALUES ($1, $2, $3, $4, $5, $6)', [s.task_id, s.status, s.created_at, first.id, json, task.root]);
-      await c.query('INSERT INTO events (task_id, id, type, snapshot) VALUES ($1, $2, $3, $4)', [s.task_id, first.id, first.type, json]);
-      return true;
-    });
+    // One round trip (schema.ts vl_admit): a POST's latency is mostly round trips to the server.
+    const { rows } = await this.db.query<{ ok: boolean }>('SELECT vl_admit($1, $2, $3, $4, $5, $6, $7, $8) AS ok', [
+      s.task_id,
+      s.status,
+      s.created_at,
+      first.id,
+      first.type,
+      json,
+      task.root,
+      maxQueued ?? null,
+    ]);
+    return rows[0]!.ok;
   }
 
   async getTask(id: string): Promise<StoredTask | null> {
