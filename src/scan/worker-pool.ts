@@ -29,6 +29,16 @@ export class RootRefusedError extends Error {
 
 type Request = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
 
+/**
+ * What a thread is for: `read` threads scan batches of files; one `list` thread walks trees,
+ * plans and counts parts, and reads speaker tables. Apart, a walk never holds a reading thread
+ * (a 50,000-file walk held one of two for a third of a header scan), and reading never delays
+ * a walk that feeds it.
+ */
+type Lane = 'read' | 'list';
+
+const laneOf = (r: Request): Lane => (r.type === 'batch' ? 'read' : 'list');
+
 interface Job {
   id: number;
   request: Request;
@@ -43,6 +53,7 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  lane: Lane;
   job: Job | null;
 }
 
@@ -56,14 +67,15 @@ export interface WorkerPoolOptions {
 }
 
 /**
- * A fixed pool of scan worker threads shared by all tasks: tree walks, batches of files (one
- * message per file costs more than the file) and sidecar reads. An abort drops a task's queued
+ * A fixed pool of scan worker threads shared by all tasks: `size` threads reading batches of
+ * files (one message per file costs more than the file), and one listing thread for tree walks
+ * and sidecar tables. An abort drops a task's queued
  * jobs and replaces any worker busy with one, so cancellation frees the threads at once, even
  * from a blocking system call; a crashed worker is replaced too.
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
+  private readonly queues: Record<Lane, Job[]> = { read: [], list: [] };
   private nextId = 1;
   private closed = false;
   /** Workers being terminated after an abort (one may be stuck in a system call). */
@@ -73,7 +85,8 @@ export class WorkerPool {
     readonly size: number,
     private readonly options: WorkerPoolOptions = {},
   ) {
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn('read'));
+    this.slots.push(this.spawn('list'));
   }
 
   /** Scans `files` under `root` in one worker; rejects with AbortError when `signal` aborts. */
@@ -131,7 +144,7 @@ export class WorkerPool {
   }
 
   get queued(): number {
-    return this.queue.length;
+    return this.queues.read.length + this.queues.list.length;
   }
 
   /**
@@ -141,7 +154,7 @@ export class WorkerPool {
    */
   async close(graceMs = 1000): Promise<{ stuck: number }> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) this.settle(job, new Error('worker pool closed'));
+    for (const job of [...this.queues.read.splice(0), ...this.queues.list.splice(0)]) this.settle(job, new Error('worker pool closed'));
     const workers = [...this.slots.map((s) => s.worker), ...this.terminating];
     for (const s of this.slots) {
       if (s.job) this.settle(s.job, new Error('worker pool closed'));
@@ -191,18 +204,18 @@ export class WorkerPool {
       onCrash: onCrash ?? (() => reject(new Error('a scan worker crashed'))),
     };
     signal?.addEventListener('abort', job.onAbort, { once: true });
-    this.queue.push(job);
+    this.queues[laneOf(request)].push(job);
     this.dispatch();
   }
 
-  private spawn(): Slot {
+  private spawn(lane: Lane): Slot {
     // A small young generation: a worker's garbage is one batch of short-lived results, and the
     // default lets each thread's heap swell with the number of files scanned (bench/memory.ts).
     const worker = new Worker(workerUrl, {
       workerData: { faults: this.options.faults, roots: this.options.roots ?? [] },
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB },
     });
-    const slot: Slot = { worker, job: null };
+    const slot: Slot = { worker, lane, job: null };
     worker.on('message', (msg: WorkerResponse) => {
       const job = slot.job;
       if (!job || msg.id !== job.id) return;
@@ -226,7 +239,7 @@ export class WorkerPool {
     if (idx < 0 || this.closed) return;
     const job = slot.job;
     slot.job = null;
-    this.slots[idx] = this.spawn();
+    this.slots[idx] = this.spawn(slot.lane);
     if (job && !job.signal?.aborted) {
       job.signal?.removeEventListener('abort', job.onAbort);
       job.onCrash();
@@ -235,14 +248,15 @@ export class WorkerPool {
   }
 
   private abort(job: Job): void {
-    const q = this.queue.indexOf(job);
-    if (q >= 0) this.queue.splice(q, 1);
+    const queue = this.queues[laneOf(job.request)];
+    const q = queue.indexOf(job);
+    if (q >= 0) queue.splice(q, 1);
     const slot = this.slots.find((s) => s.job === job);
     if (slot) {
       // terminate() stops a thread even inside a blocking call; a fresh worker takes its place.
       slot.job = null;
       const idx = this.slots.indexOf(slot);
-      this.slots[idx] = this.spawn();
+      this.slots[idx] = this.spawn(slot.lane);
       const old = slot.worker;
       old.removeAllListeners('exit');
       this.terminating.add(old);
@@ -259,9 +273,9 @@ export class WorkerPool {
 
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
-      if (slot.job) continue;
-      const job = this.queue.shift()!;
+      const queue = this.queues[slot.lane];
+      if (slot.job || queue.length === 0) continue;
+      const job = queue.shift()!;
       slot.job = job;
       slot.worker.ref();
       slot.worker.postMessage({ ...job.request, id: job.id } as WorkerRequest);

@@ -1,6 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { TaskSnapshot } from '../../src/domain/task.ts';
@@ -63,6 +65,18 @@ describe('cluster: two API processes, two workers', () => {
     const { rows } = await db.query<{ workers: number; parts: number }>('SELECT COUNT(DISTINCT worker)::int AS workers, COUNT(*)::int AS parts FROM task_parts WHERE task_id = $1', [id]);
     expect(rows[0]!.parts).toBeGreaterThan(7);
     expect(rows[0]!.workers).toBe(2);
+    // The summary was made once, by one coordinator.
+    const finalizing = await db.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM events WHERE task_id = $1 AND snapshot LIKE '%"phase":"finalizing"%'`, [id]);
+    expect(finalizing.rows[0]!.n).toBe(1);
+    // Finished jobs are gone from Redis: PostgreSQL holds everything.
+    const redis = new Redis(cluster.env.REDIS_URL!, { maxRetriesPerRequest: null });
+    onTestFinished(() => void redis.disconnect());
+    for (const name of ['scan', 'scan-part']) {
+      const q = new Queue(name, { connection: redis, prefix: cluster.env.REDIS_PREFIX });
+      const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
+      expect(counts, name).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
+      await q.close();
+    }
   });
 
   it('replays after Last-Event-ID on any process, ids never go backwards, and 204 past the end everywhere', async () => {
