@@ -10,6 +10,17 @@ import { BASE, type AppDeps } from './http/deps.ts';
 import { eventRoutes } from './http/events.ts';
 import { resultRoutes } from './http/results.ts';
 import { scanRoutes } from './http/scans.ts';
+import { contractCheck } from './http/contract-check.ts';
+import { docsRoutes } from './http/docs.ts';
+import { describe, json, openApiDocument, other } from './http/openapi.ts';
+import { HealthSchema, type Health } from './http/responses.ts';
+
+declare module 'hono' {
+  /** What a request carries through the middleware. */
+  interface ContextVariableMap {
+    requestId: string;
+  }
+}
 
 export const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
@@ -32,20 +43,29 @@ function allowedMethods(app: Hono): Map<string, string[]> {
 
 /** Builds the HTTP application; never listens, so tests drive it with `app.request`. */
 export function createApp(deps: AppDeps): Hono {
-  const { logger, config, queue } = deps;
+  const { logger, config, queue, metrics } = deps;
   const app = new Hono();
 
+  const document = openApiDocument(app);
+
+  // Request ids, one log line per request, and the HTTP metrics by route pattern (never the raw
+  // path, whose ids would make a new series per task).
   app.use('*', async (c, next) => {
     const requestId = c.req.header('x-request-id')?.slice(0, 100) || randomUUID();
     const started = performance.now();
+    c.set('requestId', requestId);
     c.header('X-Request-Id', requestId);
     await next();
+    const seconds = (performance.now() - started) / 1000;
+    const route = c.req.routePath === '/*' ? (c.res.status === 404 ? 'unmatched' : 'static') : c.req.routePath;
+    metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
     logger.info('request', {
       request_id: requestId,
       method: c.req.method,
       path: c.req.path, // path only: the query may carry an access token
       status: c.res.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
+      ms: Math.round(seconds * 10_000) / 10,
     });
   });
 
@@ -55,6 +75,9 @@ export function createApp(deps: AppDeps): Hono {
     await next();
     if (c.req.method === 'HEAD' && c.res.body) await c.res.body.cancel().catch(() => {});
   });
+
+  // Tests run with CONTRACT_CHECK=1: every response is checked against the OpenAPI document.
+  if (config.CONTRACT_CHECK) app.use('*', contractCheck(document, logger));
 
   app.use(
     '*',
@@ -88,13 +111,40 @@ export function createApp(deps: AppDeps): Hono {
   }
 
   // Liveness: this process answers. A store or queue that is away is reported, not failed on.
-  app.get('/healthz', async (c) => {
-    try {
-      return c.json({ status: 'ok', ...(await queue.depth()) });
-    } catch (err) {
-      return c.json({ status: 'degraded', detail: toAppError(err).detail });
-    }
-  });
+  app.get(
+    '/healthz',
+    describe({ tag: 'operations', auth: 'none', summary: 'Liveness, and the queue', responses: { 200: json(HealthSchema, 'This process answers') } }),
+    async (c) => {
+      let body: Health;
+      try {
+        body = { status: 'ok', ...(await queue.depth()) };
+      } catch (err) {
+        body = { status: 'degraded', detail: toAppError(err).detail };
+      }
+      return c.json(body);
+    },
+  );
+  app.get(
+    '/metrics',
+    describe({
+      tag: 'operations',
+      summary: 'Prometheus metrics of this process',
+      responses: { 200: other('Prometheus text format', { 'text/plain': { schema: { type: 'string' } } }) },
+    }),
+    bearerAuth(config.API_TOKEN),
+    async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }),
+  );
+  app.get(
+    '/api/openapi.json',
+    describe({
+      tag: 'operations',
+      auth: 'none',
+      summary: 'This OpenAPI 3.1 document',
+      responses: { 200: other('The document', { 'application/json': { schema: { type: 'object' } } }) },
+    }),
+    async (c) => c.json(await document()),
+  );
+  app.route('/', docsRoutes());
 
   app.use(`${BASE}/*`, bearerAuth(config.API_TOKEN));
   app.route(BASE, scanRoutes(deps));
@@ -113,7 +163,7 @@ export function createApp(deps: AppDeps): Hono {
   app.notFound((c) => errorResponse(c, new AppError(404, 'NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
     const appErr = toAppError(err);
-    if (appErr.status >= 500) logger.error('unhandled error', { path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
+    if (appErr.status >= 500) logger.error('unhandled error', { request_id: c.get('requestId'), path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
     return errorResponse(c, appErr);
   });
   return app;

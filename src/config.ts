@@ -46,6 +46,8 @@ const EnvSchema = z.object({
   SSE_PING_MS: intFrom(10, 3_600_000).default(15_000),
   PROGRESS_INTERVAL_MS: intFrom(10, 60_000).default(100),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Development: check every response against the OpenAPI document (the test suite does). */
+  CONTRACT_CHECK: flag,
   // Cluster mode (README "Cluster mode"): both set, or neither.
   REDIS_URL: z
     .string()

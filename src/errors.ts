@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
 import { StoreUnavailableError } from './store/types.ts';
 import { QueueFullError, QueueUnavailableError, ShuttingDownError, TaskNotFoundError, TaskStateError } from './tasks/errors.ts';
 
@@ -8,38 +9,47 @@ import { QueueFullError, QueueUnavailableError, ShuttingDownError, TaskNotFoundE
 const OUTAGE_RETRY_AFTER_S = 5;
 
 /** Stable, machine-readable error codes of the HTTP contract (API.md "Errors"). */
-export type ErrorCode =
-  | 'INVALID_JSON'
-  | 'VALIDATION_FAILED'
-  | 'PATH_NOT_FOUND'
-  | 'NOT_A_DIRECTORY'
-  | 'UNAUTHORIZED'
-  | 'PATH_NOT_ALLOWED'
-  | 'NOT_FOUND'
-  | 'TASK_NOT_FOUND'
-  | 'METHOD_NOT_ALLOWED'
-  | 'TASK_NOT_ACTIVE'
-  | 'TASK_ACTIVE'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'TOO_MANY_TASKS'
-  | 'TOO_MANY_STREAMS'
-  | 'SHUTTING_DOWN'
-  | 'QUEUE_UNAVAILABLE'
-  | 'STORE_UNAVAILABLE'
-  | 'INTERNAL_ERROR';
+export const ERROR_CODES = [
+  'INVALID_JSON',
+  'VALIDATION_FAILED',
+  'PATH_NOT_FOUND',
+  'NOT_A_DIRECTORY',
+  'UNAUTHORIZED',
+  'PATH_NOT_ALLOWED',
+  'NOT_FOUND',
+  'TASK_NOT_FOUND',
+  'SPEAKER_NOT_FOUND',
+  'FILE_NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'TASK_NOT_ACTIVE',
+  'TASK_ACTIVE',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'RANGE_NOT_SATISFIABLE',
+  'TOO_MANY_TASKS',
+  'TOO_MANY_STREAMS',
+  'SHUTTING_DOWN',
+  'QUEUE_UNAVAILABLE',
+  'STORE_UNAVAILABLE',
+  'INTERNAL_ERROR',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export interface ValidationIssue {
-  path: string;
-  message: string;
-}
+export const ValidationIssueSchema = z.object({
+  path: z.string().describe('Where the problem is: a body field (`libritts_path`), a query parameter, or `(body)` / `(query)`'),
+  message: z.string(),
+});
+export type ValidationIssue = z.infer<typeof ValidationIssueSchema>;
 
 /** The one error body shape of the API. */
-export interface ErrorBody {
-  detail: string;
-  code: ErrorCode;
-  issues: ValidationIssue[];
-}
+export const ErrorBodySchema = z
+  .object({
+    detail: z.string().describe('The human sentence (the key FastAPI clients read)'),
+    code: z.enum(ERROR_CODES).describe('Stable and machine-readable: match on this, never on `detail`'),
+    issues: z.array(ValidationIssueSchema).describe('Validation failures only; empty otherwise'),
+  })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 /** An error that knows its HTTP response; thrown anywhere below a route, rendered in one place. */
 export class AppError extends Error {
@@ -59,8 +69,7 @@ export class AppError extends Error {
   }
 }
 
-export const taskNotFound = (id: string): AppError =>
-  new AppError(404, 'TASK_NOT_FOUND', `Task not found: ${id}`);
+export const taskNotFound = (id: string): AppError => new AppError(404, 'TASK_NOT_FOUND', `Task not found: ${id}`);
 
 /** Maps anything thrown in a handler to the contract's error shape; never leaks a stack. */
 export function toAppError(err: unknown): AppError {

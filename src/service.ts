@@ -3,6 +3,7 @@ import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { resolveRoots } from './http/scan-path.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import { Metrics } from './metrics.ts';
 import { wholeTreePlan } from './scan/plan.ts';
 import type { WorkerFaults } from './scan/types.ts';
 import { WorkerPool } from './scan/worker-pool.ts';
@@ -17,6 +18,7 @@ import { StoreReader } from './tasks/store-reader.ts';
 
 export interface Service {
   app: Hono;
+  metrics: Metrics;
   queue: TaskQueue;
   reader: TaskReader;
   events: TaskEvents;
@@ -61,27 +63,33 @@ export async function createService(config: Config, logger: Logger = silentLogge
   const pool = new WorkerPool(config.SCAN_WORKERS, { roots, faults: options.faults });
   const events = new LocalEvents();
   const onInternalError = internalErrorLogger(logger);
+  // The queue is created below; the gauges read it when scraped.
+  let queueRef: LocalTaskQueue | null = null;
+  const metrics = new Metrics({ tasksByStatus: () => stores.tasks.countByStatus(), queueDepth: async () => (queueRef ? queueRef.depth() : { queued: 0, running: 0 }) });
   const executor = new TaskExecutor({
     events: stores.events,
     results: stores.results,
     publisher: events,
-    parts: new LocalPartRunner({ pool, results: stores.results, maxFiles: config.MAX_FILES_PER_SCAN }),
+    parts: new LocalPartRunner({ pool, results: stores.results, maxFiles: config.MAX_FILES_PER_SCAN, metrics }),
     plan: async (task) => wholeTreePlan(task.subsets),
     speakers: (root, signal) => pool.speakers(root, signal),
     progressIntervalMs: config.PROGRESS_INTERVAL_MS,
     onInternalError,
+    onEnded: (s) => metrics.ended(s),
   });
   const queue = new LocalTaskQueue({ tasks: stores.tasks, events, executor, maxConcurrent: config.MAX_CONCURRENT_SCANS, maxQueued: config.MAX_QUEUED_SCANS, onInternalError });
   // At debug level every task event is logged with its time (the SSE benchmark measures delivery delay by it).
   if (config.LOG_LEVEL === 'debug') {
     events.onAny((e) => logger.debug('task event', { task_id: e.snapshot.task_id, id: e.id, type: e.type, at_ms: performance.timeOrigin + performance.now() }));
   }
+  queueRef = queue;
   await queue.init();
   const reader = new StoreReader(stores.tasks, stores.events, events);
-  const app = createApp({ config, queue, reader, events, results: stores.results, roots, logger });
+  const app = createApp({ config, queue, reader, events, results: stores.results, roots, logger, metrics });
   let closing: Promise<{ stuckThreads: number }> | null = null;
   return {
     app,
+    metrics,
     queue,
     reader,
     events,

@@ -15,9 +15,7 @@ export type RedisRole =
  */
 export function redisConnection(url: string, role: RedisRole, logger: Logger, name: string): Redis {
   const options: RedisOptions =
-    role === 'request'
-      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 3000, lazyConnect: false }
-      : { maxRetriesPerRequest: null, enableReadyCheck: true };
+    role === 'request' ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 3000, lazyConnect: false } : { maxRetriesPerRequest: null, enableReadyCheck: true };
   const conn = new Redis(url, { ...options, connectionName: `vl-${name}`, retryStrategy: (n) => Math.min(200 * n, 2000) });
   let lastLog = 0;
   conn.on('error', (err: Error) => {

@@ -4,7 +4,9 @@ import { Queue } from 'bullmq';
 import { Hono } from 'hono';
 import { createApp } from '../app.ts';
 import type { Config } from '../config.ts';
-import { AppError, errorResponse } from '../errors.ts';
+import { AppError, errorResponse, toAppError } from '../errors.ts';
+import { bearerAuth } from '../http/auth.ts';
+import { Metrics } from '../metrics.ts';
 import { resolveRoots } from '../http/scan-path.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkerFaults } from '../scan/types.ts';
@@ -20,6 +22,7 @@ import { WorkerNode } from './worker-node.ts';
 
 export interface ClusterService {
   app: Hono;
+  metrics: Metrics;
   stores: PgStores;
   /** Present when this process serves the API (ROLE=api or all). */
   queue: ClusterTaskQueue | null;
@@ -43,10 +46,12 @@ async function openStoresPatiently(url: string, logger: Logger): Promise<PgStore
   }
 }
 
-/** The only routes of a worker-only process: its health, for the orchestrator. */
-function healthApp(worker: WorkerNode): Hono {
+/** The only routes of a worker-only process: its health and its metrics, for the orchestrator. */
+function healthApp(worker: WorkerNode, metrics: Metrics, token: string | undefined): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok', role: 'worker', running: worker.running }));
+  app.get('/metrics', bearerAuth(token), async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
+  app.onError((err, c) => errorResponse(c, toAppError(err)));
   app.notFound((c) => errorResponse(c, new AppError(404, 'NOT_FOUND', `No route for ${c.req.method} ${c.req.path}: this process is a worker (ROLE=worker)`)));
   return app;
 }
@@ -56,9 +61,14 @@ function healthApp(worker: WorkerNode): Hono {
  * queue, Redis pub/sub for live events and stop messages. ROLE=api serves HTTP and never scans;
  * ROLE=worker scans and answers only /healthz; ROLE=all does both.
  */
-export async function createClusterService(config: Config & { REDIS_URL: string; DATABASE_URL: string }, logger: Logger, options: { faults?: WorkerFaults } = {}): Promise<ClusterService> {
+export async function createClusterService(
+  config: Config & { REDIS_URL: string; DATABASE_URL: string },
+  logger: Logger,
+  options: { faults?: WorkerFaults } = {},
+): Promise<ClusterService> {
   const names = clusterNames(config.REDIS_PREFIX);
   const stores = await openStoresPatiently(config.DATABASE_URL, logger);
+  const metrics = new Metrics({ tasksByStatus: () => stores.tasks.countByStatus(), queueDepth: async () => ({ queued: (await stores.tasks.countByStatus()).queued, running: 0 }) });
   const roots = resolveRoots(config.SCAN_ROOTS);
   const serves = config.ROLE !== 'worker';
   const scans = config.ROLE !== 'api';
@@ -97,6 +107,7 @@ export async function createClusterService(config: Config & { REDIS_URL: string;
       progressIntervalMs: config.PROGRESS_INTERVAL_MS,
       staleS: config.STALLED_TIMEOUT_S,
       logger,
+      metrics,
     });
     await worker.start();
   }
@@ -118,14 +129,15 @@ export async function createClusterService(config: Config & { REDIS_URL: string;
       maxQueued: config.MAX_QUEUED_SCANS,
       progressIntervalMs: config.PROGRESS_INTERVAL_MS,
     });
-    app = createApp({ config, queue, reader: reader0, events, results: stores.results, roots, logger });
+    app = createApp({ config, queue, reader: reader0, events, results: stores.results, roots, logger, metrics });
   } else {
-    app = healthApp(worker!);
+    app = healthApp(worker!, metrics, config.API_TOKEN);
   }
 
   let closing: Promise<{ stuckThreads: number }> | null = null;
   return {
     app,
+    metrics,
     stores,
     queue,
     events,

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { ScanFailure } from '../domain/scan-failure.ts';
 import { isTerminal } from '../domain/task.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import { scanPart, type PartProgress } from '../scan/scan-part.ts';
 import { AbortError, type WorkerPool } from '../scan/worker-pool.ts';
 import type { PgStores } from '../store/postgres/index.ts';
@@ -34,6 +35,7 @@ export interface WorkerNodeOptions {
   /** STALLED_TIMEOUT_S: how soon another worker takes over the work of one that died. */
   staleS: number;
   logger: Logger;
+  metrics?: Metrics;
 }
 
 /** Why a part stopped because its task no longer wants it (cancelled, failed elsewhere). */
@@ -80,13 +82,19 @@ export class WorkerNode {
         maxFiles: o.maxFiles,
         pollMs: o.progressIntervalMs,
         staleS: o.staleS,
-        count: (root, parts, signal) => pool.count(root, parts.map((p) => p.scope), signal),
+        count: (root, parts, signal) =>
+          pool.count(
+            root,
+            parts.map((p) => p.scope),
+            signal,
+          ),
         logger: o.logger,
       })),
       plan: (task, signal) => pool.plan(task.root, task.subsets, signal),
       speakers: (root, signal) => pool.speakers(root, signal),
       progressIntervalMs: o.progressIntervalMs,
       onInternalError: (err, taskId) => o.logger.error('task error', { task_id: taskId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+      onEnded: (s) => o.metrics?.ended(s),
     });
   }
 
@@ -95,8 +103,18 @@ export class WorkerNode {
     this.unlisten = await StopChannel.listen(this.o.subscriber, names.cancelChannel, (m) => this.onStop(m));
     // A lock half as long as the stall timeout, checked as often: a dead worker's jobs are taken over within it.
     const lock = { lockDuration: (staleS * 1000) / 2, stalledInterval: (staleS * 1000) / 2, maxStalledCount: 100 };
-    this.scanWorker = new Worker(names.scanQueue, (job, token) => this.coordinate(job, token), { connection, prefix: names.prefix, concurrency: this.o.maxConcurrentScans, ...lock });
-    this.partWorker = new Worker<PartJobData>(names.partQueue, (job, token) => this.scanOnePart(job, token), { connection, prefix: names.prefix, concurrency: this.o.partConcurrency, ...lock });
+    this.scanWorker = new Worker(names.scanQueue, (job, token) => this.coordinate(job, token), {
+      connection,
+      prefix: names.prefix,
+      concurrency: this.o.maxConcurrentScans,
+      ...lock,
+    });
+    this.partWorker = new Worker<PartJobData>(names.partQueue, (job, token) => this.scanOnePart(job, token), {
+      connection,
+      prefix: names.prefix,
+      concurrency: this.o.partConcurrency,
+      ...lock,
+    });
     for (const w of [this.scanWorker, this.partWorker]) w.on('error', (err) => this.o.logger.warn('queue worker error', { error: err.message }));
     this.reconciler = setInterval(() => void this.reconcile(), Math.max(1000, (staleS * 1000) / 2));
     this.reconciler.unref();
@@ -161,14 +179,17 @@ export class WorkerNode {
     setMaxListeners(0, controller.signal);
     this.coordinators.set(taskId, controller);
     // Renew the lease; losing it (silent past the timeout, another took over) stops this one.
-    const lease = setInterval(() => {
-      stores.tasks
-        .claimCoordination(taskId, this.id, staleS)
-        .then((held) => {
-          if (!held) controller.abort(HANDED_OVER);
-        })
-        .catch(() => {});
-    }, (staleS * 1000) / 4);
+    const lease = setInterval(
+      () => {
+        stores.tasks
+          .claimCoordination(taskId, this.id, staleS)
+          .then((held) => {
+            if (!held) controller.abort(HANDED_OVER);
+          })
+          .catch(() => {});
+      },
+      (staleS * 1000) / 4,
+    );
     try {
       const outcome = await this.executor.run({ ...rec }, controller.signal);
       if (outcome === 'interrupted' && controller.signal.reason === SHUTDOWN) {
@@ -203,10 +224,15 @@ export class WorkerNode {
     // A sign of life while a long batch is read, so that the part is not taken for dead.
     const beat = setInterval(() => report(true), (this.o.staleS * 1000) / 4);
     try {
-      const agg = await scanPart({ taskId, root: rec.root, analysis: rec.snapshot.analysis, part: taken.spec, resume: taken.resume }, { pool, results: stores.results }, controller.signal, (p) => {
-        last = p;
-        report();
-      });
+      const agg = await scanPart(
+        { taskId, root: rec.root, analysis: rec.snapshot.analysis, part: taken.spec, resume: taken.resume },
+        { pool, results: stores.results, metrics: this.o.metrics },
+        controller.signal,
+        (p) => {
+          last = p;
+          report();
+        },
+      );
       await stores.parts.finish(taskId, key, last, agg.toState());
       void this.control.send({ task_id: taskId, kind: 'part-done' }).catch(() => {});
     } catch (err) {
@@ -216,7 +242,11 @@ export class WorkerNode {
       if (err instanceof StoreUnavailableError) throw err; // BullMQ retries it, with back-off
       const failure = err instanceof ScanFailure ? err : null;
       if (!failure) logger.error('part failed', { task_id: taskId, part: key, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-      await stores.parts.fail(taskId, key, failure ? { code: failure.code, detail: failure.detail } : { code: 'INTERNAL_ERROR', detail: 'A part of the scan failed unexpectedly; see the worker log' });
+      await stores.parts.fail(
+        taskId,
+        key,
+        failure ? { code: failure.code, detail: failure.detail } : { code: 'INTERNAL_ERROR', detail: 'A part of the scan failed unexpectedly; see the worker log' },
+      );
     } finally {
       clearInterval(beat);
       mine.delete(controller);

@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import type { ResultStore } from '../store/types.ts';
 import type { TaskEvents, TaskQueue, TaskReader } from '../tasks/interfaces.ts';
 
@@ -16,6 +17,7 @@ export interface AppDeps {
   /** SCAN_ROOTS with symlinks resolved. */
   roots: string[];
   logger: Logger;
+  metrics: Metrics;
 }
 
 export const BASE = '/api/voice-library';

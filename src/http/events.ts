@@ -5,7 +5,8 @@ import type { TaskEvents, TaskReader } from '../tasks/interfaces.ts';
 import { isTerminal, type TaskEvent, type TaskSnapshot } from '../domain/task.ts';
 import type { AppDeps } from './deps.ts';
 import { SSEChannel } from './sse-channel.ts';
-import { EventsQuerySchema } from './schemas.ts';
+import { describe, errors, other } from './openapi.ts';
+import { EventsQuerySchema, TaskIdParamSchema } from './schemas.ts';
 import { findTask } from './task-lookup.ts';
 import { validate } from './validate.ts';
 
@@ -19,8 +20,7 @@ function lastEventIdOf(header: string | undefined, query: number | undefined): n
 const encoder = new TextEncoder();
 
 /** One SSE frame. The JSON of a snapshot has no newline, so it is one `data:` line. */
-const frame = (event: string, id: number, snapshot: TaskSnapshot): Uint8Array =>
-  encoder.encode(`event: ${event}\ndata: ${JSON.stringify(snapshot)}\nid: ${id}\n\n`);
+const frame = (event: string, id: number, snapshot: TaskSnapshot): Uint8Array => encoder.encode(`event: ${event}\ndata: ${JSON.stringify(snapshot)}\nid: ${id}\n\n`);
 
 // An event fans out to every client of its task: encode it once, not once per client.
 const frames = new WeakMap<TaskEvent, Uint8Array>();
@@ -124,28 +124,62 @@ async function streamTask(s: SSEChannel, reader: TaskReader, events: TaskEvents,
  * exactly one terminal event, then close. A shutdown ends open streams (clients reconnect).
  */
 export function eventRoutes(deps: AppDeps): Hono {
-  const { reader, events, queue, config } = deps;
+  const { reader, events, queue, config, metrics } = deps;
   const slots = new StreamSlots(config.MAX_SSE_CLIENTS, config.MAX_SSE_CLIENTS_PER_TASK);
   const app = new Hono();
 
-  app.get('/scan-events/:task_id', validate('query', EventsQuerySchema), async (c) => {
-    const task = await findTask(reader, c.req.param('task_id'));
-    const id = task.snapshot.task_id;
-    const lastId = lastEventIdOf(c.req.header('last-event-id'), c.req.valid('query').last_event_id);
-    const ended = isTerminal(task.snapshot.status) ? await reader.terminalEvent(id) : null;
-    // Past the end: 204 tells EventSource to stop reconnecting for good.
-    if (ended && lastId !== undefined && lastId >= ended.id) return c.body(null, 204);
-    if (queue.closing) throw new ShuttingDownError();
-    const headers = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' };
-    // HEAD: the headers a GET would have, and no stream (no slot, no listener, no timer).
-    if (c.req.method === 'HEAD') return c.body(null, 200, headers);
-    const release = slots.take(id);
-    const channel = new SSEChannel();
-    void streamTask(channel, reader, events, id, config.SSE_PING_MS)
-      .catch(() => channel.close()) // never an `error` event: the stream just ends and the client reconnects
-      .finally(release);
-    return c.body(channel.body, 200, headers);
-  });
+  app.get(
+    '/scan-events/:task_id',
+    describe({
+      tag: 'scans',
+      auth: 'bearer-or-query',
+      summary: 'Follow a task as Server-Sent Events',
+      description: [
+        'Starts with `retry: 2000`, then an event `status` (the current snapshot), then `progress` events as work advances (at most ~10/s per task, plus one at',
+        'every phase change), and exactly one terminal event, `completed`, `failed` or `cancelled`, after which the stream closes. The `data` of every event',
+        'is a TaskSnapshot (one line of JSON). Every event has an `id` that increases within the task; reconnect with `Last-Event-ID` (header) or',
+        '`?last_event_id=` to get what was missed. No event is ever named `error`. A `: ping` comment comes at least every 15 s (SSE_PING_MS).',
+      ].join(' '),
+      responses: {
+        200: other(
+          'The event stream (`HEAD` answers the headers only)',
+          {
+            'text/event-stream': {
+              schema: { type: 'string', description: 'event: status | progress | completed | failed | cancelled; data: TaskSnapshot JSON; id: integer' },
+              example: 'retry: 2000\n\nevent: status\ndata: {"task_id":"…","status":"running",…}\nid: 4\n\n',
+            },
+          },
+          { 'X-Accel-Buffering': { description: '`no`: proxies must not buffer the stream', schema: { type: 'string' } } },
+        ),
+        204: other('`Last-Event-ID` is at or past the terminal event: EventSource stops reconnecting for good'),
+        ...errors(400, 404),
+      },
+    }),
+    validate('param', TaskIdParamSchema),
+    validate('query', EventsQuerySchema),
+    async (c) => {
+      const task = await findTask(reader, c.req.param('task_id'));
+      const id = task.snapshot.task_id;
+      const lastId = lastEventIdOf(c.req.header('last-event-id'), c.req.valid('query').last_event_id);
+      const ended = isTerminal(task.snapshot.status) ? await reader.terminalEvent(id) : null;
+      // Past the end: 204 tells EventSource to stop reconnecting for good.
+      if (ended && lastId !== undefined && lastId >= ended.id) return c.body(null, 204);
+      if (queue.closing) throw new ShuttingDownError();
+      const headers = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' };
+      // HEAD: the headers a GET would have, and no stream (no slot, no listener, no timer).
+      if (c.req.method === 'HEAD') return c.body(null, 200, headers);
+      const release = slots.take(id);
+      metrics.sseOpen.inc();
+      const channel = new SSEChannel();
+      void streamTask(channel, reader, events, id, config.SSE_PING_MS)
+        .catch(() => channel.close()) // never an `error` event: the stream just ends and the client reconnects
+        .finally(() => {
+          release();
+          metrics.sseOpen.dec();
+        });
+      return c.body(channel.body, 200, headers);
+    },
+  );
 
   return app;
 }

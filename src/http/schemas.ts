@@ -27,6 +27,14 @@ export const ScanRequestSchema = z
 export type ScanRequestBody = z.output<typeof ScanRequestSchema>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The task id in a route's path. Any string passes here: an id that is not a UUID is simply an
+ * unknown task (404 TASK_NOT_FOUND, as the contract says), not a validation failure.
+ */
+export const TaskIdParamSchema = z.object({
+  task_id: z.string().meta({ description: 'The task id: a UUID, in any letter case', example: '3f0c2a5e-6d7b-4c1e-9a8f-0123456789ab' }),
+});
 export const isTaskId = (s: string): boolean => UUID.test(s);
 
 const intParam = (min: number, max: number, dflt: number) =>
@@ -65,6 +73,10 @@ export const ListQuerySchema = z.object({
 });
 
 export const EventsQuerySchema = z.object({
-  last_event_id: z.string().regex(/^\d{1,15}$/, 'last_event_id must be a whole number').transform(Number).optional(),
+  last_event_id: z
+    .string()
+    .regex(/^\d{1,15}$/, 'last_event_id must be a whole number')
+    .transform(Number)
+    .optional(),
   access_token: z.string().optional(),
 });

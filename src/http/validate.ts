@@ -1,20 +1,25 @@
-import { zValidator } from '@hono/zod-validator';
-import type { MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler, ValidationTargets } from 'hono';
+import { validator } from 'hono-openapi';
 import type { ZodType } from 'zod';
 import { AppError } from '../errors.ts';
 
-type Target = 'json' | 'query';
+type Target = 'json' | 'query' | 'param';
 
-/** zValidator whose failures become the contract's 400 VALIDATION_FAILED with `issues`. */
-export const validate = <T extends ZodType>(target: Target, schema: T) =>
-  zValidator(target, schema, (result) => {
+const WHERE: Record<Target, string> = { json: 'request body', query: 'query', param: 'path' };
+
+/**
+ * hono-openapi's validator (so that the schema is in the OpenAPI document) whose failures become
+ * the contract's 400 VALIDATION_FAILED with `issues`, not the library's own body.
+ */
+export const validate = <T extends ZodType, K extends Target>(target: K, schema: T) =>
+  validator(target as keyof ValidationTargets, schema, (result) => {
     if (result.success) return;
-    const issues = result.error.issues.map((i) => ({
-      path: i.path.length ? i.path.join('.') : target === 'json' ? '(body)' : '(query)',
+    const issues = result.error.map((i) => ({
+      path: i.path?.length ? i.path.map((p) => String(typeof p === 'object' ? p.key : p)).join('.') : `(${target === 'json' ? 'body' : target})`,
       message: i.message,
     }));
     const first = issues[0]!;
-    throw new AppError(400, 'VALIDATION_FAILED', `Invalid ${target === 'json' ? 'request body' : 'query'}: ${first.path}: ${first.message}`, issues);
+    throw new AppError(400, 'VALIDATION_FAILED', `Invalid ${WHERE[target]}: ${first.path}: ${first.message}`, issues);
   });
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;

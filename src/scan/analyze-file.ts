@@ -54,6 +54,7 @@ export function blankResult(rel: string, error: FileError | null = null): FileRe
 
 /**
  * Scans one file: header, LibriTTS ids and transcripts, and (full analysis) signal statistics.
+ * `root` must be a real path (no symlink in it): every open is checked to lie under it.
  * Never throws: every failure becomes the result's `error`.
  */
 export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analysis, state: AnalyzerState): FileResult {

@@ -1,4 +1,5 @@
 import type { Analysis, FileResult } from '../domain/file-result.ts';
+import type { Metrics } from '../metrics.ts';
 import { ScanFailure } from '../domain/scan-failure.ts';
 import { StorageFullError, type ResultStore } from '../store/types.ts';
 import type { PartSpec } from './plan.ts';
@@ -31,6 +32,8 @@ export interface PartJob {
 export interface PartDeps {
   pool: WorkerPool;
   results: ResultStore;
+  /** Counts the files read (metrics.ts). */
+  metrics?: Metrics | undefined;
   /** A part with more WAV files than this fails the task with TOO_MANY_FILES. */
   maxFiles?: number;
   /** Files per worker message: large for header reads, smaller when samples are read. */
@@ -105,6 +108,7 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
 
   const record = async (rows: FileResult[]) => {
     await results.insertResults(job.taskId, rows);
+    deps.metrics?.scanned(rows);
     count(rows);
     onProgress({ ...p });
   };

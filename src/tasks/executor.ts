@@ -27,6 +27,8 @@ export interface ExecutorDeps {
   speakers(root: string, signal: AbortSignal): Promise<SpeakerInfo[]>;
   progressIntervalMs: number;
   onInternalError?: ((err: unknown, taskId: string) => void) | undefined;
+  /** Told of every task this executor ends (metrics). */
+  onEnded?: ((final: TaskSnapshot) => void) | undefined;
 }
 
 /** How a run ended for the caller: the task ended (in any terminal status), or a shutdown interrupted it. */
@@ -56,10 +58,12 @@ export class TaskExecutor {
   async run(record: TaskRecord, signal: AbortSignal): Promise<RunOutcome> {
     if (isTerminal(record.snapshot.status)) return 'ended';
     const em = this.emitter(record);
-    if (record.cancel_requested) {
-      await em.finish('cancelled');
+    const end = async (...args: Parameters<TaskEmitter['finish']>): Promise<RunOutcome> => {
+      const event = await em.finish(...args);
+      if (event) this.deps.onEnded?.(event.snapshot);
       return 'ended';
-    }
+    };
+    if (record.cancel_requested) return end('cancelled');
     const resume = record.snapshot.status === 'running' || record.snapshot.files_done > 0;
     const s = em.snap;
     s.files_per_s = null;
@@ -103,8 +107,7 @@ export class TaskExecutor {
         throw asScanFailure(err);
       });
       s.summary = agg.summary();
-      await em.finish('completed');
-      return 'ended';
+      return await end('completed');
     } catch (err) {
       if (signal.aborted && isInterruption(signal.reason)) {
         await em.checkpoint();
@@ -112,8 +115,7 @@ export class TaskExecutor {
       }
       if (signal.aborted || err instanceof CancelRequestedError) {
         em.stop();
-        await em.finish('cancelled');
-        return 'ended';
+        return await end('cancelled');
       }
       if (err instanceof StoreUnavailableError) {
         // Nothing can be recorded now; the task is picked up again once the store is back.
@@ -121,13 +123,9 @@ export class TaskExecutor {
         throw err;
       }
       const failure = asScanFailure(err);
-      if (failure instanceof ScanFailure) {
-        await em.finish('failed', { error: { code: failure.code, detail: failure.detail } });
-      } else {
-        this.deps.onInternalError?.(err, s.task_id);
-        await em.finish('failed', { error: { code: 'INTERNAL_ERROR', detail: 'The scan failed unexpectedly; see the server log' } });
-      }
-      return 'ended';
+      if (failure instanceof ScanFailure) return await end('failed', { error: { code: failure.code, detail: failure.detail } });
+      this.deps.onInternalError?.(err, s.task_id);
+      return await end('failed', { error: { code: 'INTERNAL_ERROR', detail: 'The scan failed unexpectedly; see the server log' } });
     }
   }
 }

@@ -19,7 +19,8 @@ export interface TestService extends SingleService {
 
 /** The real service in-process with a real SQLite file in a temp dir; HTTP through `app.request`. */
 export async function startTestService(overrides: Partial<Config> = {}, options: { faults?: WorkerFaults } = {}): Promise<TestService> {
-  const config = testConfig({ DB_PATH: path.join(tempDir('vl-db-'), 'test.db'), SCAN_WORKERS: 2, LOG_LEVEL: 'silent', ...overrides });
+  // CONTRACT_CHECK: every response is checked against the OpenAPI document (src/http/contract-check.ts).
+  const config = testConfig({ DB_PATH: path.join(tempDir('vl-db-'), 'test.db'), SCAN_WORKERS: 2, LOG_LEVEL: 'silent', CONTRACT_CHECK: true, ...overrides });
   const service = await createService(config, undefined, options);
   const request = async (pathname: string, init?: RequestInit) => service.app.request(pathname, init);
   const post = (pathname: string, body: unknown) =>

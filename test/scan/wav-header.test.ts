@@ -9,7 +9,8 @@ import { readWavHeader } from '../../src/scan/wav-header.ts';
 import { oracleHeader, toneWav, WaveFile } from '../helpers/wav.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
 
-const CORPUS = fileURLToPath(new URL('../../../shared/wav-conformance/', import.meta.url));
+// The real path: analyzeFile's root must be one (the service always resolves it), and ../shared may be a symlink.
+const CORPUS = fs.realpathSync(fileURLToPath(new URL('../../../shared/wav-conformance/', import.meta.url)));
 
 interface Expectation {
   file: string;

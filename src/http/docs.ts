@@ -1,0 +1,44 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Hono } from 'hono';
+
+/** Swagger UI's own files, from node_modules: the page loads nothing from another origin. */
+const SWAGGER_DIR = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+// No inline script: the page starts Swagger UI from a file, so the app's CSP (script-src 'self') holds.
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>voice-library API reference</title>
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+<main id="api-reference"></main>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/start.js"></script>
+</body>
+</html>
+`;
+
+// validatorUrl null: Swagger UI would otherwise send the document to validator.swagger.io.
+const START = `window.ui = SwaggerUIBundle({
+  url: '/api/openapi.json',
+  dom_id: '#api-reference',
+  deepLinking: true,
+  validatorUrl: null,
+  tryItOutEnabled: false,
+});
+`;
+
+/** `GET /docs`: the interactive API reference for `/api/openapi.json`. */
+export function docsRoutes(): Hono {
+  const app = new Hono();
+  app.get('/docs', (c) => c.html(PAGE));
+  app.get('/docs/start.js', (c) => c.body(START, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
+  app.use('/docs/assets/*', serveStatic({ root: SWAGGER_DIR, rewriteRequestPath: (p) => p.replace(/^\/docs\/assets/, '') }));
+  return app;
+}
