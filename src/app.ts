@@ -10,6 +10,7 @@ import { BASE, type AppDeps } from './http/deps.ts';
 import { eventRoutes } from './http/events.ts';
 import { resultRoutes } from './http/results.ts';
 import { scanRoutes } from './http/scans.ts';
+import { speakerRoutes } from './http/speakers.ts';
 import { contractCheck } from './http/contract-check.ts';
 import { docsRoutes } from './http/docs.ts';
 import { describe, json, openApiDocument, other } from './http/openapi.ts';
@@ -150,6 +151,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route(BASE, scanRoutes(deps));
   app.route(BASE, eventRoutes(deps));
   app.route(BASE, resultRoutes(deps));
+  app.route(BASE, speakerRoutes(deps));
 
   for (const [path, methods] of allowedMethods(app)) {
     app.all(path, (c) => {

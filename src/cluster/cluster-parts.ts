@@ -122,7 +122,7 @@ export class ClusterPartRunner implements PartRunner {
       });
     }
     this.wakers.delete(taskId);
-    const agg = new ScanAggregator();
+    const agg = new ScanAggregator(task.analysis);
     for (const state of await store.aggregates(taskId)) agg.merge(state);
     return agg;
   }

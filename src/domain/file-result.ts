@@ -46,6 +46,7 @@ export const FileResultSchema = z.object({
   dc_offset: num,
   leading_silence_s: num,
   trailing_silence_s: num,
+  snr_db: num.describe('Estimated speech-to-noise ratio in dB (full analysis), capped at 100; the README names the method'),
   error: FileErrorSchema.nullable(),
 });
 export type FileResult = z.infer<typeof FileResultSchema>;
@@ -72,7 +73,8 @@ export const RESULT_COLUMNS = [
   'dc_offset',
   'leading_silence_s',
   'trailing_silence_s',
+  'snr_db',
 ] as const satisfies readonly (keyof FileResult)[];
 
 /** The signal fields a header-only scan leaves null. */
-export const SIGNAL_FIELDS = ['peak_dbfs', 'rms_dbfs', 'clipped_samples', 'dc_offset', 'leading_silence_s', 'trailing_silence_s'] as const satisfies readonly (keyof FileResult)[];
+export const SIGNAL_FIELDS = ['peak_dbfs', 'rms_dbfs', 'clipped_samples', 'dc_offset', 'leading_silence_s', 'trailing_silence_s', 'snr_db'] as const satisfies readonly (keyof FileResult)[];

@@ -29,7 +29,8 @@ export const FileResult = FileResultSchema.meta({ id: 'FileResult' });
 export const ResultsPageSchema = z
   .object({
     items: z.array(FileResult),
-    next_cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last one'),
+    next_cursor: z.string().nullable().describe('Pass as `cursor` (with the same filters and sort) for the next page; null on the last one'),
+    total: z.number().int().describe('Rows matching the filters'),
   })
   .meta({ id: 'ResultsPage' });
 export type ResultsPage = z.infer<typeof ResultsPageSchema>;
@@ -43,6 +44,8 @@ export const SpeakerSchema = z
     utterances: z.number().int(),
     failed: z.number().int(),
     duration_s: z.number(),
+    median_snr_db: z.number().nullable().describe('Median snr_db of the good clips (full analysis)'),
+    reference_clip: z.string().nullable().describe('The path of the best reference clip by the default rules, or null'),
   })
   .meta({ id: 'Speaker' });
 
@@ -58,3 +61,26 @@ export const HealthSchema = z
   })
   .meta({ id: 'Health' });
 export type Health = z.infer<typeof HealthSchema>;
+
+export const ReferenceClipSchema = z
+  .object({
+    path: z.string(),
+    duration_s: z.number().nullable(),
+    snr_db: z.number().nullable(),
+    peak_dbfs: z.number().nullable(),
+    rms_dbfs: z.number().nullable(),
+    clipped_samples: z.number().int().nullable(),
+    text_normalized: z.string().nullable(),
+    score: z.number().describe('0–1; see the README'),
+    eligible: z.boolean().describe('false: no clip met the rules; this one is among the closest'),
+    why: z.string().nullable().describe('What keeps it from being eligible'),
+    audio_url: z.string().describe('The clip for an <audio> element (add `&as=pcm16` for any browser)'),
+  })
+  .meta({ id: 'ReferenceClip' });
+
+export const SpeakerDetailSchema = SpeakerSchema.extend({
+  task_id: z.string(),
+  quality: z.enum(['full', 'header']).describe('`header`: a header-only scan; clips are ranked by duration alone'),
+  reference_clips: z.array(ReferenceClipSchema),
+}).meta({ id: 'SpeakerDetail' });
+export type SpeakerDetail = z.infer<typeof SpeakerDetailSchema>;

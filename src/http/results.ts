@@ -1,28 +1,33 @@
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
+import type { TaskSnapshot } from '../domain/task.ts';
+import type { ResultFilter } from '../store/result-query.ts';
 import type { ResultStore } from '../store/types.ts';
 import type { AppDeps } from './deps.ts';
 import { csvHeaderLine, csvLine, jsonLine } from './export-format.ts';
 import { resolver } from 'hono-openapi';
 import { describe, errors, json } from './openapi.ts';
-import { ResultsPageSchema, SpeakersSchema, type ResultsPage, type Speakers } from './responses.ts';
-import { encodeCursor, ResultsQuerySchema, TaskIdParamSchema } from './schemas.ts';
+import { ResultsPageSchema, type ResultsPage } from './responses.ts';
+import { allRows } from './result-rows.ts';
+import { encodeCursor, resultFilterOf, ResultsQuerySchema, TaskIdParamSchema } from './schemas.ts';
 import { findTask } from './task-lookup.ts';
 import { validate } from './validate.ts';
 
-const EXPORT_PAGE = 1000;
-
-/** Streams every result page by page, so an export of any size holds one page in memory. */
-async function* allResults(store: ResultStore, taskId: string, only: 'failed' | 'ok' | undefined) {
-  for (let after: string | undefined; ;) {
-    const page = await store.results(taskId, { after, limit: EXPORT_PAGE, only });
-    for (const r of page) yield r;
-    if (page.length < EXPORT_PAGE) return;
-    after = page[page.length - 1]!.path;
+/**
+ * How many rows match. An ended task's plain counts are in its snapshot (files_done counts its
+ * rows), which spares counting a few hundred thousand index entries per page.
+ */
+async function totalOf(store: ResultStore, s: TaskSnapshot, filter: ResultFilter): Promise<number> {
+  const plain = Object.entries(filter).every(([k, v]) => v === undefined || k === 'only');
+  if (plain && s.status === 'completed') {
+    if (filter.only === 'failed') return s.files_failed;
+    if (filter.only === 'ok') return s.files_done - s.files_failed;
+    return s.files_done;
   }
+  return store.count(s.task_id, filter);
 }
 
-/** Results (paged, or exported as JSONL/CSV) and the per-speaker summary. */
+/** Results: paged with filters and sorts, or every matching row as JSONL/CSV. */
 export function resultRoutes(deps: AppDeps): Hono {
   const { reader, results: store } = deps;
   const app = new Hono();
@@ -32,7 +37,9 @@ export function resultRoutes(deps: AppDeps): Hono {
     describe({
       tag: 'results',
       summary: 'Per-file results, paged (or all of them as JSONL or CSV)',
-      description: 'Rows in byte order of `path`; partial results while the task runs. `?format=jsonl|csv` streams every row as a download.',
+      description:
+        'Rows in byte order of `path` by default, or in the `sort` order; the filters combine with AND; `total` counts every matching row, and ' +
+        '`cursor` pages through them exactly once. Partial results while the task runs. `?format=jsonl|csv` streams every matching row as a download.',
       responses: {
         200: {
           ...json(ResultsPageSchema, 'A page of results; or, with `format`, every row as a download'),
@@ -56,10 +63,11 @@ export function resultRoutes(deps: AppDeps): Hono {
         c.header('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
         c.header('Content-Disposition', `attachment; filename="scan-${id}.${q.format}"`);
         c.header('Cache-Control', 'no-store');
+        const { filter, sort } = resultFilterOf(q);
         return stream(c, async (s) => {
           if (csv) await s.write(csvHeaderLine());
           let buf = '';
-          for await (const r of allResults(store, id, q.only)) {
+          for await (const r of allRows(store, id, filter, sort)) {
             if (s.aborted) return;
             buf += csv ? csvLine(r) : jsonLine(r);
             if (buf.length > 64 * 1024) {
@@ -70,27 +78,11 @@ export function resultRoutes(deps: AppDeps): Hono {
           if (buf) await s.write(buf);
         });
       }
-      const rows = await store.results(id, { after: q.cursor, limit: q.limit + 1, only: q.only });
-      const more = rows.length > q.limit;
-      const items = more ? rows.slice(0, q.limit) : rows;
+      const { filter, sort } = resultFilterOf(q);
+      const after = q.cursor ? { value: q.cursor.v, path: q.cursor.p } : undefined;
+      const [page, total] = await Promise.all([store.page(id, { filter, sort, after, limit: q.limit }), totalOf(store, snapshot, filter)]);
       c.header('Cache-Control', 'no-store');
-      const page: ResultsPage = { items, next_cursor: more ? encodeCursor(items[items.length - 1]!.path) : null };
-      return c.json(page);
-    },
-  );
-
-  app.get(
-    '/scan-speakers/:task_id',
-    describe({
-      tag: 'results',
-      summary: 'Per-speaker summary (filled when the scan finalizes)',
-      responses: { 200: json(SpeakersSchema, 'Speakers, in numeric id order'), ...errors(404) },
-    }),
-    validate('param', TaskIdParamSchema),
-    async (c) => {
-      const { snapshot } = await findTask(reader, c.req.param('task_id'));
-      c.header('Cache-Control', 'no-store');
-      const body: Speakers = { task_id: snapshot.task_id, items: await store.speakers(snapshot.task_id) };
+      const body: ResultsPage = { items: page.rows, next_cursor: page.next ? encodeCursor(sort, page.next) : null, total };
       return c.json(body);
     },
   );

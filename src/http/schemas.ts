@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { SORT_KEYS, type ResultCursor, type ResultFilter, type ResultSort, type SortKey } from '../store/result-query.ts';
 
 /** POST /scan-libritts body. */
 export const ScanRequestSchema = z
@@ -46,7 +47,72 @@ const intParam = (min: number, max: number, dflt: number) =>
     .optional()
     .transform((v) => v ?? dflt);
 
-export const ResultsQuerySchema = z.object({
+const list = (name: string) =>
+  z
+    .string()
+    .max(20_000)
+    .transform((v, ctx) => {
+      const items = v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+      if (!items.length || items.length > 500) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be 1 to 500 comma-separated values` });
+        return z.NEVER;
+      }
+      return items;
+    })
+    .optional()
+    .meta({ description: `Equal to one of these comma-separated values` });
+
+const decimal = (name: string) =>
+  z
+    .string()
+    .regex(/^-?\d{1,9}(\.\d{1,9})?$/, `${name} must be a decimal number`)
+    .transform(Number)
+    .optional();
+
+/** A sort: a key, optionally after `-` for descending. */
+const SORT_RE = new RegExp(`^-?(${SORT_KEYS.join('|')})$`);
+
+/** The result filters of API.md ("scan-results"): for pages, `format=jsonl|csv` and /scan-export. */
+export const ResultFilterSchema = z.object({
+  speaker_id: list('speaker_id'),
+  subset: list('subset'),
+  chapter_id: list('chapter_id'),
+  min_duration: decimal('min_duration').meta({ description: '`duration_s` at least this (seconds, inclusive)' }),
+  max_duration: decimal('max_duration').meta({ description: '`duration_s` at most this (seconds, inclusive)' }),
+  min_snr_db: decimal('min_snr_db').meta({ description: '`snr_db` at least this; rows without snr_db are left out' }),
+  max_peak_dbfs: decimal('max_peak_dbfs').meta({ description: '`peak_dbfs` at most this' }),
+  clipped: z
+    .enum(['true', 'false'], { error: 'clipped must be "true" or "false"' })
+    .transform((v) => v === 'true')
+    .optional()
+    .meta({ description: '`false`: clipped_samples = 0; `true`: > 0' }),
+  q: z.string().min(1, 'q must not be empty').max(500, 'q is longer than 500 characters').optional().meta({ description: 'Every word must occur as a word in text_normalized or text_original, case-insensitive' }),
+  only: z.enum(['failed', 'ok'], { error: 'only must be "failed" or "ok"' }).optional(),
+  sort: z
+    .string()
+    .regex(SORT_RE, `sort must be one of ${SORT_KEYS.join(', ')}, each optionally after "-"`)
+    .optional()
+    .meta({ description: 'A leading `-` sorts descending; ties by path (in the same direction); rows without the key last' }),
+});
+
+/** The filter and sort of a validated query, in the store's terms. */
+export function resultFilterOf(q: z.output<typeof ResultFilterSchema>): { filter: ResultFilter; sort: ResultSort } {
+  const { sort, ...rest } = q;
+  const s = sort ?? 'path';
+  return { filter: rest, sort: { key: s.replace(/^-/, '') as SortKey, desc: s.startsWith('-') } };
+}
+
+const CursorSchema = z.object({ s: z.string(), v: z.union([z.number(), z.string(), z.null()]), p: z.string() });
+
+/** Cursors are opaque to clients: the sort they belong to, the last row's sort value and path. */
+export function encodeCursor(sort: ResultSort, c: ResultCursor): string {
+  return Buffer.from(JSON.stringify({ s: `${sort.desc ? '-' : ''}${sort.key}`, v: c.value, p: c.path }), 'utf8').toString('base64url');
+}
+
+export const ResultsQuerySchema = ResultFilterSchema.extend({
   limit: intParam(1, 1000, 100),
   cursor: z
     .string()
@@ -55,17 +121,25 @@ export const ResultsQuerySchema = z.object({
     .transform((c, ctx) => {
       if (c === undefined || c === '') return undefined;
       const decoded = /^[A-Za-z0-9_-]+$/.test(c) ? Buffer.from(c, 'base64url').toString('utf8') : '';
-      if (!decoded.startsWith('p:')) {
+      // v1 cursors: `p:<path>`, paging by path.
+      if (decoded.startsWith('p:')) return { s: 'path', v: null, p: decoded.slice(2) };
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(decoded);
+      } catch {
+        parsed = null;
+      }
+      const ok = CursorSchema.safeParse(parsed);
+      if (!ok.success) {
         ctx.addIssue({ code: 'custom', message: 'cursor is not one this server issued' });
         return z.NEVER;
       }
-      return decoded.slice(2);
+      return ok.data;
     }),
-  only: z.enum(['failed', 'ok'], { error: 'only must be "failed" or "ok"' }).optional(),
   format: z.enum(['json', 'jsonl', 'csv'], { error: 'format must be "json", "jsonl" or "csv"' }).optional(),
+}).superRefine((q, ctx) => {
+  if (q.cursor && q.cursor.s !== (q.sort ?? 'path')) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'cursor belongs to another sort order; start again without it' });
 });
-
-export const encodeCursor = (lastPath: string): string => Buffer.from(`p:${lastPath}`, 'utf8').toString('base64url');
 
 export const ListQuerySchema = z.object({
   status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled'], { error: 'status must be one of queued, running, completed, failed, cancelled' }).optional(),

@@ -20,6 +20,7 @@ const NO_SIGNAL: { [K in keyof SignalStats]: null } = {
   dc_offset: null,
   leading_silence_s: null,
   trailing_silence_s: null,
+  snr_db: null,
 };
 
 /** Per-thread state reused across files: one sample buffer, the transcript cache. */

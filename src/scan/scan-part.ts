@@ -66,7 +66,7 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
   const { pool, results } = deps;
   const maxFiles = deps.maxFiles ?? Number.POSITIVE_INFINITY;
   const batchSize = job.analysis === 'full' ? (deps.fullBatch ?? 16) : (deps.headerBatch ?? 512);
-  const agg = new ScanAggregator();
+  const agg = new ScanAggregator(job.analysis);
   const p: PartProgress = { found: 0, walked: false, done: 0, failed: 0, bytes: 0 };
   const count = (rows: FileResult[]) => {
     agg.add(rows);

@@ -1,3 +1,5 @@
+import { clipLevel, decoderFor, type SampleDecoder } from './sample-decode.ts';
+import { estimateSnrDb, snrFrameLength } from './snr.ts';
 import type { WavFormat } from './wav-header.ts';
 
 /** Frames whose loudest channel stays below this (linear, ≈ −60 dBFS) count as silence. */
@@ -14,22 +16,8 @@ export interface SignalStats {
   dc_offset: number;
   leading_silence_s: number;
   trailing_silence_s: number;
+  snr_db: number | null;
 }
-
-const MULAW = new Float64Array(256);
-const ALAW = new Float64Array(256);
-for (let i = 0; i < 256; i++) {
-  // ITU-T G.711 expansions, scaled to ±1.
-  const u = ~i & 0xff;
-  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
-  MULAW[i] = (u & 0x80 ? 0x84 - t : t - 0x84) / 32768;
-  const a = i ^ 0x55;
-  const seg = (a & 0x70) >> 4;
-  let v = (a & 0x0f) << 4;
-  v = seg === 0 ? v + 8 : seg === 1 ? v + 0x108 : (v + 0x108) << (seg - 1);
-  ALAW[i] = (a & 0x80 ? v : -v) / 32768;
-}
-const G711_MAX = Math.max(...MULAW.map(Math.abs), ...ALAW.map(Math.abs));
 
 const round = (x: number, digits: number): number => {
   const f = 10 ** digits;
@@ -37,9 +25,43 @@ const round = (x: number, digits: number): number => {
 };
 const dbfs = (linear: number): number => (linear > 0 ? Math.max(DBFS_FLOOR, 20 * Math.log10(linear)) : DBFS_FLOOR);
 
+const INT16_SQ = 32768 * 32768;
+
 /**
- * Accumulates peak, RMS, clipping, DC offset and leading/trailing silence over a WAV's samples,
- * fed in chunks of whole frames so that a file of any size is read in bounded memory.
+ * The mean-square energy of every consecutive SNR frame (20 ms, snr.ts), the partial frame carried
+ * from one chunk to the next; the last partial frame of a file is dropped.
+ */
+class FrameEnergies {
+  energies = new Float64Array(512);
+  count = 0;
+  /** Sum of squares (full-scale units) and frames of the frame being filled. */
+  sq = 0;
+  fill = 0;
+
+  constructor(
+    /** Audio frames per SNR frame. */
+    readonly length: number,
+    /** Samples per audio frame (channels): the energy is the mean over all of them. */
+    readonly channels: number,
+  ) {}
+
+  /** Closes the current frame. */
+  close(): void {
+    if (this.count === this.energies.length) {
+      const bigger = new Float64Array(this.energies.length * 2);
+      bigger.set(this.energies);
+      this.energies = bigger;
+    }
+    this.energies[this.count++] = this.sq / (this.length * this.channels);
+    this.sq = 0;
+    this.fill = 0;
+  }
+}
+
+/**
+ * Accumulates peak, RMS, clipping, DC offset, leading/trailing silence and the frame energies
+ * the SNR is estimated from, over a WAV's samples fed in chunks of whole frames, so that a file
+ * of any size is read in bounded memory.
  */
 export class SignalAccumulator {
   private peak = 0;
@@ -51,45 +73,13 @@ export class SignalAccumulator {
   private firstLoud = -1;
   private lastLoud = -1;
   private readonly clipAt: number;
-  private readonly decode: ((view: DataView, at: number) => number) | null;
+  private readonly decode: SampleDecoder | null;
+  private readonly snr: FrameEnergies;
 
   constructor(private readonly fmt: WavFormat) {
-    const le = fmt.littleEndian;
-    const n = fmt.bytesPerSample;
-    const scale = 2 ** (8 * n - 1);
-    // A sample within one least-significant valid bit of full scale is clipped.
-    this.clipAt = fmt.kind === 'float' ? 1 : fmt.kind === 'mulaw' || fmt.kind === 'alaw' ? G711_MAX : 1 - 2 ** (1 - Math.min(fmt.bitsPerSample, 8 * n));
-    switch (fmt.kind) {
-      case 'uint8':
-        this.decode = (v, at) => (v.getUint8(at) - 128) / 128;
-        break;
-      case 'mulaw':
-        this.decode = (v, at) => MULAW[v.getUint8(at)]!;
-        break;
-      case 'alaw':
-        this.decode = (v, at) => ALAW[v.getUint8(at)]!;
-        break;
-      case 'float':
-        this.decode = n === 4 ? (v, at) => v.getFloat32(at, le) : (v, at) => v.getFloat64(at, le);
-        break;
-      case 'int':
-        if (n === 2) this.decode = (v, at) => v.getInt16(at, le) / scale;
-        else if (n === 3)
-          this.decode = le
-            ? (v, at) => ((v.getInt8(at + 2) << 16) | v.getUint16(at, true)) / scale
-            : (v, at) => ((v.getInt8(at) << 16) | v.getUint16(at + 1, false)) / scale;
-        else if (n === 4) this.decode = (v, at) => v.getInt32(at, le) / scale;
-        else {
-          // 5–8 byte integers: high part signed, low 32 bits unsigned; float precision is plenty here.
-          const hiBytes = n - 4;
-          this.decode = le
-            ? (v, at) => (readIntN(v, at + 4, hiBytes, true) * 0x100000000 + v.getUint32(at, true)) / scale
-            : (v, at) => (readIntN(v, at, hiBytes, false) * 0x100000000 + v.getUint32(at + hiBytes, false)) / scale;
-        }
-        break;
-      default:
-        this.decode = null;
-    }
+    this.clipAt = clipLevel(fmt);
+    this.decode = decoderFor(fmt);
+    this.snr = new FrameEnergies(snrFrameLength(fmt.sampleRate), fmt.channels);
   }
 
   /** Whether this format's samples can be decoded at all. */
@@ -109,6 +99,7 @@ export class SignalAccumulator {
     const decode = this.decode;
     if (!decode) return;
     const view = new DataView(bytes.buffer, bytes.byteOffset, frames * blockAlign);
+    const snr = this.snr;
     let peak = this.peak;
     let sum = 0;
     let sumSq = 0;
@@ -118,6 +109,7 @@ export class SignalAccumulator {
     for (let f = 0; f < frames; f++) {
       let loud = 0;
       let broken = false;
+      let frameSq = 0;
       const base = f * blockAlign;
       for (let c = 0; c < channels; c++) {
         const x = decode(view, base + c * bytesPerSample);
@@ -125,17 +117,20 @@ export class SignalAccumulator {
         if (!(a <= UNMEASURABLE)) {
           // NaN, ±Inf or an absurd magnitude (float files only): no level can be measured from
           // it and no player can play it. It counts as a clipped sample, keeps its frame out of
-          // the silence, and stays out of peak, RMS and DC, taken over the other samples.
+          // the silence, and stays out of peak, RMS, DC and the SNR, taken over the other samples.
           clipped++;
           broken = true;
           continue;
         }
         finite++;
         sum += x;
-        sumSq += x * x;
+        frameSq += x * x;
         if (a >= clipAt) clipped++;
         if (a > loud) loud = a;
       }
+      sumSq += frameSq;
+      snr.sq += frameSq;
+      if (++snr.fill === snr.length) snr.close();
       if (loud > peak) peak = loud;
       if (loud > SILENCE_THRESHOLD || broken) {
         if (this.firstLoud < 0) this.firstLoud = this.frames + f;
@@ -152,10 +147,10 @@ export class SignalAccumulator {
 
   // The LibriTTS case (16-bit little-endian) gets loops over a typed-array view: no copy, no decode calls.
   private pushInt16(a: Int16Array, frames: number, channels: number): void {
-    const r = channels === 1 ? monoInt16(a, frames) : multiInt16(a, frames, channels);
+    const r = channels === 1 ? monoInt16(a, frames, this.snr) : multiInt16(a, frames, channels, this.snr);
     if (r.peak / 32768 > this.peak) this.peak = r.peak / 32768;
     this.sum += r.sum / 32768;
-    this.sumSq += r.sumSq / (32768 * 32768);
+    this.sumSq += r.sumSq / INT16_SQ;
     this.clipped += r.clipped;
     if (r.first >= 0) {
       if (this.firstLoud < 0) this.firstLoud = this.frames + r.first;
@@ -176,15 +171,9 @@ export class SignalAccumulator {
       dc_offset: round(this.samples ? this.sum / this.samples : 0, 6),
       leading_silence_s: round(silent ? duration : this.firstLoud / sr, 3),
       trailing_silence_s: round(silent ? duration : (this.frames - 1 - this.lastLoud) / sr, 3),
+      snr_db: estimateSnrDb(this.snr.energies, this.snr.count),
     };
   }
-}
-
-function readIntN(v: DataView, at: number, n: number, le: boolean): number {
-  let x = 0;
-  for (let i = 0; i < n; i++) x = x * 256 + v.getUint8(le ? at + n - 1 - i : at + i);
-  const top = 2 ** (8 * n);
-  return x >= top / 2 ? x - top : x;
 }
 
 interface Int16Pass {
@@ -199,36 +188,49 @@ interface Int16Pass {
 const LOUD_INT16 = SILENCE_THRESHOLD * 32768;
 
 // Kept apart from the class and monomorphic so that V8 compiles a tight loop.
-function monoInt16(a: Int16Array, n: number): Int16Pass {
+function monoInt16(a: Int16Array, n: number, snr: FrameEnergies): Int16Pass {
   let hi = 0;
   let lo = 0;
   let s0 = 0;
   let s1 = 0;
-  let q0 = 0;
-  let q1 = 0;
+  let sumSq = 0;
   let clipped = 0;
-  // Two accumulators each, so the float adds do not wait on one another; only branches that are
-  // almost never taken (a new extreme, a clipped sample), because the sign and loudness of
-  // low-level noise are coin flips the branch predictor keeps losing.
+  // The chunk in segments that end where SNR frames end (480 samples at 24 kHz): the same tight
+  // loop per segment, and the segment's sum of squares is its frame's energy — no second pass.
   let i = 0;
-  for (; i + 1 < n; i += 2) {
-    const v = a[i]!;
-    const w = a[i + 1]!;
-    s0 += v;
-    s1 += w;
-    q0 += v * v;
-    q1 += w * w;
-    if (v > hi) hi = v;
-    if (v < lo) lo = v;
-    if (w > hi) hi = w;
-    if (w < lo) lo = w;
-  }
-  if (i < n) {
-    const v = a[i]!;
-    s0 += v;
-    q0 += v * v;
-    if (v > hi) hi = v;
-    if (v < lo) lo = v;
+  while (i < n) {
+    const end = Math.min(n, i + snr.length - snr.fill);
+    // Two accumulators each, so the float adds do not wait on one another; only branches that
+    // are almost never taken (a new extreme), because the sign and loudness of low-level noise
+    // are coin flips the branch predictor keeps losing.
+    let q0 = 0;
+    let q1 = 0;
+    let j = i;
+    for (; j + 1 < end; j += 2) {
+      const v = a[j]!;
+      const w = a[j + 1]!;
+      s0 += v;
+      s1 += w;
+      q0 += v * v;
+      q1 += w * w;
+      if (v > hi) hi = v;
+      if (v < lo) lo = v;
+      if (w > hi) hi = w;
+      if (w < lo) lo = w;
+    }
+    if (j < end) {
+      const v = a[j]!;
+      s0 += v;
+      q0 += v * v;
+      if (v > hi) hi = v;
+      if (v < lo) lo = v;
+    }
+    const q = q0 + q1;
+    sumSq += q;
+    snr.sq += q / INT16_SQ;
+    snr.fill += end - i;
+    if (snr.fill === snr.length) snr.close();
+    i = end;
   }
   if (hi >= 32767 || lo <= -32767) for (let k = 0; k < n; k++) if (a[k]! >= 32767 || a[k]! <= -32767) clipped++;
   const peak = Math.max(hi, -lo);
@@ -239,10 +241,10 @@ function monoInt16(a: Int16Array, n: number): Int16Pass {
     for (first = 0; first < n; first++) if (a[first]! > LOUD_INT16 || a[first]! < -LOUD_INT16) break;
     for (last = n - 1; last > first; last--) if (a[last]! > LOUD_INT16 || a[last]! < -LOUD_INT16) break;
   }
-  return { peak, sum: s0 + s1, sumSq: q0 + q1, clipped, first, last };
+  return { peak, sum: s0 + s1, sumSq, clipped, first, last };
 }
 
-function multiInt16(a: Int16Array, frames: number, channels: number): Int16Pass {
+function multiInt16(a: Int16Array, frames: number, channels: number, snr: FrameEnergies): Int16Pass {
   let peak = 0;
   let sum = 0;
   let sumSq = 0;
@@ -252,14 +254,18 @@ function multiInt16(a: Int16Array, frames: number, channels: number): Int16Pass 
   let i = 0;
   for (let f = 0; f < frames; f++) {
     let loud = 0;
+    let frameSq = 0;
     for (let c = 0; c < channels; c++, i++) {
       const v = a[i]!;
       sum += v;
-      sumSq += v * v;
+      frameSq += v * v;
       const abs = v < 0 ? -v : v;
       if (abs >= 32767) clipped++;
       if (abs > loud) loud = abs;
     }
+    sumSq += frameSq;
+    snr.sq += frameSq / INT16_SQ;
+    if (++snr.fill === snr.length) snr.close();
     if (loud > peak) peak = loud;
     if (loud > LOUD_INT16) {
       if (first < 0) first = f;

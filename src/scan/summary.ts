@@ -1,4 +1,5 @@
-import type { FileResult } from '../domain/file-result.ts';
+import type { Analysis, FileResult } from '../domain/file-result.ts';
+import { compare, DEFAULT_WINDOW, problems } from '../domain/reference-clips.ts';
 import type { ScanSummary } from '../domain/task.ts';
 import type { SpeakerRow } from '../store/types.ts';
 import type { SpeakerInfo } from './libritts.ts';
@@ -8,7 +9,18 @@ interface SpeakerAcc {
   failed: number;
   duration: number;
   subsets: Set<string>;
+  /** snr_db of the good clips, for the median. */
+  snrs: number[];
+  /** The best reference clip so far by the default rules (reference-clips.ts). */
+  best: FileResult | null;
 }
+
+const median = (xs: number[]): number | null => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return Math.round((s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2) * 10) / 10;
+};
 
 /** Histogram of clip durations: 1 s bins, the last one open-ended (LibriTTS clips are ≤ ~35 s). */
 const HIST_BIN_S = 1;
@@ -26,7 +38,7 @@ export interface AggregateState {
   sampleRates: Record<string, number>;
   subsets: Record<string, number>;
   durations: number[];
-  speakers: [string, { utterances: number; failed: number; duration: number; subsets: string[] }][];
+  speakers: [string, { utterances: number; failed: number; duration: number; subsets: string[]; snrs: number[]; best: FileResult | null }][];
 }
 
 const addInto = (into: Record<string, number>, from: Record<string, number>): void => {
@@ -38,6 +50,8 @@ const addInto = (into: Record<string, number>, from: Record<string, number>): vo
  * needs no pass over all its rows. Parts of a scan each keep one; their states merge.
  */
 export class ScanAggregator {
+  /** Header-only scans judge reference clips without levels (reference-clips.ts). */
+  private readonly header: boolean;
   private utterances = 0;
   private failed = 0;
   private duration = 0;
@@ -45,6 +59,21 @@ export class ScanAggregator {
   private readonly subsets: Record<string, number> = {};
   private readonly bySpeaker = new Map<string, SpeakerAcc>();
   private readonly durations = new Array<number>(HIST_BINS).fill(0);
+
+  constructor(analysis: Analysis) {
+    this.header = analysis === 'header';
+  }
+
+  private speaker(id: string): SpeakerAcc {
+    let s = this.bySpeaker.get(id);
+    if (!s) this.bySpeaker.set(id, (s = { utterances: 0, failed: 0, duration: 0, subsets: new Set(), snrs: [], best: null }));
+    return s;
+  }
+
+  private offer(s: SpeakerAcc, r: FileResult | null): void {
+    if (!r || problems(r, DEFAULT_WINDOW, this.header).length) return;
+    if (!s.best || compare(r, s.best, DEFAULT_WINDOW, this.header) < 0) s.best = r;
+  }
 
   add(rows: Iterable<FileResult>): void {
     for (const r of rows) {
@@ -56,12 +85,13 @@ export class ScanAggregator {
       this.duration += dur;
       if (!r.error && r.duration_s !== null) this.durations[Math.min(HIST_BINS - 1, Math.floor(r.duration_s / HIST_BIN_S))]!++;
       if (!r.speaker_id) continue;
-      let s = this.bySpeaker.get(r.speaker_id);
-      if (!s) this.bySpeaker.set(r.speaker_id, (s = { utterances: 0, failed: 0, duration: 0, subsets: new Set() }));
+      const s = this.speaker(r.speaker_id);
       if (r.error) s.failed++;
       else s.utterances++;
       s.duration += dur;
       if (r.subset) s.subsets.add(r.subset);
+      if (!r.error && r.snr_db !== null) s.snrs.push(r.snr_db);
+      this.offer(s, r);
     }
   }
 
@@ -73,7 +103,7 @@ export class ScanAggregator {
       sampleRates: { ...this.sampleRates },
       subsets: { ...this.subsets },
       durations: [...this.durations],
-      speakers: [...this.bySpeaker].map(([id, s]) => [id, { utterances: s.utterances, failed: s.failed, duration: s.duration, subsets: [...s.subsets] }]),
+      speakers: [...this.bySpeaker].map(([id, s]) => [id, { utterances: s.utterances, failed: s.failed, duration: s.duration, subsets: [...s.subsets], snrs: [...s.snrs], best: s.best }]),
     };
   }
 
@@ -86,12 +116,13 @@ export class ScanAggregator {
     addInto(this.subsets, state.subsets);
     state.durations.forEach((n, i) => (this.durations[i] = (this.durations[i] ?? 0) + n));
     for (const [id, s] of state.speakers) {
-      let acc = this.bySpeaker.get(id);
-      if (!acc) this.bySpeaker.set(id, (acc = { utterances: 0, failed: 0, duration: 0, subsets: new Set() }));
+      const acc = this.speaker(id);
       acc.utterances += s.utterances;
       acc.failed += s.failed;
       acc.duration += s.duration;
       for (const sub of s.subsets) acc.subsets.add(sub);
+      for (const x of s.snrs) acc.snrs.push(x);
+      this.offer(acc, s.best);
     }
     return this;
   }
@@ -117,6 +148,8 @@ export class ScanAggregator {
       utterances: s.utterances,
       failed: s.failed,
       duration_s: Math.round(s.duration * 1000) / 1000,
+      median_snr_db: median(s.snrs),
+      reference_clip: s.best?.path ?? null,
     }));
   }
 }

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Analysis, FileResult } from '../domain/file-result.ts';
+import { workerModule } from '../worker-url.ts';
 import { blankResult } from './analyze-file.ts';
 import type { SpeakerInfo } from './libritts.ts';
 import type { PartSpec } from './plan.ts';
@@ -57,8 +58,7 @@ interface Slot {
   job: Job | null;
 }
 
-// From TypeScript sources (tsx, vitest) workers start through a JS bootstrap that registers tsx.
-const workerUrl = import.meta.url.endsWith('.ts') ? new URL('./worker-entry.mjs', import.meta.url) : new URL('./worker.js', import.meta.url);
+const worker = workerModule(import.meta.url, 'worker');
 
 export interface WorkerPoolOptions {
   /** Allowed scan roots (resolved); every worker checks each job's root against them. */
@@ -211,26 +211,27 @@ export class WorkerPool {
   private spawn(lane: Lane): Slot {
     // A small young generation: a worker's garbage is one batch of short-lived results, and the
     // default lets each thread's heap swell with the number of files scanned (bench/memory.ts).
-    const worker = new Worker(workerUrl, {
+    const thread = new Worker(worker.url, {
+      ...worker.options,
       workerData: { faults: this.options.faults, roots: this.options.roots ?? [] },
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB },
     });
-    const slot: Slot = { worker, lane, job: null };
-    worker.on('message', (msg: WorkerResponse) => {
+    const slot: Slot = { worker: thread, lane, job: null };
+    thread.on('message', (msg: WorkerResponse) => {
       const job = slot.job;
       if (!job || msg.id !== job.id) return;
       if (!job.onMessage(msg)) return;
       slot.job = null;
-      worker.unref();
+      thread.unref();
       job.signal?.removeEventListener('abort', job.onAbort);
       this.dispatch();
     });
-    worker.on('error', () => {
+    thread.on('error', () => {
       // 'exit' follows; the job is handled there.
     });
-    worker.on('exit', () => this.replace(slot));
+    thread.on('exit', () => this.replace(slot));
     // An idle pool must not keep the process alive; a busy worker does (see dispatch).
-    worker.unref();
+    thread.unref();
     return slot;
   }
 

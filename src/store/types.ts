@@ -1,5 +1,6 @@
 import type { FileResult } from '../domain/file-result.ts';
 import type { TaskEvent, TaskEventType, TaskSnapshot, TaskStatus } from '../domain/task.ts';
+import type { ResultCursor, ResultFilter, ResultSort } from './result-query.ts';
 
 /**
  * The store, split by concern: tasks, their event log, their results. Each mode has one
@@ -17,6 +18,10 @@ export interface SpeakerRow {
   utterances: number;
   failed: number;
   duration_s: number;
+  /** Median snr_db of the speaker's good clips (full analysis), else null. */
+  median_snr_db: number | null;
+  /** The path of the speaker's best reference clip by the default rules, or null. */
+  reference_clip: string | null;
 }
 
 export interface StoredTask {
@@ -73,11 +78,21 @@ export interface EventLog {
 }
 
 export interface ResultsQuery {
-  /** Return rows whose path sorts after this one. */
-  after?: string | undefined;
+  filter: ResultFilter;
+  sort: ResultSort;
+  /** Where the previous page ended. */
+  after?: ResultCursor | undefined;
   limit: number;
-  only?: 'failed' | 'ok' | undefined;
 }
+
+export interface ResultPage {
+  rows: FileResult[];
+  /** Where this page ended, when more rows follow; null on the last page. */
+  next: ResultCursor | null;
+}
+
+/** A row as recorded: the result, and the file's modification time for incremental rescans. */
+export type RecordedFile = FileResult & { mtime_ns?: string | null | undefined };
 
 export interface ResultCounts {
   done: number;
@@ -86,14 +101,18 @@ export interface ResultCounts {
 }
 
 export interface ResultStore {
-  /** Records results in one write; a path recorded before is replaced (retries are idempotent). */
-  insertResults(taskId: string, rows: FileResult[]): Promise<void>;
-  results(taskId: string, query: ResultsQuery): Promise<FileResult[]>;
+  /** Records results in one write; a path recorded before keeps its row (retries are idempotent). */
+  insertResults(taskId: string, rows: RecordedFile[]): Promise<void>;
+  /** One page of the rows that match a filter, in a sort order (result-query.ts). */
+  page(taskId: string, query: ResultsQuery): Promise<ResultPage>;
+  /** How many rows match a filter. */
+  count(taskId: string, filter: ResultFilter): Promise<number>;
   /** The recorded rows among `paths` (any order). */
   resultsByPaths(taskId: string, paths: string[]): Promise<FileResult[]>;
   resultCounts(taskId: string): Promise<ResultCounts>;
   replaceSpeakers(taskId: string, rows: SpeakerRow[]): Promise<void>;
   speakers(taskId: string): Promise<SpeakerRow[]>;
+  speaker(taskId: string, speakerId: string): Promise<SpeakerRow | null>;
 }
 
 /** The three stores of one engine, and how to let go of it. */

@@ -9,7 +9,7 @@ export class LocalPartRunner implements PartRunner {
   constructor(private readonly deps: PartDeps) {}
 
   async run(task: { taskId: string; root: string; analysis: Analysis; resume: boolean }, parts: PartSpec[], signal: AbortSignal, onProgress: (p: TaskProgress) => void): Promise<ScanAggregator> {
-    const total = new ScanAggregator();
+    const total = new ScanAggregator(task.analysis);
     const finished: PartProgress = { found: 0, walked: true, done: 0, failed: 0, bytes: 0 };
     for (const [i, part] of parts.entries()) {
       const last = i === parts.length - 1;

@@ -214,7 +214,7 @@ describe('GET /scans, cancel and delete', () => {
     const del = await local.request(`${BASE}/scans/${active}`, { method: 'DELETE' });
     expect(del.status).toBe(204);
     expect((await local.request(`${BASE}/scan-status/${active}`)).status).toBe(404);
-    expect((await local.stores.results.results(active, { limit: 10 })).length).toBe(0);
+    expect((await local.stores.results.page(active, { filter: {}, sort: { key: 'path', desc: false }, limit: 10 })).rows.length).toBe(0);
     await local.close();
     flat.cleanup();
   });

@@ -7,6 +7,7 @@ import { openPgStores } from '../../src/store/postgres/index.ts';
 import { openSqliteStores } from '../../src/store/sqlite/index.ts';
 import type { Stores } from '../../src/store/types.ts';
 import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
+import type { ResultFilter, ResultSort } from '../../src/store/result-query.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
 import { freshDatabaseUrl } from '../helpers/shared-servers.ts';
 
@@ -25,11 +26,23 @@ function newTask(overrides: Partial<TaskSnapshot> = {}): { snapshot: TaskSnapsho
   return { snapshot, first: { id: 1, type: 'progress', snapshot }, root: '/data/x' };
 }
 
+const byPath: ResultSort = { key: 'path', desc: false };
+/** Every row of a task matching `filter`, page by page (`limit` per page), in `sort` order. */
+async function allPages(s: Stores, taskId: string, filter: ResultFilter = {}, sort: ResultSort = byPath, limit = 1000): Promise<FileResult[]> {
+  const out: FileResult[] = [];
+  for (let after; ; ) {
+    const page = await s.results.page(taskId, { filter, sort, after, limit });
+    out.push(...page.rows);
+    if (!page.next) return out;
+    after = page.next;
+  }
+}
+
 function row(p: string, extra: Partial<FileResult> = {}): FileResult {
   return {
     path: p, subset: 'dev-clean', speaker_id: '84', chapter_id: '121123', utterance_id: null, text_normalized: 'It’s “text”, with\ttabs', text_original: null,
     sample_rate: 24000, channels: 1, bits_per_sample: 16, encoding: 'pcm_s16le', frames: 48000, duration_s: 2.000001, bytes: 96044,
-    peak_dbfs: -3.25, rms_dbfs: -20.5, clipped_samples: 0, dc_offset: -0.000123, leading_silence_s: 0.01, trailing_silence_s: 0.2, error: null, ...extra,
+    peak_dbfs: -3.25, rms_dbfs: -20.5, clipped_samples: 0, dc_offset: -0.000123, leading_silence_s: 0.01, trailing_silence_s: 0.2, snr_db: 31.5, error: null, ...extra,
   };
 }
 
@@ -91,11 +104,12 @@ describe.each(engines)('store contract: %s', (_name, open) => {
     it('deletes a task with its events, results and speakers', async () => {
       const snap = await insert();
       await s.results.insertResults(snap.task_id, [row('a.wav')]);
-      await s.results.replaceSpeakers(snap.task_id, [{ speaker_id: '84', name: 'N', gender: 'F', subsets: ['dev-clean'], utterances: 1, failed: 0, duration_s: 2 }]);
+      await s.results.replaceSpeakers(snap.task_id, [{ speaker_id: '84', name: 'N', gender: 'F', subsets: ['dev-clean'], utterances: 1, failed: 0, duration_s: 2, median_snr_db: 30, reference_clip: 'a.wav' }]);
       await s.tasks.deleteTask(snap.task_id);
       expect(await s.tasks.getTask(snap.task_id)).toBeNull();
       expect(await s.events.eventsAfter(snap.task_id, 0, 10)).toEqual([]);
-      expect(await s.results.results(snap.task_id, { limit: 10 })).toEqual([]);
+      expect(await allPages(s, snap.task_id)).toEqual([]);
+      expect(await s.results.count(snap.task_id, { min_snr_db: 0 })).toBe(0);
       expect(await s.results.speakers(snap.task_id)).toEqual([]);
     });
   });
@@ -144,26 +158,22 @@ describe.each(engines)('store contract: %s', (_name, open) => {
     it('pages every row once in byte order of path, the same in every store', async () => {
       const snap = await insert();
       await s.results.insertResults(snap.task_id, paths.map((p, i) => row(p, i % 3 === 0 ? { error: { code: 'TRUNCATED', detail: 'd' }, frames: null } : {})));
-      const seen: string[] = [];
-      for (let after: string | undefined; ; ) {
-        const page = await s.results.results(snap.task_id, { after, limit: 3 });
-        seen.push(...page.map((r) => r.path));
-        if (page.length < 3) break;
-        after = page[page.length - 1]!.path;
-      }
+      const seen = (await allPages(s, snap.task_id, {}, byPath, 3)).map((r) => r.path);
       const byteOrder = [...paths].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
       expect(seen).toEqual(byteOrder);
-      expect((await s.results.results(snap.task_id, { limit: 100, only: 'failed' })).map((r) => r.path)).toEqual(byteOrder.filter((p) => paths.indexOf(p) % 3 === 0));
-      expect((await s.results.results(snap.task_id, { limit: 100, only: 'ok' })).length).toBe(paths.length - 4);
+      expect((await allPages(s, snap.task_id, { only: 'failed' })).map((r) => r.path)).toEqual(byteOrder.filter((p) => paths.indexOf(p) % 3 === 0));
+      expect((await allPages(s, snap.task_id, { only: 'ok' })).length).toBe(paths.length - 4);
+      expect(await s.results.count(snap.task_id, {})).toBe(paths.length);
+      expect(await s.results.count(snap.task_id, { only: 'failed' })).toBe(4);
     });
 
-    it('gives rows back exactly as written; a path written again is replaced, never duplicated', async () => {
+    it('gives rows back exactly as written; a path written again keeps its first row, never duplicated', async () => {
       const snap = await insert();
       const r = row('a.wav');
-      await s.results.insertResults(snap.task_id, [r, row('b.wav', { error: { code: 'NOT_RIFF_WAVE', detail: 'no RIFF' }, sample_rate: null })]);
+      await s.results.insertResults(snap.task_id, [r, row('b.wav', { error: { code: 'NOT_RIFF_WAVE', detail: 'no RIFF' }, sample_rate: null, snr_db: null })]);
       await s.results.insertResults(snap.task_id, [{ ...r, rms_dbfs: -21.75 }]);
-      const rows = await s.results.results(snap.task_id, { limit: 10 });
-      expect(rows).toEqual([{ ...r, rms_dbfs: -21.75 }, row('b.wav', { error: { code: 'NOT_RIFF_WAVE', detail: 'no RIFF' }, sample_rate: null })]);
+      const rows = await allPages(s, snap.task_id);
+      expect(rows).toEqual([r, row('b.wav', { error: { code: 'NOT_RIFF_WAVE', detail: 'no RIFF' }, sample_rate: null, snr_db: null })]);
       expect(await s.results.resultCounts(snap.task_id)).toEqual({ done: 2, failed: 1, bytes: 2 * 96044 });
       expect((await s.results.resultsByPaths(snap.task_id, ['b.wav', 'nope.wav', 'a.wav'])).map((x) => x.path).sort()).toEqual(['a.wav', 'b.wav']);
       expect(await s.results.resultsByPaths(snap.task_id, [])).toEqual([]);
@@ -173,7 +183,7 @@ describe.each(engines)('store contract: %s', (_name, open) => {
       const snap = await insert();
       const batch = (v: number) => Array.from({ length: 50 }, (_, i) => row(`p/${i}.wav`, { rms_dbfs: v }));
       await Promise.all([1, 2, 3, 4].map((v) => s.results.insertResults(snap.task_id, batch(-v))));
-      const rows = await s.results.results(snap.task_id, { limit: 100 });
+      const rows = await allPages(s, snap.task_id);
       expect(rows).toHaveLength(50);
       expect(new Set(rows.map((r) => r.rms_dbfs)).size).toBe(1);
     });
@@ -188,11 +198,13 @@ describe.each(engines)('store contract: %s', (_name, open) => {
 
     it('replaces a task’s speakers and lists them in numeric id order', async () => {
       const snap = await insert();
-      const sp = (id: string) => ({ speaker_id: id, name: `Reader ${id}`, gender: 'M', subsets: ['dev-clean', 'test-clean'], utterances: 3, failed: 1, duration_s: 12.5 });
+      const sp = (id: string) => ({ speaker_id: id, name: `Reader ${id}`, gender: 'M', subsets: ['dev-clean', 'test-clean'], utterances: 3, failed: 1, duration_s: 12.5, median_snr_db: id === '9' ? null : 31.2, reference_clip: `${id}/a.wav` });
       await s.results.replaceSpeakers(snap.task_id, [sp('100'), sp('9')]);
       await s.results.replaceSpeakers(snap.task_id, [sp('100'), sp('84'), sp('1000')]);
       expect((await s.results.speakers(snap.task_id)).map((r) => r.speaker_id)).toEqual(['84', '100', '1000']);
       expect((await s.results.speakers(snap.task_id))[0]).toEqual(sp('84'));
+      expect(await s.results.speaker(snap.task_id, '100')).toEqual(sp('100'));
+      expect(await s.results.speaker(snap.task_id, '9')).toBeNull();
     });
   });
 });

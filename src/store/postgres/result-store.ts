@@ -1,5 +1,6 @@
 import { RESULT_COLUMNS, type FileErrorCode, type FileResult } from '../../domain/file-result.ts';
-import type { ResultCounts, ResultsQuery, ResultStore, SpeakerRow } from '../types.ts';
+import { filterCondition, pageQueries, type Dialect, type ResultCursor, type ResultFilter, type SortKey } from '../result-query.ts';
+import type { RecordedFile, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow } from '../types.ts';
 import type { Pg } from './connection.ts';
 
 type ResultRecord = Omit<FileResult, 'error'> & { error_code: string | null; error_detail: string | null };
@@ -10,19 +11,28 @@ const TYPES: Record<(typeof COLS)[number], string> = {
   path: 'text', subset: 'text', speaker_id: 'text', chapter_id: 'text', utterance_id: 'text', text_normalized: 'text', text_original: 'text',
   sample_rate: 'int4', channels: 'int4', bits_per_sample: 'int4', encoding: 'text', frames: 'int8', duration_s: 'float8', bytes: 'int8',
   peak_dbfs: 'float8', rms_dbfs: 'float8', clipped_samples: 'int8', dc_offset: 'float8', leading_silence_s: 'float8', trailing_silence_s: 'float8',
-  error_code: 'text', error_detail: 'text',
+  snr_db: 'float8', error_code: 'text', error_detail: 'text',
+};
+
+const SORT_COLUMN: Record<SortKey, string> = { path: 'path', duration_s: 'duration_s', snr_db: 'snr_db', rms_dbfs: 'rms_dbfs', peak_dbfs: 'peak_dbfs', speaker_id: 'speaker_key' };
+
+/** PostgreSQL's side of result-query.ts: the same columns on the results table, full-text search on `text_search`. */
+const DIALECT: Dialect = {
+  param: (n) => `$${n}`,
+  column: (key) => SORT_COLUMN[key],
+  search: (param) => `text_search @@ ${param}::tsquery`,
+  // Words are letters and digits only (searchWords), so they are plain lexemes: all must occur.
+  searchValue: (words) => words.join(' & '),
 };
 
 /**
  * One statement per batch, one array parameter per column (the 65,535-parameter cap never
- * applies), and ON CONFLICT: a part retried after a crash rewrites its rows instead of
- * duplicating them.
+ * applies), and ON CONFLICT: a part retried after a crash keeps the rows recorded first instead
+ * of duplicating them (as in SQLite: a row never changes once recorded).
  */
-const UPSERT = `INSERT INTO results (task_id, ${COLS.join(', ')})
-  SELECT * FROM UNNEST($1::uuid[], ${COLS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ')})
-  ON CONFLICT (task_id, path) DO UPDATE SET ${COLS.filter((c) => c !== 'path')
-    .map((c) => `${c} = EXCLUDED.${c}`)
-    .join(', ')}`;
+const UPSERT = `INSERT INTO results (task_id, ${COLS.join(', ')}, mtime_ns)
+  SELECT * FROM UNNEST($1::uuid[], ${COLS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ')}, $${COLS.length + 2}::int8[])
+  ON CONFLICT (task_id, path) DO NOTHING`;
 
 const SELECT = COLS.join(', ');
 
@@ -38,7 +48,7 @@ const MAX_GROUP_ROWS = 4096;
 
 interface Waiting {
   taskId: string;
-  rows: FileResult[];
+  rows: RecordedFile[];
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -56,7 +66,7 @@ export class PgResultStore implements ResultStore {
    * committed. Measured with 16-row batches (full analysis): 21 µs of Node and 31 µs of
    * PostgreSQL CPU per row one statement per batch, 6 and 16 µs in statements of ~500 rows.
    */
-  insertResults(taskId: string, rows: FileResult[]): Promise<void> {
+  insertResults(taskId: string, rows: RecordedFile[]): Promise<void> {
     if (!rows.length) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.waiting.push({ taskId, rows, resolve, reject });
@@ -88,22 +98,38 @@ export class PgResultStore implements ResultStore {
     // One statement may not touch a row twice (ON CONFLICT): the same file sent twice in a
     // group (a part run twice at once, after a hand-over) keeps its last version, as it would
     // in two statements.
-    const byKey = new Map<string, [string, FileResult]>();
-    for (const w of group) for (const r of w.rows) byKey.set(`${w.taskId}\0${r.path}`, [w.taskId, r]);
+    const byKey = new Map<string, [string, RecordedFile]>();
+    for (const w of group) for (const r of w.rows) if (!byKey.has(`${w.taskId}\0${r.path}`)) byKey.set(`${w.taskId}\0${r.path}`, [w.taskId, r]);
     const taskIds: string[] = [];
-    const rows: FileResult[] = [];
+    const rows: RecordedFile[] = [];
     for (const [taskId, r] of byKey.values()) {
       taskIds.push(taskId);
       rows.push(r);
     }
     const columns = COLS.map((c) => rows.map((r) => (c === 'error_code' ? (r.error?.code ?? null) : c === 'error_detail' ? (r.error?.detail ?? null) : r[c])));
-    await this.db.query(UPSERT, [taskIds, ...columns]);
+    await this.db.query(UPSERT, [taskIds, ...columns, rows.map((r) => r.mtime_ns ?? null)]);
   }
 
-  async results(taskId: string, q: ResultsQuery): Promise<FileResult[]> {
-    const only = q.only === 'failed' ? 'AND error_code IS NOT NULL' : q.only === 'ok' ? 'AND error_code IS NULL' : '';
-    const { rows } = await this.db.query<ResultRecord>(`SELECT ${SELECT} FROM results WHERE task_id = $1 AND path > $2 ${only} ORDER BY path LIMIT $3`, [taskId, q.after ?? '', q.limit]);
-    return rows.map(fromRecord);
+  async page(taskId: string, q: ResultsQuery): Promise<ResultPage> {
+    const cond = filterCondition(DIALECT, 'task_id', taskId, q.filter);
+    const col = DIALECT.column(q.sort.key);
+    const found: (ResultRecord & { sv: number | string | null })[] = [];
+    for (const query of pageQueries(DIALECT, `${SELECT}, ${col} AS sv`, 'results', cond, { ...q, limit: q.limit + 1 })) {
+      if (found.length > q.limit) break;
+      const params = [...query.params.slice(0, -1), q.limit + 1 - found.length];
+      found.push(...(await this.db.query<ResultRecord & { sv: number | string | null }>(query.sql, params)).rows);
+    }
+    const more = found.length > q.limit;
+    const kept = found.slice(0, q.limit);
+    const last = kept[kept.length - 1];
+    const next: ResultCursor | null = more && last ? { value: q.sort.key === 'path' ? null : last.sv, path: last.path } : null;
+    return { rows: kept.map(fromRecord), next };
+  }
+
+  async count(taskId: string, filter: ResultFilter): Promise<number> {
+    const cond = filterCondition(DIALECT, 'task_id', taskId, filter);
+    const { rows } = await this.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM results WHERE ${cond.sql}`, cond.params);
+    return rows[0]!.n;
   }
 
   async resultsByPaths(taskId: string, paths: string[]): Promise<FileResult[]> {
@@ -125,8 +151,8 @@ export class PgResultStore implements ResultStore {
       await c.query('DELETE FROM speakers WHERE task_id = $1', [taskId]);
       if (!rows.length) return;
       await c.query(
-        `INSERT INTO speakers (task_id, speaker_id, name, gender, subsets, utterances, failed, duration_s)
-         SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::int4[], $7::int4[], $8::float8[])`,
+        `INSERT INTO speakers (task_id, speaker_id, name, gender, subsets, utterances, failed, duration_s, median_snr_db, reference_clip)
+         SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::int4[], $7::int4[], $8::float8[], $9::float8[], $10::text[])`,
         [
           taskId,
           rows.map((r) => r.speaker_id),
@@ -136,6 +162,8 @@ export class PgResultStore implements ResultStore {
           rows.map((r) => r.utterances),
           rows.map((r) => r.failed),
           rows.map((r) => r.duration_s),
+          rows.map((r) => r.median_snr_db),
+          rows.map((r) => r.reference_clip),
         ],
       );
     });
@@ -144,10 +172,18 @@ export class PgResultStore implements ResultStore {
   async speakers(taskId: string): Promise<SpeakerRow[]> {
     // Numeric ids in numeric order, then the rest by text: the same order as SQLite's CAST.
     const { rows } = await this.db.query<Omit<SpeakerRow, 'subsets'> & { subsets: string }>(
-      `SELECT speaker_id, name, gender, subsets, utterances, failed, duration_s FROM speakers WHERE task_id = $1
+      `SELECT speaker_id, name, gender, subsets, utterances, failed, duration_s, median_snr_db, reference_clip FROM speakers WHERE task_id = $1
        ORDER BY CASE WHEN speaker_id ~ '^[0-9]{1,18}$' THEN speaker_id::bigint ELSE 0 END, speaker_id COLLATE "C"`,
       [taskId],
     );
     return rows.map((r) => ({ ...r, subsets: JSON.parse(r.subsets) as string[] }));
+  }
+
+  async speaker(taskId: string, speakerId: string): Promise<SpeakerRow | null> {
+    const { rows } = await this.db.query<Omit<SpeakerRow, 'subsets'> & { subsets: string }>(
+      'SELECT speaker_id, name, gender, subsets, utterances, failed, duration_s, median_snr_db, reference_clip FROM speakers WHERE task_id = $1 AND speaker_id = $2',
+      [taskId, speakerId],
+    );
+    return rows[0] ? { ...rows[0], subsets: JSON.parse(rows[0].subsets) as string[] } : null;
   }
 }

@@ -16,6 +16,8 @@ CREATE TABLE tasks (
   snapshot         text NOT NULL,
   root             text NOT NULL,
   cancel_requested boolean NOT NULL DEFAULT false,
+  reuse            text NOT NULL DEFAULT 'none',
+  scanner_version  integer NOT NULL DEFAULT 1,
   -- The worker coordinating the task, and when it last said so (a lease: see claimCoordination).
   coordinator      text,
   heartbeat_at     timestamptz
@@ -69,10 +71,24 @@ CREATE TABLE results (
   dc_offset          double precision,
   leading_silence_s  double precision,
   trailing_silence_s double precision,
+  snr_db             double precision,
+  mtime_ns           bigint,
   error_code         text,
   error_detail       text,
+  -- Sorts numeric speaker ids numerically (result-query.ts speakerKey; SQLite's catalog does the same).
+  speaker_key        text COLLATE "C" GENERATED ALWAYS AS (
+                       CASE WHEN speaker_id ~ '^[0-9]{1,18}$' THEN lpad(ltrim(speaker_id, '0'), 18, '0') ELSE '~' || speaker_id END) STORED,
+  -- Whole words of both transcripts, case-folded, no stemming: the 'simple' configuration.
+  text_search        tsvector GENERATED ALWAYS AS (
+                       to_tsvector('simple', coalesce(text_normalized, '') || ' ' || coalesce(text_original, ''))) STORED,
   PRIMARY KEY (task_id, path)
 );
+CREATE INDEX results_by_duration ON results (task_id, duration_s, path);
+CREATE INDEX results_by_snr ON results (task_id, snr_db, path);
+CREATE INDEX results_by_rms ON results (task_id, rms_dbfs, path);
+CREATE INDEX results_by_peak ON results (task_id, peak_dbfs, path);
+CREATE INDEX results_by_speaker ON results (task_id, speaker_key, path);
+CREATE INDEX results_text ON results USING gin (text_search);
 
 CREATE TABLE speakers (
   task_id    uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
@@ -83,6 +99,8 @@ CREATE TABLE speakers (
   utterances integer NOT NULL,
   failed     integer NOT NULL,
   duration_s double precision NOT NULL,
+  median_snr_db double precision,
+  reference_clip text,
   PRIMARY KEY (task_id, speaker_id)
 );
 

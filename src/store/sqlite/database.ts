@@ -2,24 +2,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageFullError, StoreOpenError } from '../types.ts';
-import { Checkpointer } from './checkpointer.ts';
+import { Maintenance } from './maintenance.ts';
 import { MIGRATIONS } from './schema.ts';
 
 /**
  * One SQLite connection shared by the task, event and result stores: WAL mode, migrations run
- * once at open, WAL checkpoints in a background thread, and the tasks' integer keys cached.
+ * once at open, WAL checkpoints and catalog indexing in a background thread, and the tasks'
+ * integer keys cached.
  */
 export class SqliteDatabase {
   readonly db: Database.Database;
-  private readonly checkpointer: Checkpointer | null = null;
+  /** Checkpoints and the catalog indexer; null for `:memory:` (no second connection can see it). */
+  readonly maintenance: Maintenance | null = null;
   private readonly seqs = new Map<string, number>();
 
   constructor(file: string) {
     this.db = openDatabase(file);
     if (file !== ':memory:') {
-      // Checkpoints run in a background thread (checkpointer.ts), not inside a request's commit.
+      // Checkpoints run in a background thread (maintenance.ts), not inside a request's commit.
       this.db.pragma('wal_autocheckpoint = 0');
-      this.checkpointer = new Checkpointer(file);
+      this.maintenance = new Maintenance(file);
     }
   }
 
@@ -43,7 +45,7 @@ export class SqliteDatabase {
   }
 
   async close(): Promise<void> {
-    await this.checkpointer?.close();
+    await this.maintenance?.close();
     if (this.db.open) this.db.close();
   }
 }

@@ -71,4 +71,93 @@ ALTER TABLE tasks ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
 UPDATE tasks SET root = CASE WHEN json_valid(snapshot) THEN json_extract(snapshot, '$.libritts_path') END WHERE root IS NULL;
 `;
 
-export const MIGRATIONS: readonly string[] = [V1, V2];
+/**
+ * v3 (voice library): results become a rowid table — `rid` is the order rows were recorded in,
+ * which the catalog indexer follows — and gain `snr_db` and the file's `mtime_ns` (for
+ * incremental rescans). The catalog holds each row's filter and sort columns under indexes, and
+ * its transcripts under full-text search (FTS5), filled by a background indexer (maintenance.ts)
+ * so that recording a scan's rows stays as cheap as before. Tasks remember how they may reuse
+ * earlier scans and which analyzer produced them; speakers gain the voice-library figures.
+ */
+const V3 = `
+CREATE TABLE results_v3 (
+  rid                INTEGER PRIMARY KEY,
+  task               INTEGER NOT NULL,
+  path               TEXT NOT NULL,
+  subset             TEXT,
+  speaker_id         TEXT,
+  chapter_id         TEXT,
+  utterance_id       TEXT,
+  text_normalized    TEXT,
+  text_original      TEXT,
+  sample_rate        INTEGER,
+  channels           INTEGER,
+  bits_per_sample    INTEGER,
+  encoding           TEXT,
+  frames             INTEGER,
+  duration_s         REAL,
+  bytes              INTEGER,
+  peak_dbfs          REAL,
+  rms_dbfs           REAL,
+  clipped_samples    INTEGER,
+  dc_offset          REAL,
+  leading_silence_s  REAL,
+  trailing_silence_s REAL,
+  snr_db             REAL,
+  mtime_ns           INTEGER,
+  error_code         TEXT,
+  error_detail       TEXT,
+  UNIQUE (task, path)
+);
+INSERT INTO results_v3 (task, path, subset, speaker_id, chapter_id, utterance_id, text_normalized, text_original, sample_rate, channels,
+  bits_per_sample, encoding, frames, duration_s, bytes, peak_dbfs, rms_dbfs, clipped_samples, dc_offset, leading_silence_s, trailing_silence_s,
+  error_code, error_detail)
+SELECT task, path, subset, speaker_id, chapter_id, utterance_id, text_normalized, text_original, sample_rate, channels,
+  bits_per_sample, encoding, frames, duration_s, bytes, peak_dbfs, rms_dbfs, clipped_samples, dc_offset, leading_silence_s, trailing_silence_s,
+  error_code, error_detail
+FROM results ORDER BY task, path;
+DROP TABLE results;
+ALTER TABLE results_v3 RENAME TO results;
+
+CREATE TABLE catalog (
+  rid             INTEGER PRIMARY KEY,
+  task            INTEGER NOT NULL,
+  path            TEXT NOT NULL,
+  speaker_key     TEXT,
+  subset          TEXT,
+  chapter_id      TEXT,
+  duration_s      REAL,
+  snr_db          REAL,
+  rms_dbfs        REAL,
+  peak_dbfs       REAL,
+  clipped_samples INTEGER,
+  error_code      TEXT
+);
+CREATE INDEX catalog_path ON catalog (task, path);
+CREATE INDEX catalog_duration ON catalog (task, duration_s, path);
+CREATE INDEX catalog_snr ON catalog (task, snr_db, path);
+CREATE INDEX catalog_rms ON catalog (task, rms_dbfs, path);
+CREATE INDEX catalog_peak ON catalog (task, peak_dbfs, path);
+CREATE INDEX catalog_speaker ON catalog (task, speaker_key, path);
+CREATE VIRTUAL TABLE catalog_text USING fts5(text_normalized, text_original, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
+CREATE TABLE catalog_state (id INTEGER PRIMARY KEY CHECK (id = 1), indexed_rid INTEGER NOT NULL);
+INSERT INTO catalog_state (id, indexed_rid) VALUES (1, 0);
+
+ALTER TABLE tasks ADD COLUMN reuse TEXT NOT NULL DEFAULT 'none';
+ALTER TABLE tasks ADD COLUMN scanner_version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE speakers ADD COLUMN median_snr_db REAL;
+ALTER TABLE speakers ADD COLUMN reference_clip TEXT;
+`;
+
+export const MIGRATIONS: readonly string[] = [V1, V2, V3];
+
+/**
+ * The catalog columns of result rows, from the results table (used by the indexer). The speaker
+ * key sorts numeric ids numerically (result-query.ts speakerKey).
+ */
+export const CATALOG_SELECT = `rid, task, path,
+  CASE WHEN speaker_id IS NULL THEN NULL
+       WHEN speaker_id <> '' AND speaker_id NOT GLOB '*[^0-9]*' AND length(speaker_id) <= 18 THEN printf('%018d', CAST(speaker_id AS INTEGER))
+       ELSE '~' || speaker_id END,
+  subset, chapter_id, duration_s, snr_db, rms_dbfs, peak_dbfs, clipped_samples, error_code`;
+

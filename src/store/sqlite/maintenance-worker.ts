@@ -1,0 +1,69 @@
+// The SQLite maintenance thread: WAL checkpoints, and the catalog indexer. Its own connection, so
+// neither ever runs inside a request's commit or on the event loop.
+import fs from 'node:fs';
+import os from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { catalogIndexer } from './catalog-indexer.ts';
+
+if (!parentPort) throw new Error('the maintenance thread must run in a worker thread');
+const port = parentPort;
+const { file, checkpointMs } = workerData as { file: string; checkpointMs: number };
+
+// Indexing yields the CPU to scans and requests (setpriority on this thread's id, Linux).
+try {
+  const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+  if (tid > 0 && tid !== process.pid) os.setPriority(tid, 15);
+} catch {
+  // not Linux: normal priority
+}
+
+const db = new Database(file);
+db.pragma('busy_timeout = 5000');
+
+const catchUp = catalogIndexer(db);
+
+const checkpoint = (): void => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // busy: next time
+  }
+};
+
+let indexing = false;
+function indexSoon(): void {
+  if (indexing) return;
+  indexing = true;
+  setImmediate(() => {
+    try {
+      catchUp();
+    } catch {
+      // busy past the timeout: the next nudge or tick tries again
+    }
+    indexing = false;
+  });
+}
+
+const timer = setInterval(() => {
+  checkpoint();
+  indexSoon();
+}, checkpointMs);
+
+port.on('message', (m: { type: 'nudge' } | { type: 'catch-up'; id: number } | { type: 'close' }) => {
+  if (m.type === 'nudge') indexSoon();
+  else if (m.type === 'catch-up') {
+    let error: string | null = null;
+    try {
+      catchUp();
+    } catch (err) {
+      error = (err as Error).message;
+    }
+    port.postMessage({ type: 'caught-up', id: m.id, error });
+  } else if (m.type === 'close') {
+    clearInterval(timer);
+    checkpoint();
+    db.close();
+    port.postMessage({ type: 'closed' });
+  }
+});
