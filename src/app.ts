@@ -11,6 +11,7 @@ import { eventRoutes } from './http/events.ts';
 import { resultRoutes } from './http/results.ts';
 import { scanRoutes } from './http/scans.ts';
 import { speakerRoutes } from './http/speakers.ts';
+import { audioRoutes } from './http/audio.ts';
 import { contractCheck } from './http/contract-check.ts';
 import { docsRoutes } from './http/docs.ts';
 import { describe, json, openApiDocument, other } from './http/openapi.ts';
@@ -152,6 +153,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route(BASE, eventRoutes(deps));
   app.route(BASE, resultRoutes(deps));
   app.route(BASE, speakerRoutes(deps));
+  app.route(BASE, audioRoutes(deps));
 
   for (const [path, methods] of allowedMethods(app)) {
     app.all(path, (c) => {

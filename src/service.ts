@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { wholeTreePlan } from './scan/plan.ts';
 import type { WorkerFaults } from './scan/types.ts';
+import { Pcm16Converter } from './scan/pcm16-converter.ts';
 import { WorkerPool } from './scan/worker-pool.ts';
 import { openSqliteStores } from './store/sqlite/index.ts';
 import type { Stores } from './store/types.ts';
@@ -85,7 +86,8 @@ export async function createService(config: Config, logger: Logger = silentLogge
   queueRef = queue;
   await queue.init();
   const reader = new StoreReader(stores.tasks, stores.events, events);
-  const app = createApp({ config, queue, reader, events, results: stores.results, roots, logger, metrics });
+  const converter = new Pcm16Converter();
+  const app = createApp({ config, queue, reader, events, results: stores.results, roots, logger, metrics, converter });
   let closing: Promise<{ stuckThreads: number }> | null = null;
   return {
     app,
@@ -99,6 +101,7 @@ export async function createService(config: Config, logger: Logger = silentLogge
       (closing ??= (async () => {
         await queue.close();
         const { stuck } = await pool.close();
+        await converter.close();
         await stores.close();
         return { stuckThreads: stuck };
       })()),

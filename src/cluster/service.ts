@@ -10,6 +10,7 @@ import { Metrics } from '../metrics.ts';
 import { resolveRoots } from '../http/scan-path.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkerFaults } from '../scan/types.ts';
+import { Pcm16Converter } from '../scan/pcm16-converter.ts';
 import { WorkerPool } from '../scan/worker-pool.ts';
 import { openPgStores, type PgStores } from '../store/postgres/index.ts';
 import { StoreOpenError, StoreUnavailableError } from '../store/types.ts';
@@ -79,6 +80,7 @@ export async function createClusterService(
     return c;
   };
   const publisher = conn('request', 'publisher');
+  const converter = new Pcm16Converter();
 
   let pool: WorkerPool | null = null;
   let worker: WorkerNode | null = null;
@@ -129,7 +131,7 @@ export async function createClusterService(
       maxQueued: config.MAX_QUEUED_SCANS,
       progressIntervalMs: config.PROGRESS_INTERVAL_MS,
     });
-    app = createApp({ config, queue, reader: reader0, events, results: stores.results, roots, logger, metrics });
+    app = createApp({ config, queue, reader: reader0, events, results: stores.results, roots, logger, metrics, converter });
   } else {
     app = healthApp(worker!, metrics, config.API_TOKEN);
   }
@@ -149,6 +151,7 @@ export async function createClusterService(
         events?.close();
         await worker?.close();
         const stuck = pool ? (await pool.close()).stuck : 0;
+        await converter.close();
         await scanQueue?.close().catch(() => {});
         for (const c of connections) c.disconnect();
         await stores.close().catch(() => {});

@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import type { Pcm16Converter } from '../scan/pcm16-converter.ts';
 import type { ResultStore } from '../store/types.ts';
 import type { TaskEvents, TaskQueue, TaskReader } from '../tasks/interfaces.ts';
 
@@ -18,6 +19,8 @@ export interface AppDeps {
   roots: string[];
   logger: Logger;
   metrics: Metrics;
+  /** The 16-bit conversion thread of the audio route. */
+  converter: Pcm16Converter;
 }
 
 export const BASE = '/api/voice-library';

@@ -153,3 +153,42 @@ export function verifyRoot(root: string, allowed: readonly string[]): { ok: true
   }
   return { ok: true };
 }
+
+/**
+ * The same rules as openUnder, without blocking the event loop: for the routes that serve a
+ * scanned file (the audio route). A file that is a symlink is followed only when its real
+ * target is under the root, as the scan does. The caller closes the handle.
+ */
+export async function openUnderAsync(root: string, file: string | Buffer): Promise<{ handle: fs.promises.FileHandle; stat: fs.Stats } | FileError> {
+  let target: string | Buffer = file;
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(target, FLAGS);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ELOOP') return ioError(err);
+    try {
+      target = await fs.promises.realpath(file, { encoding: 'buffer' });
+    } catch (e) {
+      return ioError(e);
+    }
+    if (!isUnder(root, target)) return OUTSIDE;
+    try {
+      handle = await fs.promises.open(target, FLAGS);
+    } catch (e) {
+      return ioError(e);
+    }
+  }
+  let keep = false;
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) return { code: 'READ_ERROR', detail: 'not a regular file' };
+    const real = HAVE_PROC_FD ? await fs.promises.readlink(`/proc/self/fd/${handle.fd}`, { encoding: 'buffer' }) : await fs.promises.realpath(target, { encoding: 'buffer' });
+    if (!isUnder(root, real)) return OUTSIDE;
+    keep = true;
+    return { handle, stat };
+  } catch (err) {
+    return ioError(err);
+  } finally {
+    if (!keep) await handle.close().catch(() => {});
+  }
+}

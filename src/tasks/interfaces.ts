@@ -32,6 +32,8 @@ export interface TaskQueue {
 /** Reads tasks: the latest snapshot, lists, the terminal event. */
 export interface TaskReader {
   get(id: string): Promise<StoredTask | null>;
+  /** The real path the task scans (the audio route opens its files under it). */
+  rootOf(id: string): Promise<string | null>;
   list(opts: { status?: TaskStatus | undefined; limit: number }): Promise<TaskSnapshot[]>;
   terminalEvent(id: string): Promise<TaskEvent | null>;
 }

@@ -23,6 +23,10 @@ export class StoreReader implements TaskReader {
     return this.live?.latest(id) ?? this.tasks.getTask(id);
   }
 
+  async rootOf(id: string): Promise<string | null> {
+    return (await this.tasks.getRecord(id))?.root ?? null;
+  }
+
   async list(opts: { status?: TaskStatus | undefined; limit: number }): Promise<TaskSnapshot[]> {
     const rows = await this.tasks.listTasks(opts);
     if (!this.live) return rows;

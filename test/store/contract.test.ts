@@ -208,3 +208,126 @@ describe.each(engines)('store contract: %s', (_name, open) => {
     });
   });
 });
+
+/** Rows to filter, with values a test can reason about: a seeded spread, nulls included. */
+function libraryRows(n: number): FileResult[] {
+  let x = 7;
+  const rnd = () => ((x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const words = ['river', 'Mountain', 'whisper', 'golden', 'silence', 'morning', 'letter', 'Captain', 'don’t', 'café', 'éclair', 'naïve'];
+  return Array.from({ length: n }, (_, i) => {
+    const speaker = String([19, 84, 100, 1034, 7][i % 5]);
+    const failed = i % 17 === 0;
+    const text = Array.from({ length: 4 + (i % 5) }, () => words[Math.floor(rnd() * words.length)]).join(' ') + '.';
+    return row(`s${i % 3}/${speaker}/${1000 + (i % 4)}/${speaker}_${1000 + (i % 4)}_${String(i).padStart(6, '0')}_000001.wav`, {
+      subset: ['dev-clean', 'test-clean', 'train-clean-100'][i % 3]!,
+      speaker_id: speaker,
+      chapter_id: String(1000 + (i % 4)),
+      text_normalized: i % 11 === 0 ? null : text,
+      text_original: i % 13 === 0 ? null : text.toUpperCase(),
+      duration_s: failed ? null : Math.round(rnd() * 2000) / 100,
+      snr_db: failed || i % 9 === 0 ? null : Math.round(rnd() * 500) / 10,
+      peak_dbfs: failed ? null : -Math.round(rnd() * 120) / 10,
+      rms_dbfs: failed ? null : -Math.round(200 + rnd() * 300) / 10,
+      clipped_samples: failed ? null : i % 7 === 0 ? 3 : 0,
+      error: failed ? { code: 'TRUNCATED', detail: 'cut' } : null,
+    });
+  });
+}
+
+const words = (s: string | null) => new Set((s ?? '').toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean));
+
+/** The filter, applied in the test: what every store must answer. */
+function matches(r: FileResult, f: ResultFilter): boolean {
+  if (f.speaker_id && !f.speaker_id.includes(r.speaker_id ?? '')) return false;
+  if (f.subset && !f.subset.includes(r.subset ?? '')) return false;
+  if (f.chapter_id && !f.chapter_id.includes(r.chapter_id ?? '')) return false;
+  if (f.min_duration !== undefined && !(r.duration_s !== null && r.duration_s >= f.min_duration)) return false;
+  if (f.max_duration !== undefined && !(r.duration_s !== null && r.duration_s <= f.max_duration)) return false;
+  if (f.min_snr_db !== undefined && !(r.snr_db !== null && r.snr_db >= f.min_snr_db)) return false;
+  if (f.max_peak_dbfs !== undefined && !(r.peak_dbfs !== null && r.peak_dbfs <= f.max_peak_dbfs)) return false;
+  if (f.clipped === true && !(r.clipped_samples !== null && r.clipped_samples > 0)) return false;
+  if (f.clipped === false && r.clipped_samples !== 0) return false;
+  if (f.only === 'failed' && !r.error) return false;
+  if (f.only === 'ok' && r.error) return false;
+  if (f.q !== undefined) {
+    const have = new Set([...words(r.text_normalized), ...words(r.text_original)]);
+    const want = [...words(f.q)];
+    if (!want.length || !want.every((w) => have.has(w))) return false;
+  }
+  return true;
+}
+
+const sortValue = (r: FileResult, key: ResultSort['key']): number | string | null =>
+  key === 'speaker_id' ? (r.speaker_id === null ? null : r.speaker_id.padStart(18, '0')) : (r[key] as number | string | null);
+
+/** The sort, applied in the test: values in order (nulls last), ties by path in the same direction. */
+function ordered(rows: FileResult[], sort: ResultSort): FileResult[] {
+  const dir = sort.desc ? -1 : 1;
+  const cmpPath = (a: FileResult, b: FileResult) => dir * Buffer.compare(Buffer.from(a.path), Buffer.from(b.path));
+  return [...rows].sort((a, b) => {
+    if (sort.key === 'path') return cmpPath(a, b);
+    const va = sortValue(a, sort.key);
+    const vb = sortValue(b, sort.key);
+    if (va === null || vb === null) return va === vb ? cmpPath(a, b) : va === null ? 1 : -1;
+    if (va !== vb) return dir * (va < vb ? -1 : 1);
+    return cmpPath(a, b);
+  });
+}
+
+describe.each(engines)('store contract, filters and sorts: %s', (_name, open) => {
+  let s: Stores;
+  let taskId: string;
+  const rows = libraryRows(600);
+  beforeAll(async () => {
+    s = await open();
+    const t = newTask();
+    await s.tasks.insertTask({ snapshot: t.snapshot, root: t.root }, t.first);
+    taskId = t.snapshot.task_id;
+    for (let i = 0; i < rows.length; i += 100) await s.results.insertResults(taskId, rows.slice(i, i + 100));
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  const filters: [string, ResultFilter][] = [
+    ['none', {}],
+    ['speaker', { speaker_id: ['84', '1034'] }],
+    ['subset + chapter', { subset: ['dev-clean', 'train-clean-100'], chapter_id: ['1001'] }],
+    ['duration window', { min_duration: 6, max_duration: 12 }],
+    ['duration bound inclusive', { min_duration: 10, max_duration: 10 }],
+    ['snr', { min_snr_db: 25 }],
+    ['peak', { max_peak_dbfs: -6 }],
+    ['clipped', { clipped: true }],
+    ['not clipped', { clipped: false }],
+    ['failed only', { only: 'failed' }],
+    ['search one word, any case', { q: 'RIVER' }],
+    ['search all words', { q: 'golden morning' }],
+    ['search with accents and apostrophes', { q: 'café don’t' }],
+    ['search no such word', { q: 'nowhere' }],
+    ['search of punctuation only', { q: '!!!' }],
+    ['everything', { speaker_id: ['19', '84', '100'], min_duration: 2, max_duration: 18, min_snr_db: 5, max_peak_dbfs: -1, clipped: false, q: 'whisper', only: 'ok' }],
+  ];
+  const sorts: ResultSort[] = [
+    { key: 'path', desc: false },
+    { key: 'path', desc: true },
+    { key: 'duration_s', desc: false },
+    { key: 'snr_db', desc: true },
+    { key: 'rms_dbfs', desc: false },
+    { key: 'peak_dbfs', desc: true },
+    { key: 'speaker_id', desc: false },
+  ];
+
+  for (const [name, filter] of filters) {
+    it(`filter “${name}”: the same rows and total as filtering in the test, under every sort, paged by 7`, async () => {
+      const want = rows.filter((r) => matches(r, filter));
+      expect(await s.results.count(taskId, filter)).toBe(want.length);
+      for (const sort of sorts) {
+        const got = await allPages(s, taskId, filter, sort, 7);
+        expect(
+          got.map((r) => r.path),
+          `${name}, sort ${sort.desc ? '-' : ''}${sort.key}`,
+        ).toEqual(ordered(want, sort).map((r) => r.path));
+      }
+    });
+  }
+});

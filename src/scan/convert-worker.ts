@@ -1,0 +1,91 @@
+// The conversion thread of the audio route: reads a scanned file under the scan's file rules and
+// converts it to 16-bit PCM chunk by chunk, as the HTTP stream asks for them (pcm16-converter.ts).
+import fs from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { FdSource } from './byte-source.ts';
+import { fsPath } from './file-names.ts';
+import { convertible, pcm16Header, toPcm16 } from './pcm16.ts';
+import { isOpened, openUnder } from './safe-open.ts';
+import { readWavHeader, type WavFormat } from './wav-header.ts';
+
+if (!parentPort) throw new Error('the conversion thread must run in a worker thread');
+const port = parentPort;
+
+/** Input bytes per chunk: whole frames, about this many. */
+const CHUNK = 1 << 20;
+
+interface Session {
+  fd: number;
+  fmt: WavFormat;
+  at: number;
+  end: number;
+  buf: Buffer;
+  headerSent: boolean;
+  frames: number;
+}
+
+const sessions = new Map<number, Session>();
+
+export type ConvertRequest = { type: 'open'; id: number; root: string; rel: string } | { type: 'next'; id: number } | { type: 'close'; id: number };
+export type ConvertResponse =
+  | { type: 'opened'; id: number; bytes: number }
+  | { type: 'refused'; id: number; status: 404 | 415; detail: string }
+  | { type: 'chunk'; id: number; data: ArrayBuffer }
+  | { type: 'end'; id: number };
+
+const send = (m: ConvertResponse, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+function close(id: number): void {
+  const s = sessions.get(id);
+  if (!s) return;
+  sessions.delete(id);
+  try {
+    fs.closeSync(s.fd);
+  } catch {
+    // already closed
+  }
+}
+
+port.on('message', (m: ConvertRequest) => {
+  if (m.type === 'close') return close(m.id);
+  if (m.type === 'open') {
+    const opened = openUnder(m.root, fsPath(m.root, m.rel), true);
+    if (!isOpened(opened)) return send({ type: 'refused', id: m.id, status: 404, detail: opened.detail });
+    const buf = Buffer.allocUnsafe(CHUNK + 64 * 1024);
+    const header = readWavHeader(new FdSource(opened.fd, opened.stat.size, buf));
+    if (!header.format || !header.data || !convertible(header.format)) {
+      fs.closeSync(opened.fd);
+      return send({ type: 'refused', id: m.id, status: 415, detail: `cannot convert this file: ${header.error?.detail ?? 'no decodable samples'}` });
+    }
+    const { format, data } = header;
+    sessions.set(m.id, { fd: opened.fd, fmt: format, at: data.offset, end: data.offset + data.bytes, buf, headerSent: false, frames: data.frames });
+    return send({ type: 'opened', id: m.id, bytes: 44 + data.frames * format.channels * 2 });
+  }
+  const s = sessions.get(m.id);
+  if (!s) return send({ type: 'end', id: m.id });
+  try {
+    if (!s.headerSent) {
+      s.headerSent = true;
+      const h = pcm16Header(s.frames, s.fmt.sampleRate, s.fmt.channels);
+      return send({ type: 'chunk', id: m.id, data: h.buffer.slice(h.byteOffset, h.byteOffset + h.length) as ArrayBuffer });
+    }
+    const want = Math.min(s.end - s.at, Math.max(s.fmt.blockAlign, Math.floor(CHUNK / s.fmt.blockAlign) * s.fmt.blockAlign));
+    let got = 0;
+    while (got < want) {
+      const n = fs.readSync(s.fd, s.buf, got, want - got, s.at + got);
+      if (n === 0) break;
+      got += n;
+    }
+    const whole = got - (got % s.fmt.blockAlign);
+    if (whole === 0) {
+      close(m.id);
+      return send({ type: 'end', id: m.id });
+    }
+    s.at += whole;
+    const out = toPcm16(s.fmt, s.buf.subarray(0, whole));
+    send({ type: 'chunk', id: m.id, data: out.buffer.slice(out.byteOffset, out.byteOffset + out.length) as ArrayBuffer });
+  } catch {
+    close(m.id);
+    send({ type: 'end', id: m.id });
+  }
+});
