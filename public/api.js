@@ -49,3 +49,19 @@ export function eventsUrl(taskId) {
   const token = getToken();
   return `${BASE}/scan-events/${taskId}${token ? `?access_token=${encodeURIComponent(token)}` : ''}`;
 }
+
+/** The URL of one scanned file's audio; the same as a reference clip's `audio_url`. */
+export const audioUrl = (taskId, path) => `${BASE}/scan-audio/${encodeURIComponent(taskId)}?path=${encodeURIComponent(path)}`;
+
+/**
+ * An audio URL made playable: `as=pcm16` has the server convert RIFX, float, 24-bit and other
+ * encodings to 16-bit PCM, which every browser plays. An <audio> element cannot send headers,
+ * so for it (`withToken`) the token travels as `access_token`; fetch() sends the header instead.
+ */
+export function mediaUrl(url, { pcm16 = true, withToken = true } = {}) {
+  const u = new URL(url, location.origin);
+  if (pcm16) u.searchParams.set('as', 'pcm16');
+  const token = getToken();
+  if (withToken && token) u.searchParams.set('access_token', token);
+  return `${u.pathname}${u.search}`;
+}

@@ -1,10 +1,13 @@
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { tempDir } from '../helpers/libritts-tree.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const INSTALL = 'apt-get update && apt-get install -y chromium';
+/** The viewport pages open with, and the phone the layout must fit (an iPhone 12–15's CSS width). */
+export const DESKTOP = { width: 1280, height: 900 };
+export const PHONE = { width: 390, height: 844 };
 
 /** Makes sure Debian's Chromium is there: installs it when running as root, else fails naming the command. */
 export function ensureChromium(): void {
@@ -22,16 +25,38 @@ export async function launchBrowser(): Promise<BrowserContext> {
   return chromium.launchPersistentContext(tempDir('vl-chromium-'), {
     executablePath: CHROMIUM,
     headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    viewport: DESKTOP,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/** What went wrong in a page: uncaught errors, and console errors (CSP refusals and failed loads among them). */
+export interface PageProblems {
+  pageErrors: string[];
+  consoleErrors: string[];
+}
+
+/** A new page of `browser` at `url`, recording its problems from the start. */
+export async function openPage(browser: BrowserContext, url: string): Promise<{ page: Page; problems: PageProblems }> {
+  const page = await browser.newPage();
+  const problems: PageProblems = { pageErrors: [], consoleErrors: [] };
+  page.on('pageerror', (e) => problems.pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.consoleErrors.push(m.text());
+  });
+  await page.goto(url);
+  return { page, problems };
+}
+
+/**
+ * How many pixels the page scrolls sideways at a phone's width (0 when it fits); the viewport is
+ * put back to the desktop size afterwards.
+ */
+export async function sidewaysScrollAt(page: Page, viewport = PHONE): Promise<number> {
+  await page.setViewportSize(viewport);
+  // Two frames, so the layout at the new size is done before it is measured.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.setViewportSize(DESKTOP);
+  return Math.max(0, overflow);
 }

@@ -1,0 +1,361 @@
+import fs from 'node:fs';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BASE, type TestService } from '../helpers/service.ts';
+import { makeVoiceTree, type VoiceTree } from '../helpers/voice-tree.ts';
+import { describeViolations, seriousViolations } from './axe.ts';
+import { launchBrowser, openPage, sidewaysScrollAt, type PageProblems } from './browser.ts';
+import { serveTestService } from './served.ts';
+
+/**
+ * The voice-library pages in Chromium, over a tree of speech-like clips with known qualities
+ * (voice-tree.ts): the results table (play, search, sort, filters in the URL, pages), the speaker
+ * page with its reference clips, an axe-core audit and the phone layout of each view.
+ */
+
+interface Row {
+  path: string;
+  utterance_id: string | null;
+  duration_s: number | null;
+  text_normalized: string | null;
+}
+interface Speaker {
+  name: string;
+  gender: string;
+  subsets: string[];
+  utterances: number;
+  failed: number;
+  duration_s: number;
+  median_snr_db: number | null;
+  quality: 'full' | 'header';
+  reference_clips: { path: string; duration_s: number; text_normalized: string | null; eligible: boolean; why: string | null }[];
+}
+
+let served: Awaited<ReturnType<typeof serveTestService>>;
+let svc: TestService;
+let origin: string;
+let browser: BrowserContext;
+let tree: VoiceTree;
+let full: string;
+let header: string;
+
+beforeAll(async () => {
+  tree = makeVoiceTree();
+  [browser, served] = await Promise.all([launchBrowser(), serveTestService()]);
+  ({ svc, origin } = served);
+  full = await svc.startScan({ libritts_path: tree.root, analysis: 'full' });
+  await svc.waitDone(full);
+  header = await svc.startScan({ libritts_path: tree.root, analysis: 'header' });
+  await svc.waitDone(header);
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await served?.close();
+  tree?.cleanup();
+});
+
+async function apiJson<T>(pathname: string): Promise<T> {
+  const res = await svc.request(`${BASE}${pathname}`);
+  return (await res.json()) as T;
+}
+const resultsPage = (task: string, query: string) => apiJson<{ items: Row[]; total: number; next_cursor: string | null; detail?: string }>(`/scan-results/${task}?${query}`);
+
+const shownPaths = (page: Page) => page.$$eval('#results tbody td.path', (cells) => cells.map((c) => c.textContent));
+
+/** Waits until the table shows the rows the API gives for `query`, in its order; returns that page. */
+async function expectRows(page: Page, task: string, query: string) {
+  const api = await resultsPage(task, query);
+  await expect.poll(() => shownPaths(page), { message: `rows for ${query}` }).toEqual(api.items.map((r) => r.path));
+  return api;
+}
+
+async function expectAccessible(page: Page, view: string) {
+  const violations = await seriousViolations(page);
+  expect(violations, `axe found serious or critical violations on the ${view}:\n${describeViolations(violations)}`).toEqual([]);
+}
+
+async function expectFitsPhone(page: Page, view: string) {
+  expect(await sidewaysScrollAt(page), `the ${view} scrolls sideways at 390 px`).toBe(0);
+}
+
+/** No uncaught error, and no console error but the failed loads of `expectedStatus` the test caused. */
+function expectNoProblems(problems: PageProblems, expectedStatus?: number) {
+  expect(problems.pageErrors).toEqual([]);
+  expect(problems.consoleErrors.filter((e) => !expectedStatus || !e.includes(`status of ${expectedStatus}`))).toEqual([]);
+}
+
+/** readyState, duration and error of the <audio> matched by `selector`, once its metadata is in. */
+async function audioState(page: Page, selector: string) {
+  await page.waitForFunction(
+    (sel) => (document.querySelector(sel) as HTMLAudioElement | null)?.readyState! >= 1 || !!(document.querySelector(sel) as HTMLAudioElement)?.error,
+    selector,
+    {
+      timeout: 10_000,
+    },
+  );
+  return page.$eval(selector, (a) => {
+    const audio = a as HTMLAudioElement;
+    return { readyState: audio.readyState, duration: audio.duration, error: audio.error && { code: audio.error.code, message: audio.error.message }, src: audio.currentSrc };
+  });
+}
+
+/** Pixels of the canvas that are not transparent: a drawn waveform has many. */
+const inkedPixels = (page: Page, selector: string) =>
+  page.$eval(selector, (c) => {
+    const canvas = c as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) n++;
+    return n;
+  });
+
+describe('voice library pages in Chromium', () => {
+  it('results: plays a row with its waveform, searches transcripts, sorts by SNR; axe-clean and phone-wide', async () => {
+    // The home view: the form and the list of scans, whose View links lead to a scan's view.
+    const { page, problems } = await openPage(browser, `${origin}/`);
+    await page.waitForSelector(`#tasks tr[data-id="${full}"]`);
+    await expectAccessible(page, 'home view');
+    await expectFitsPhone(page, 'home view');
+    await page.click(`#tasks tr[data-id="${full}"] a`);
+    await expect.poll(() => new URL(page.url()).hash).toBe(`#/scan/${full}`);
+    const all = await expectRows(page, full, 'limit=50');
+    await page.waitForSelector('#speakers-section:not([hidden])');
+    expect(await page.$$eval('#speakers tbody tr', (r) => r.length)).toBe(8);
+    expect(await page.textContent('#results-count')).toBe(`${all.total} matching files · showing 1–${all.items.length}`);
+
+    // Play: the shared player loads the row's clip, converted to 16-bit PCM, and draws it.
+    const clip = all.items.find((r) => r.path.startsWith('dev-clean/300/') && r.duration_s === 8)!;
+    const play = page.getByRole('button', { name: `Play ${clip.utterance_id}`, exact: true });
+    await play.click();
+    const audio = await audioState(page, '#player-audio');
+    expect(audio.error).toBeNull();
+    expect(audio.readyState).toBeGreaterThanOrEqual(1);
+    expect(audio.duration).toBeCloseTo(clip.duration_s!, 1);
+    expect(audio.src).toContain('as=pcm16');
+    expect(await page.textContent('#player-title')).toBe(clip.utterance_id);
+    expect(await page.textContent('#player-text')).toBe(clip.text_normalized);
+    await expect.poll(() => play.getAttribute('aria-pressed')).toBe('true');
+    await page.waitForSelector('#player-wave[data-drawn]:not([hidden])');
+    expect(await inkedPixels(page, '#player-wave')).toBeGreaterThan(100);
+    await play.click(); // pauses
+    await expect.poll(() => play.getAttribute('aria-pressed')).toBe('false');
+    // Audited with everything shown: results, the player with its waveform, speakers and charts.
+    await expectAccessible(page, 'scan view with results, player and speakers');
+    await expectFitsPhone(page, 'scan view with results, player and speakers');
+
+    // Search, from the keyboard: every row the API counts is shown, with the word marked.
+    await page.focus('#f-q');
+    await page.keyboard.type('bravo');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => new URL(page.url()).hash).toBe(`#/scan/${full}?q=bravo`);
+    const bravo = await expectRows(page, full, 'q=bravo&limit=50');
+    expect(bravo.total).toBeGreaterThan(0);
+    expect(bravo.total).toBeLessThan(all.total);
+    expect(await page.$$eval('#results tbody tr', (r) => r.length)).toBe(bravo.total);
+    expect(await page.textContent('#results-count')).toMatch(new RegExp(`^${bravo.total} matching files`));
+    const transcripts = await page.$$eval('#results tbody td.text', (cells) => cells.map((c) => c.textContent));
+    for (const t of transcripts) expect(t!.split(' ')).toContain('bravo');
+    expect(await page.$$eval('#results tbody mark', (m) => m.map((x) => x.textContent))).toEqual(Array(bravo.total).fill('bravo'));
+
+    // Sort: a click sorts ascending, Enter on the same button descending; aria-sort follows.
+    const snr = page.locator('th[data-sort="snr_db"]');
+    await snr.getByRole('button', { name: 'SNR dB', exact: true }).click();
+    await expectRows(page, full, 'q=bravo&sort=snr_db&limit=50');
+    expect(await snr.getAttribute('aria-sort')).toBe('ascending');
+    await page.keyboard.press('Enter'); // the button keeps the focus
+    await expectRows(page, full, 'q=bravo&sort=-snr_db&limit=50');
+    expect(await snr.getAttribute('aria-sort')).toBe('descending');
+    expect(await page.$$eval('#results th[aria-sort]', (ths) => ths.length)).toBe(1);
+    expect(new URL(page.url()).hash).toBe(`#/scan/${full}?q=bravo&sort=-snr_db`);
+    expectNoProblems(problems);
+    await page.close();
+  });
+
+  it('a shared filtered URL restores its inputs and rows on reload; pages follow the cursor; downloads filter; bad filters show the API detail', async () => {
+    const query = 'q=bravo&speaker_id=300%2C400&min_duration=6&max_duration=12&min_snr_db=10&clipped=false&sort=-snr_db';
+    const { page, problems } = await openPage(browser, `${origin}/#/scan/${full}?${query}`);
+    const inputs = () =>
+      page.evaluate(() => ({
+        ...Object.fromEntries(
+          ['f-q', 'f-speaker', 'f-subset', 'f-min-duration', 'f-max-duration', 'f-min-snr', 'f-clipped'].map((id) => [id, (document.getElementById(id) as HTMLInputElement).value]),
+        ),
+        failedOnly: (document.getElementById('only-failed') as HTMLInputElement).checked,
+        sort: document.querySelector('#results th[aria-sort]')?.getAttribute('data-sort') + ' ' + document.querySelector('#results th[aria-sort]')?.getAttribute('aria-sort'),
+      }));
+    const expected = {
+      'f-q': 'bravo',
+      'f-speaker': '300,400',
+      'f-subset': '',
+      'f-min-duration': '6',
+      'f-max-duration': '12',
+      'f-min-snr': '10',
+      'f-clipped': 'false',
+      failedOnly: false,
+      sort: 'snr_db descending',
+    };
+    const filtered = await expectRows(page, full, `${query}&limit=50`);
+    expect(filtered.total).toBeGreaterThan(0);
+    expect(await inputs()).toEqual(expected);
+    const rows = await shownPaths(page);
+    await page.reload();
+    await expectRows(page, full, `${query}&limit=50`);
+    expect(await shownPaths(page)).toEqual(rows);
+    expect(await inputs()).toEqual(expected);
+    await expectAccessible(page, 'filtered results view');
+    await expectFitsPhone(page, 'filtered results view');
+
+    // The downloads carry the same filters.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
+    const csv = fs
+      .readFileSync((await download.path())!, 'utf8')
+      .trimEnd()
+      .split('\n');
+    expect(csv).toHaveLength(filtered.total + 1); // the header line
+    for (const path of rows) expect(csv.some((line) => line.includes(path!))).toBe(true);
+
+    // An invalid filter: the API's detail, no rows, and the input keeps what was typed.
+    await page.fill('#f-min-duration', 'abc');
+    await page.press('#f-min-duration', 'Enter');
+    const invalid = await resultsPage(full, 'min_duration=abc');
+    await expect.poll(() => page.textContent('#results-error')).toBe(invalid.detail);
+    expect(await page.isVisible('#results-error')).toBe(true);
+    expect(await page.$$eval('#results tbody tr', (r) => r.length)).toBe(0);
+    await page.reload();
+    await expect.poll(() => page.textContent('#results-error')).toBe(invalid.detail);
+    expect(await page.inputValue('#f-min-duration')).toBe('abc');
+    await page.click('#clear-filters');
+    await expectRows(page, full, 'sort=-snr_db&limit=50'); // Clear keeps the sort
+    expect(await page.isHidden('#results-error')).toBe(true);
+
+    // Pages: the cursor is in the URL too, so a reload shows the same page.
+    await page.goto(`${origin}/#/scan/${full}?subset=dev-clean&sort=-duration_s&limit=20`);
+    const first = await expectRows(page, full, 'subset=dev-clean&sort=-duration_s&limit=20');
+    expect(first.next_cursor).not.toBeNull();
+    expect(await page.inputValue('#page-size')).toBe('20');
+    await page.click('#next-page');
+    const second = await expectRows(page, full, `subset=dev-clean&sort=-duration_s&limit=20&cursor=${first.next_cursor}`);
+    expect(await page.textContent('#results-count')).toBe(`${first.total} matching files · showing 21–${20 + second.items.length}`);
+    await page.reload();
+    await expectRows(page, full, `subset=dev-clean&sort=-duration_s&limit=20&cursor=${first.next_cursor}`);
+    expect(await page.textContent('#page-label')).toBe('Page 2');
+    await page.click('#first-page');
+    await expectRows(page, full, 'subset=dev-clean&sort=-duration_s&limit=20');
+    expectNoProblems(problems, 400); // the invalid filter's answers
+    await page.close();
+  });
+
+  it('speaker page: facts and reference clips that play beside their transcripts; reloads; axe-clean and phone-wide', async () => {
+    const { page, problems } = await openPage(browser, `${origin}/#/scan/${full}`);
+    await page.locator('#speakers').getByRole('link', { name: '300', exact: true }).click();
+    await expect.poll(() => new URL(page.url()).hash).toBe(`#/scan/${full}/speaker/300`);
+    const s = await apiJson<Speaker>(`/scan-speakers/${full}/300`);
+    const facts = () => page.$$eval('#speaker-facts dd', (dds) => dds.map((d) => d.textContent));
+    const expectedFacts = ['Voice 300', 'F', 'dev-clean', `${s.utterances} (+${s.failed} failed)`, (s.duration_s / 60).toFixed(2), `${s.median_snr_db!.toFixed(1)} dB`];
+    await expect.poll(facts).toEqual(expectedFacts);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('speaker-h'); // focus moved to the new page
+    expect(await page.isHidden('#results-section')).toBe(true);
+
+    const clips = page.locator('#refs > li');
+    expect(s.reference_clips.length).toBe(3);
+    await expect.poll(() => clips.count()).toBe(3);
+    for (const [i, c] of s.reference_clips.entries()) {
+      const li = clips.nth(i);
+      expect(await li.locator('.path').textContent()).toBe(c.path);
+      expect(await li.locator('.transcript').textContent()).toBe(c.text_normalized);
+      expect(await li.locator('.badge').textContent()).toBe('eligible');
+      const audio = await audioState(page, `#refs > li:nth-child(${i + 1}) audio`);
+      expect(audio.error, c.path).toBeNull();
+      expect(audio.readyState).toBeGreaterThanOrEqual(1);
+      expect(audio.duration).toBeCloseTo(c.duration_s, 1);
+      expect(audio.src).toContain('as=pcm16');
+      expect(await li.locator('audio').getAttribute('preload')).toBe('metadata');
+    }
+    // Playing a clip draws its waveform; starting another pauses the first.
+    await page.$eval('#refs > li:nth-child(1) audio', (a) => (a as HTMLAudioElement).play());
+    await page.waitForSelector('#refs > li:nth-child(1) canvas[data-drawn]:not([hidden])');
+    expect(await inkedPixels(page, '#refs > li:nth-child(1) canvas')).toBeGreaterThan(100);
+    await page.$eval('#refs > li:nth-child(2) audio', (a) => (a as HTMLAudioElement).play());
+    await expect.poll(() => page.$$eval('#refs audio', (as) => as.map((a) => (a as HTMLAudioElement).paused))).toEqual([true, false, true]);
+    await page.$eval('#refs > li:nth-child(2) audio', (a) => (a as HTMLAudioElement).pause());
+
+    await expectAccessible(page, 'speaker page');
+    await expectFitsPhone(page, 'speaker page');
+    await page.reload();
+    await expect.poll(facts).toEqual(expectedFacts);
+    await expect.poll(() => clips.count()).toBe(3);
+    expect(await page.isHidden('#refs-note')).toBe(true);
+
+    // Its links: every clip of the speaker in the results, and back to the scan.
+    await page.click('#speaker-clips');
+    await expectRows(page, full, 'speaker_id=300&limit=50');
+    expect(await page.inputValue('#f-speaker')).toBe('300');
+    await page.goBack();
+    await expect.poll(facts).toEqual(expectedFacts);
+    // Back to the results as they were last shown: this speaker's clips.
+    await page.click('#speaker-back');
+    await expectRows(page, full, 'speaker_id=300&limit=50');
+    expectNoProblems(problems);
+    await page.close();
+  });
+
+  it('speaker page: clips that miss the rules say why; a header-only scan says it ranks by duration; an unknown speaker shows the API detail', async () => {
+    const { page, problems } = await openPage(browser, `${origin}/#/scan/${full}/speaker/${tree.nothingEligible}`);
+    const none = await apiJson<Speaker>(`/scan-speakers/${full}/${tree.nothingEligible}`);
+    const clips = page.locator('#refs > li');
+    await expect.poll(() => clips.count()).toBe(none.reference_clips.length);
+    expect(await page.$$eval('#refs .why', (w) => w.map((x) => x.textContent))).toEqual(none.reference_clips.map((c) => `Not eligible: ${c.why}.`));
+    expect(await page.$$eval('#refs .badge', (b) => b.map((x) => x.textContent))).toEqual(none.reference_clips.map(() => 'not eligible'));
+    expect(await page.textContent('#refs-note')).toMatch(/No clip meets every rule/);
+    expect((await audioState(page, '#refs > li:nth-child(1) audio')).error).toBeNull();
+    await expectAccessible(page, 'speaker page with ineligible clips');
+
+    await page.goto(`${origin}/#/scan/${header}/speaker/${tree.rules}`);
+    const h = await apiJson<Speaker>(`/scan-speakers/${header}/${tree.rules}`);
+    expect(h.quality).toBe('header');
+    await expect.poll(() => page.textContent('#refs-note')).toMatch(/ranked by duration alone/);
+    await expect.poll(() => page.$$eval('#refs .path', (p) => p.map((x) => x.textContent))).toEqual(h.reference_clips.map((c) => c.path));
+    expect(await page.textContent('#sp-snr')).toBe('–');
+
+    await page.goto(`${origin}/#/scan/${full}/speaker/999`);
+    const missing = await apiJson<{ detail: string }>(`/scan-speakers/${full}/999`);
+    await expect.poll(() => page.textContent('#speaker-error')).toBe(missing.detail);
+    expect(await clips.count()).toBe(0);
+    expectNoProblems(problems, 404); // the unknown speaker's answer
+    await page.close();
+  });
+
+  it('with API_TOKEN: the token box authorises the pages, and the players carry the token as access_token', async () => {
+    const token = 'open-sesame-0123456789';
+    const secured = await serveTestService({ API_TOKEN: token });
+    try {
+      const res = await secured.svc.request(`${BASE}/scan-libritts`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ libritts_path: tree.root, analysis: 'header' }),
+      });
+      expect(res.status).toBe(202);
+      const task = ((await res.json()) as { task_id: string }).task_id;
+      await secured.svc.waitDone(task);
+
+      const { page, problems } = await openPage(browser, `${secured.origin}/#/scan/${task}/speaker/${tree.rules}`);
+      await expect.poll(() => page.textContent('#speaker-error')).toMatch(/token/i);
+      expect(await page.getAttribute('#token-box', 'open')).not.toBeNull(); // the list's 401 opened the token box
+      await page.fill('#token', token);
+      await page.press('#token', 'Tab'); // `change`: the view is drawn again with the token
+      await expect.poll(() => page.locator('#refs > li').count()).toBe(3);
+      expect(await page.isHidden('#speaker-error')).toBe(true);
+      const audio = await audioState(page, '#refs > li:nth-child(1) audio');
+      expect(audio.error).toBeNull();
+      expect(audio.readyState).toBeGreaterThanOrEqual(1);
+      expect(new URL(audio.src).searchParams.get('access_token')).toBe(token);
+      // The waveform's fetch sends the header instead.
+      await page.$eval('#refs > li:nth-child(1) audio', (a) => (a as HTMLAudioElement).play());
+      await page.waitForSelector('#refs > li:nth-child(1) canvas[data-drawn]');
+      await page.$eval('#refs > li:nth-child(1) audio', (a) => (a as HTMLAudioElement).pause());
+      expectNoProblems(problems, 401); // the answers before the token was typed
+      await page.close();
+    } finally {
+      await secured.close();
+    }
+  });
+});
