@@ -12,6 +12,7 @@ import { resultRoutes } from './http/results.ts';
 import { scanRoutes } from './http/scans.ts';
 import { speakerRoutes } from './http/speakers.ts';
 import { audioRoutes } from './http/audio.ts';
+import { exportRoutes } from './http/export.ts';
 import { contractCheck } from './http/contract-check.ts';
 import { docsRoutes } from './http/docs.ts';
 import { describe, json, openApiDocument, other } from './http/openapi.ts';
@@ -154,6 +155,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route(BASE, resultRoutes(deps));
   app.route(BASE, speakerRoutes(deps));
   app.route(BASE, audioRoutes(deps));
+  app.route(BASE, exportRoutes(deps));
 
   for (const [path, methods] of allowedMethods(app)) {
     app.all(path, (c) => {

@@ -1,14 +1,13 @@
 import { Hono } from 'hono';
-import { stream } from 'hono/streaming';
 import type { TaskSnapshot } from '../domain/task.ts';
 import type { ResultFilter } from '../store/result-query.ts';
 import type { ResultStore } from '../store/types.ts';
 import type { AppDeps } from './deps.ts';
-import { csvHeaderLine, csvLine, jsonLine } from './export-format.ts';
+import { RESULT_DOWNLOADS } from '../export/registry.ts';
+import { download } from './download.ts';
 import { resolver } from 'hono-openapi';
 import { describe, errors, json } from './openapi.ts';
 import { ResultsPageSchema, type ResultsPage } from './responses.ts';
-import { allRows } from './result-rows.ts';
 import { encodeCursor, resultFilterOf, ResultsQuerySchema, TaskIdParamSchema } from './schemas.ts';
 import { findTask } from './task-lookup.ts';
 import { validate } from './validate.ts';
@@ -59,24 +58,8 @@ export function resultRoutes(deps: AppDeps): Hono {
       const q = c.req.valid('query');
       const id = snapshot.task_id;
       if (q.format === 'jsonl' || q.format === 'csv') {
-        const csv = q.format === 'csv';
-        c.header('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
-        c.header('Content-Disposition', `attachment; filename="scan-${id}.${q.format}"`);
-        c.header('Cache-Control', 'no-store');
         const { filter, sort } = resultFilterOf(q);
-        return stream(c, async (s) => {
-          if (csv) await s.write(csvHeaderLine());
-          let buf = '';
-          for await (const r of allRows(store, id, filter, sort)) {
-            if (s.aborted) return;
-            buf += csv ? csvLine(r) : jsonLine(r);
-            if (buf.length > 64 * 1024) {
-              await s.write(buf);
-              buf = '';
-            }
-          }
-          if (buf) await s.write(buf);
-        });
+        return download(c, store, deps.logger, RESULT_DOWNLOADS[q.format], { snapshot, root: '', filter, sort, text: 'normalized' });
       }
       const { filter, sort } = resultFilterOf(q);
       const after = q.cursor ? { value: q.cursor.v, path: q.cursor.p } : undefined;

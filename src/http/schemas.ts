@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { TRAINING_FORMAT_NAMES } from '../export/registry.ts';
 import { SORT_KEYS, type ResultCursor, type ResultFilter, type ResultSort, type SortKey } from '../store/result-query.ts';
 
 /** POST /scan-libritts body. */
@@ -89,7 +90,12 @@ export const ResultFilterSchema = z.object({
     .transform((v) => v === 'true')
     .optional()
     .meta({ description: '`false`: clipped_samples = 0; `true`: > 0' }),
-  q: z.string().min(1, 'q must not be empty').max(500, 'q is longer than 500 characters').optional().meta({ description: 'Every word must occur as a word in text_normalized or text_original, case-insensitive' }),
+  q: z
+    .string()
+    .min(1, 'q must not be empty')
+    .max(500, 'q is longer than 500 characters')
+    .optional()
+    .meta({ description: 'Every word must occur as a word in text_normalized or text_original, case-insensitive' }),
   only: z.enum(['failed', 'ok'], { error: 'only must be "failed" or "ok"' }).optional(),
   sort: z
     .string()
@@ -139,6 +145,22 @@ export const ResultsQuerySchema = ResultFilterSchema.extend({
   format: z.enum(['json', 'jsonl', 'csv'], { error: 'format must be "json", "jsonl" or "csv"' }).optional(),
 }).superRefine((q, ctx) => {
   if (q.cursor && q.cursor.s !== (q.sort ?? 'path')) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'cursor belongs to another sort order; start again without it' });
+});
+
+/** GET /scan-export: a training format, the result filters (failed rows are never exported), where paths go and which text. */
+export const ExportQuerySchema = ResultFilterSchema.omit({ only: true }).extend({
+  format: z.enum(TRAINING_FORMAT_NAMES, { error: `format must be one of ${TRAINING_FORMAT_NAMES.join(', ')}` }).meta({ description: 'The manifest format (API.md table)' }),
+  path_prefix: z
+    .string()
+    .max(4096, 'path_prefix is longer than 4096 characters')
+    .refine((p) => path.posix.isAbsolute(p), 'path_prefix must be an absolute path')
+    .refine((p) => !/[\0\r\n]/.test(p), 'path_prefix must not contain NUL or line breaks')
+    .optional()
+    .meta({ description: 'Write absolute paths under this root instead of the scanned one (the training machine’s mount)' }),
+  text: z
+    .enum(['normalized', 'original'], { error: 'text must be "normalized" or "original"' })
+    .default('normalized')
+    .meta({ description: 'Which transcript the text column carries' }),
 });
 
 export const ListQuerySchema = z.object({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FileResult } from '../../src/domain/file-result.ts';
-import { CSV_HEADER } from '../../src/http/export-format.ts';
+import { CSV_HEADER } from '../../src/export/csv.ts';
 import { makeFlatTree, makeLibriTTSTree, type Tree } from '../helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from '../helpers/service.ts';
 
