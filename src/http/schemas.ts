@@ -94,6 +94,7 @@ export const ResultFilterSchema = z.object({
     .string()
     .min(1, 'q must not be empty')
     .max(500, 'q is longer than 500 characters')
+    .refine((v) => /[\p{L}\p{N}]/u.test(v), 'q must hold a word (letters or digits)')
     .optional()
     .meta({ description: 'Every word must occur as a word in text_normalized or text_original, case-insensitive' }),
   only: z.enum(['failed', 'ok'], { error: 'only must be "failed" or "ok"' }).optional(),
@@ -103,6 +104,13 @@ export const ResultFilterSchema = z.object({
     .optional()
     .meta({ description: 'A leading `-` sorts descending; ties by path (in the same direction); rows without the key last' }),
 });
+
+/** A duration window that holds nothing is a mistake worth a 400, as on scan-speakers. */
+function checkDurations(q: { min_duration?: number | undefined; max_duration?: number | undefined }, ctx: z.RefinementCtx): void {
+  if (q.min_duration !== undefined && q.max_duration !== undefined && q.min_duration > q.max_duration) {
+    ctx.addIssue({ code: 'custom', path: ['min_duration'], message: 'min_duration is above max_duration' });
+  }
+}
 
 /** The filter and sort of a validated query, in the store's terms. */
 export function resultFilterOf(q: z.output<typeof ResultFilterSchema>): { filter: ResultFilter; sort: ResultSort } {
@@ -144,6 +152,7 @@ export const ResultsQuerySchema = ResultFilterSchema.extend({
     }),
   format: z.enum(['json', 'jsonl', 'csv'], { error: 'format must be "json", "jsonl" or "csv"' }).optional(),
 }).superRefine((q, ctx) => {
+  checkDurations(q, ctx);
   if (q.cursor && q.cursor.s !== (q.sort ?? 'path')) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'cursor belongs to another sort order; start again without it' });
 });
 
@@ -161,7 +170,7 @@ export const ExportQuerySchema = ResultFilterSchema.omit({ only: true }).extend(
     .enum(['normalized', 'original'], { error: 'text must be "normalized" or "original"' })
     .default('normalized')
     .meta({ description: 'Which transcript the text column carries' }),
-});
+}).superRefine(checkDurations);
 
 export const ListQuerySchema = z.object({
   status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled'], { error: 'status must be one of queued, running, completed, failed, cancelled' }).optional(),

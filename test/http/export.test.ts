@@ -277,6 +277,7 @@ describe('GET /scan-export', () => {
     ['format=nemo&path_prefix=/a%0Ab', 'path_prefix'],
     ['format=nemo&text=both', 'text'],
     ['format=nemo&min_duration=x', 'min_duration'],
+    ['format=kaldi&min_duration=5&max_duration=1', 'min_duration'],
   ])('?%s → 400 VALIDATION_FAILED naming %s', async (query, field) => {
     const { res, body } = await exportOf(query);
     expect(res.status).toBe(400);

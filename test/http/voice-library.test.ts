@@ -207,6 +207,8 @@ describe('result filters and sorts', () => {
     ['max_peak_dbfs=NaN', 'max_peak_dbfs'],
     ['clipped=yes', 'clipped'],
     ['q=', 'q'],
+    ['q=%21%3F%20-', 'q'],
+    ['min_duration=5&max_duration=2', 'min_duration'],
     [`q=${'a'.repeat(501)}`, 'q'],
     ['only=some', 'only'],
     ['limit=0', 'limit'],
