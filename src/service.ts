@@ -13,6 +13,7 @@ import type { Stores } from './store/types.ts';
 import { TaskExecutor } from './tasks/executor.ts';
 import type { TaskEvents, TaskQueue, TaskReader } from './tasks/interfaces.ts';
 import { LocalEvents } from './tasks/local-events.ts';
+import { findReference } from './tasks/reference.ts';
 import { LocalPartRunner } from './tasks/local-parts.ts';
 import { LocalTaskQueue } from './tasks/local-queue.ts';
 import { StoreReader } from './tasks/store-reader.ts';
@@ -74,6 +75,7 @@ export async function createService(config: Config, logger: Logger = silentLogge
     parts: new LocalPartRunner({ pool, results: stores.results, maxFiles: config.MAX_FILES_PER_SCAN, metrics }),
     plan: async (task) => wholeTreePlan(task.subsets),
     speakers: (root, signal) => pool.speakers(root, signal),
+    reference: (record) => findReference(stores.tasks, record),
     progressIntervalMs: config.PROGRESS_INTERVAL_MS,
     onInternalError,
     onEnded: (s) => metrics.ended(s),

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
-import type { Analysis } from '../domain/file-result.ts';
 import { ScanFailure } from '../domain/scan-failure.ts';
 import { TASK_ERROR_CODES, type TaskErrorCode } from '../domain/task.ts';
 import type { Logger } from '../logger.ts';
@@ -10,7 +9,7 @@ import { AbortError } from '../scan/worker-pool.ts';
 import type { PgPartStore } from '../store/postgres/part-store.ts';
 import { StoreUnavailableError } from '../store/types.ts';
 import { CancelRequestedError } from '../tasks/errors.ts';
-import type { PartRunner, TaskProgress } from '../tasks/interfaces.ts';
+import type { PartRunner, PartTask, TaskProgress } from '../tasks/interfaces.ts';
 import type { StopChannel } from './cancel-channel.ts';
 
 export interface PartJobData {
@@ -63,7 +62,7 @@ export class ClusterPartRunner implements PartRunner {
     this.wakers.get(taskId)?.();
   }
 
-  async run(task: { taskId: string; root: string; analysis: Analysis }, parts: PartSpec[], signal: AbortSignal, onProgress: (p: TaskProgress) => void): Promise<ScanAggregator> {
+  async run(task: PartTask, parts: PartSpec[], signal: AbortSignal, onProgress: (p: TaskProgress) => void): Promise<ScanAggregator> {
     const { parts: store, pollMs, staleS } = this.o;
     const taskId = task.taskId;
     await store.register(taskId, parts);
@@ -103,7 +102,14 @@ export class ClusterPartRunner implements PartRunner {
         throw new ScanFailure('TOO_MANY_FILES', `The tree holds more than ${this.o.maxFiles} WAV files (MAX_FILES_PER_SCAN); scan a subset or raise the limit`);
       }
       const walked = t.walked && t.parts > 0;
-      onProgress({ found: walked || counted === null ? t.found : Math.max(counted, t.found), walked: walked || counted !== null, done: t.done, failed: t.failed, bytes: t.bytes });
+      onProgress({
+        found: walked || counted === null ? t.found : Math.max(counted, t.found),
+        walked: walked || counted !== null,
+        done: t.done,
+        failed: t.failed,
+        reused: t.reused,
+        bytes: t.bytes,
+      });
       if (t.partsDone === t.parts) break;
       if (Date.now() - lastHandOut > (staleS * 1000) / 2) {
         // Parts nobody has reported on for a while get their job again (a no-op while it exists).

@@ -3,7 +3,7 @@ import { isTerminal, type ScanRequest, type TaskEvent, type TaskSnapshot } from 
 import type { PgStores } from '../store/postgres/index.ts';
 import { QueueFullError, QueueUnavailableError, ShuttingDownError, TaskNotFoundError, TaskStateError } from '../tasks/errors.ts';
 import type { EventPublisher, TaskQueue } from '../tasks/interfaces.ts';
-import { queuedSnapshot } from '../tasks/local-queue.ts';
+import { newTask, queuedSnapshot } from '../tasks/local-queue.ts';
 import { TaskEmitter } from '../tasks/task-emitter.ts';
 import type { StopChannel } from './cancel-channel.ts';
 import { redisCall } from './redis.ts';
@@ -45,7 +45,7 @@ export class ClusterTaskQueue implements TaskQueue {
     const { stores, scans, publisher, maxQueued } = this.opts;
     const snap = queuedSnapshot(req);
     const first: TaskEvent = { id: 1, type: 'progress', snapshot: { ...snap } };
-    if (!(await stores.tasks.insertTask({ snapshot: snap, root: req.root }, first, maxQueued))) throw new QueueFullError(QUEUE_RETRY_AFTER_S);
+    if (!(await stores.tasks.insertTask(newTask(req, snap), first, maxQueued))) throw new QueueFullError(QUEUE_RETRY_AFTER_S);
     try {
       await redisCall(() => scans.add('scan', { task_id: snap.task_id }, { ...SCAN_JOB_OPTIONS, jobId: snap.task_id }));
     } catch (err) {

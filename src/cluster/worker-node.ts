@@ -7,7 +7,8 @@ import { ScanFailure } from '../domain/scan-failure.ts';
 import { isTerminal } from '../domain/task.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { scanPart, type PartProgress } from '../scan/scan-part.ts';
+import { NO_PROGRESS, scanPart, type PartProgress } from '../scan/scan-part.ts';
+import { findReference } from '../tasks/reference.ts';
 import { AbortError, type WorkerPool } from '../scan/worker-pool.ts';
 import type { PgStores } from '../store/postgres/index.ts';
 import { StoreUnavailableError } from '../store/types.ts';
@@ -92,6 +93,7 @@ export class WorkerNode {
       })),
       plan: (task, signal) => pool.plan(task.root, task.subsets, signal),
       speakers: (root, signal) => pool.speakers(root, signal),
+      reference: (record) => findReference(stores.tasks, record),
       progressIntervalMs: o.progressIntervalMs,
       onInternalError: (err, taskId) => o.logger.error('task error', { task_id: taskId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
       onEnded: (s) => o.metrics?.ended(s),
@@ -214,7 +216,7 @@ export class WorkerNode {
     setMaxListeners(0, controller.signal);
     const mine = this.parts.get(taskId) ?? new Set<AbortController>();
     this.parts.set(taskId, mine.add(controller));
-    let last: PartProgress = { found: 0, walked: false, done: 0, failed: 0, bytes: 0 };
+    let last: PartProgress = { ...NO_PROGRESS };
     let reported = 0;
     const report = (force = false) => {
       if (!force && Date.now() - reported < 250) return;
@@ -225,7 +227,8 @@ export class WorkerNode {
     const beat = setInterval(() => report(true), (this.o.staleS * 1000) / 4);
     try {
       const agg = await scanPart(
-        { taskId, root: rec.root, analysis: rec.snapshot.analysis, part: taken.spec, resume: taken.resume },
+        // Each part looks up the reference when it starts: the latest completed scan of the root by then.
+        { taskId, root: rec.root, analysis: rec.snapshot.analysis, part: taken.spec, resume: taken.resume, reference: await findReference(stores.tasks, rec) },
         { pool, results: stores.results, metrics: this.o.metrics },
         controller.signal,
         (p) => {

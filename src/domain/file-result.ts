@@ -5,15 +5,7 @@ export const AnalysisSchema = z.enum(['header', 'full']);
 export type Analysis = z.infer<typeof AnalysisSchema>;
 
 /** Per-file error codes of a scan result (API.md "scan-results"). */
-export const FILE_ERROR_CODES = [
-  'NOT_RIFF_WAVE',
-  'TRUNCATED',
-  'INVALID_FORMAT',
-  'UNSUPPORTED_ENCODING',
-  'READ_ERROR',
-  'OUTSIDE_ROOT',
-  'WORKER_CRASHED',
-] as const;
+export const FILE_ERROR_CODES = ['NOT_RIFF_WAVE', 'TRUNCATED', 'INVALID_FORMAT', 'UNSUPPORTED_ENCODING', 'READ_ERROR', 'OUTSIDE_ROOT', 'WORKER_CRASHED'] as const;
 export const FileErrorCodeSchema = z.enum(FILE_ERROR_CODES);
 export type FileErrorCode = z.infer<typeof FileErrorCodeSchema>;
 
@@ -77,4 +69,29 @@ export const RESULT_COLUMNS = [
 ] as const satisfies readonly (keyof FileResult)[];
 
 /** The signal fields a header-only scan leaves null. */
-export const SIGNAL_FIELDS = ['peak_dbfs', 'rms_dbfs', 'clipped_samples', 'dc_offset', 'leading_silence_s', 'trailing_silence_s', 'snr_db'] as const satisfies readonly (keyof FileResult)[];
+export const SIGNAL_FIELDS = [
+  'peak_dbfs',
+  'rms_dbfs',
+  'clipped_samples',
+  'dc_offset',
+  'leading_silence_s',
+  'trailing_silence_s',
+  'snr_db',
+] as const satisfies readonly (keyof FileResult)[];
+
+/**
+ * A row as recorded, with what an incremental rescan compares (API.md `reuse`): the file's
+ * modification time in nanoseconds (a decimal string; null when the file was not read cleanly,
+ * which makes the row one never to reuse), and `sidecars`: the transcript files that decided the
+ * row's text, as JSON `{ name: "size:mtime_ns" | "-" (absent) }` by name in the file's folder.
+ * `reused`: the row was copied from an earlier scan rather than read.
+ */
+export type RecordedFile = FileResult & { mtime_ns?: string | null | undefined; sidecars?: string | null | undefined; reused?: boolean | undefined };
+
+/** What a rescan's walk sees of a file before reading it (walk.ts), to match a recorded row. */
+export interface FileFingerprint {
+  size: number;
+  mtime_ns: string;
+  /** The transcript files a scan may consult for this file, by name: "size:mtime_ns", "-" (absent) or "x" (not a regular file). */
+  sidecars: Record<string, string>;
+}

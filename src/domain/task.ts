@@ -13,15 +13,7 @@ export const TERMINAL: ReadonlySet<TaskStatus> = new Set(['completed', 'failed',
 export const isTerminal = (s: TaskStatus): s is TerminalStatus => TERMINAL.has(s);
 
 /** Codes of a failed task's `error.code` (API.md "Errors"). */
-export const TASK_ERROR_CODES = [
-  'PATH_NOT_FOUND',
-  'NOT_A_DIRECTORY',
-  'PATH_NOT_ALLOWED',
-  'TOO_MANY_FILES',
-  'STORAGE_FULL',
-  'STORE_WRITE_FAILED',
-  'INTERNAL_ERROR',
-] as const;
+export const TASK_ERROR_CODES = ['PATH_NOT_FOUND', 'NOT_A_DIRECTORY', 'PATH_NOT_ALLOWED', 'TOO_MANY_FILES', 'STORAGE_FULL', 'STORE_WRITE_FAILED', 'INTERNAL_ERROR'] as const;
 export const TaskErrorCodeSchema = z.enum(TASK_ERROR_CODES);
 export type TaskErrorCode = z.infer<typeof TaskErrorCodeSchema>;
 
@@ -32,6 +24,8 @@ export const ScanSummarySchema = z.object({
   duration_s: z.number(),
   sample_rates: z.record(z.string(), z.number().int()),
   subsets: z.record(z.string(), z.number().int()),
+  /** Files whose rows were copied from an earlier scan instead of read. */
+  files_reused: z.number().int().default(0),
   /** Clip durations of the good files in `bin_s`-wide bins from 0 s; the last bin holds the rest. */
   duration_histogram: z.object({ bin_s: z.number(), counts: z.array(z.number().int()) }),
 });
@@ -50,6 +44,8 @@ export const TaskSnapshotSchema = z.object({
   files_total: z.number().int().nullable(),
   files_done: z.number().int(),
   files_failed: z.number().int(),
+  /** Files whose rows were copied from an earlier scan (API.md `reuse`); 0 in snapshots stored before v2. */
+  files_reused: z.number().int().default(0),
   bytes_done: z.number().int(),
   files_per_s: z.number().nullable(),
   eta_s: z.number().nullable(),
@@ -78,4 +74,15 @@ export interface ScanRequest {
   root: string;
   analysis: z.infer<typeof AnalysisSchema>;
   subsets?: string[] | undefined;
+  /** Copy the rows of unchanged files from the latest completed scan of the root (default), or read everything. */
+  reuse?: ReuseMode | undefined;
+}
+
+export const ReuseModeSchema = z.enum(['auto', 'none']);
+export type ReuseMode = z.infer<typeof ReuseModeSchema>;
+
+/** The scan a rescan copies unchanged files' rows from. */
+export interface ReuseReference {
+  taskId: string;
+  analysis: z.infer<typeof AnalysisSchema>;
 }

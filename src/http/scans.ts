@@ -56,7 +56,7 @@ export function scanRoutes(deps: AppDeps): Hono {
       const body = c.req.valid('json');
       // Resolved once, here: the task scans this real path, and workers re-check it before reading.
       const root = await checkScanPath(body.libritts_path, roots);
-      const snap = await queue.submit({ libritts_path: body.libritts_path, root, analysis: body.analysis, subsets: body.subsets });
+      const snap = await queue.submit({ libritts_path: body.libritts_path, root, analysis: body.analysis, subsets: body.subsets, reuse: body.reuse });
       const id = snap.task_id;
       const statusUrl = `${BASE}/scan-status/${id}`;
       c.header('Location', statusUrl);

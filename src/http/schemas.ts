@@ -23,6 +23,13 @@ export const ScanRequestSchema = z
       )
       .max(100, 'at most 100 subsets')
       .optional(),
+    reuse: z
+      .enum(['auto', 'none'], { error: 'reuse must be "auto" or "none"' })
+      .default('auto')
+      .meta({
+        description:
+          '`auto`: copy the rows of files unchanged since the latest completed scan of the same root (same or richer analysis) instead of reading them; `none`: read everything',
+      }),
   })
   .strict();
 
@@ -157,20 +164,22 @@ export const ResultsQuerySchema = ResultFilterSchema.extend({
 });
 
 /** GET /scan-export: a training format, the result filters (failed rows are never exported), where paths go and which text. */
-export const ExportQuerySchema = ResultFilterSchema.omit({ only: true }).extend({
-  format: z.enum(TRAINING_FORMAT_NAMES, { error: `format must be one of ${TRAINING_FORMAT_NAMES.join(', ')}` }).meta({ description: 'The manifest format (API.md table)' }),
-  path_prefix: z
-    .string()
-    .max(4096, 'path_prefix is longer than 4096 characters')
-    .refine((p) => path.posix.isAbsolute(p), 'path_prefix must be an absolute path')
-    .refine((p) => !/[\0\r\n]/.test(p), 'path_prefix must not contain NUL or line breaks')
-    .optional()
-    .meta({ description: 'Write absolute paths under this root instead of the scanned one (the training machine’s mount)' }),
-  text: z
-    .enum(['normalized', 'original'], { error: 'text must be "normalized" or "original"' })
-    .default('normalized')
-    .meta({ description: 'Which transcript the text column carries' }),
-}).superRefine(checkDurations);
+export const ExportQuerySchema = ResultFilterSchema.omit({ only: true })
+  .extend({
+    format: z.enum(TRAINING_FORMAT_NAMES, { error: `format must be one of ${TRAINING_FORMAT_NAMES.join(', ')}` }).meta({ description: 'The manifest format (API.md table)' }),
+    path_prefix: z
+      .string()
+      .max(4096, 'path_prefix is longer than 4096 characters')
+      .refine((p) => path.posix.isAbsolute(p), 'path_prefix must be an absolute path')
+      .refine((p) => !/[\0\r\n]/.test(p), 'path_prefix must not contain NUL or line breaks')
+      .optional()
+      .meta({ description: 'Write absolute paths under this root instead of the scanned one (the training machine’s mount)' }),
+    text: z
+      .enum(['normalized', 'original'], { error: 'text must be "normalized" or "original"' })
+      .default('normalized')
+      .meta({ description: 'Which transcript the text column carries' }),
+  })
+  .superRefine(checkDurations);
 
 export const ListQuerySchema = z.object({
   status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled'], { error: 'status must be one of queued, running, completed, failed, cancelled' }).optional(),

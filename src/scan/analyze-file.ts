@@ -1,8 +1,9 @@
 import fs from 'node:fs';
-import type { Analysis, FileError, FileResult } from '../domain/file-result.ts';
+import type { Analysis, FileError, FileResult, RecordedFile } from '../domain/file-result.ts';
 import { FdSource } from './byte-source.ts';
 import { fsPath } from './file-names.ts';
 import { parseLibriTTSPath, type LibriTTSIds, type TranscriptReader } from './libritts.ts';
+import { isRacy } from './racy.ts';
 import { isOpened, openUnder } from './safe-open.ts';
 import { SignalAccumulator, type SignalStats } from './signal-stats.ts';
 import type { DiscoveredFile } from './types.ts';
@@ -58,8 +59,8 @@ export function blankResult(rel: string, error: FileError | null = null): FileRe
  * `root` must be a real path (no symlink in it): every open is checked to lie under it.
  * Never throws: every failure becomes the result's `error`.
  */
-export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analysis, state: AnalyzerState): FileResult {
-  const result = blankResult(file.rel);
+export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analysis, state: AnalyzerState): RecordedFile {
+  const result: RecordedFile = blankResult(file.rel);
   const ids: LibriTTSIds = result;
   // Every open goes through safe-open.ts: no symlink followed out of the root, no FIFO waited on.
   const opened = openUnder(root, fsPath(root, file.rel), file.link);
@@ -73,10 +74,13 @@ export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analys
     result.error = opened;
     return result;
   }
-  const { fd, stat } = opened;
+  const { fd, size } = opened;
+  // What a rescan compares; a symlinked file is never reused (its target may change unseen), nor
+  // one modified too recently to tell from a later write (racy.ts).
+  result.mtime_ns = file.link || isRacy(opened.mtimeNs) ? null : String(opened.mtimeNs);
   try {
-    result.bytes = stat.size;
-    const src = new FdSource(fd, stat.size, state.buffer);
+    result.bytes = size;
+    const src = new FdSource(fd, size, state.buffer);
     src.prefetch(0, analysis === 'full' ? state.buffer.length : HEADER_WINDOW);
     const header = readWavHeader(src);
     const { format, data } = header;
@@ -99,8 +103,9 @@ export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analys
           const want = Math.min(chunk, end - at);
           const got = src.chunk(at, want);
           if (got.length < want) {
-            // The file shrank while we read it: keep what we have and say so.
+            // The file shrank while we read it: keep what we have and say so, and read it again next time.
             result.error = { code: 'TRUNCATED', detail: 'file ended while its samples were read' };
+            result.mtime_ns = null;
             acc.push(got.subarray(0, got.length - (got.length % format.blockAlign)));
             break;
           }
@@ -111,6 +116,7 @@ export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analys
     }
   } catch (err) {
     result.error = ioError(err);
+    result.mtime_ns = null; // an I/O error may pass: read this file again next time
   } finally {
     fs.closeSync(fd);
   }

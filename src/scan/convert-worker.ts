@@ -52,7 +52,7 @@ port.on('message', (m: ConvertRequest) => {
     const opened = openUnder(m.root, fsPath(m.root, m.rel), true);
     if (!isOpened(opened)) return send({ type: 'refused', id: m.id, status: 404, detail: opened.detail });
     const buf = Buffer.allocUnsafe(CHUNK + 64 * 1024);
-    const header = readWavHeader(new FdSource(opened.fd, opened.stat.size, buf));
+    const header = readWavHeader(new FdSource(opened.fd, opened.size, buf));
     if (!header.format || !header.data || !convertible(header.format)) {
       fs.closeSync(opened.fd);
       return send({ type: 'refused', id: m.id, status: 415, detail: `cannot convert this file: ${header.error?.detail ?? 'no decodable samples'}` });

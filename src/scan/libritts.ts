@@ -1,5 +1,5 @@
 import { fsPath } from './file-names.ts';
-import { readSmallFileUnder } from './safe-open.ts';
+import { readSidecarUnder, readSmallFileUnder } from './safe-open.ts';
 
 /**
  * Sidecar size caps. A sidecar over its cap is not read at all, as if it were missing: a 1 GB
@@ -51,9 +51,9 @@ export interface Transcript {
  */
 const dropNul = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '') : s);
 
-const readText = (root: string, rel: string, cap: number): string | null => {
-  const text = readSmallFileUnder(root, fsPath(root, rel), cap);
-  return text === null ? null : dropNul(text).trim();
+const readText = (root: string, rel: string, cap: number): { text: string | null; sig: string | null } => {
+  const { text, sig } = readSidecarUnder(root, fsPath(root, rel), cap);
+  return { text: text === null ? null : dropNul(text).trim(), sig };
 };
 
 /** A transcript field, or null when it is empty or longer than a transcript may be. */
@@ -69,44 +69,89 @@ const field = (s: string | undefined): string | null => {
  * one read per chapter instead of two per utterance is what lets a header scan keep up with the
  * disk (README "Performance"). Sync on purpose: it runs in scan workers.
  */
+interface ChapterTable {
+  table: Map<string, Transcript>;
+  sig: string | null;
+}
+
+/**
+ * The names of the transcript files a scan may consult for the WAV named `name` (in its folder):
+ * the chapter table, when the name gives the ids, and the two sibling texts. The walk of a rescan
+ * fingerprints exactly these (walk.ts).
+ */
+export function sidecarNames(name: string, ids: LibriTTSIds): { table: string | null; normalized: string; original: string } {
+  const base = name.slice(0, -4); // *.wav in any letter case
+  return {
+    table: ids.speaker_id && ids.chapter_id && ids.utterance_id ? `${ids.speaker_id}_${ids.chapter_id}.trans.tsv` : null,
+    normalized: `${base}.normalized.txt`,
+    original: `${base}.original.txt`,
+  };
+}
+
+/**
+ * Finds transcripts. The chapter's `<speaker>_<chapter>.trans.tsv` (id, original, normalized) is
+ * read once per chapter and answers for all its utterances; the sibling `<stem>.normalized.txt` /
+ * `<stem>.original.txt` are read only for what it lacks. In LibriTTS both hold the same text, and
+ * one read per chapter instead of two per utterance is what lets a header scan keep up with the
+ * disk (README "Performance"). Each answer lists the files it consulted with their fingerprints
+ * (`sidecars`), for incremental rescans. Sync on purpose: it runs in scan workers.
+ */
 export class TranscriptReader {
-  private readonly chapters = new Map<string, Map<string, Transcript>>();
+  private readonly chapters = new Map<string, ChapterTable>();
   // Files arrive chapter by chapter: remember the last table to skip even the map lookup.
   private lastKey = '';
-  private lastTable: Map<string, Transcript> = new Map();
+  private lastTable: ChapterTable = { table: new Map(), sig: null };
 
   constructor(private readonly cacheSize = 32) {}
 
-  /** Transcripts of the WAV at `rel` (relative to `root`, in the text form of file-names.ts). */
-  read(root: string, rel: string, ids: LibriTTSIds): Transcript {
-    let text_normalized: string | null = null;
-    let text_original: string | null = null;
-    if (ids.speaker_id && ids.chapter_id && ids.utterance_id) {
-      const slash = rel.lastIndexOf('/');
-      const dir = slash < 0 ? '' : rel.slice(0, slash + 1);
-      const fromTsv = this.chapter(root, `${dir}${ids.speaker_id}_${ids.chapter_id}.trans.tsv`).get(ids.utterance_id);
-      if (fromTsv) ({ text_normalized, text_original } = fromTsv);
-    }
-    if (text_normalized === null || text_original === null) {
-      const base = rel.slice(0, -4); // *.wav in any letter case
-      text_normalized ??= readText(root, `${base}.normalized.txt`, MAX_TRANSCRIPT_BYTES);
-      text_original ??= readText(root, `${base}.original.txt`, MAX_TRANSCRIPT_BYTES);
-    }
-    return { text_normalized, text_original };
+  /** Forgets the tables read: they may have changed since (called for every batch of files). */
+  reset(): void {
+    this.chapters.clear();
+    this.lastKey = '';
   }
 
-  private chapter(root: string, rel: string): Map<string, Transcript> {
+  /** Transcripts of the WAV at `rel` (relative to `root`, in the text form of file-names.ts). */
+  read(root: string, rel: string, ids: LibriTTSIds): Transcript & { sidecars: string | null } {
+    let text_normalized: string | null = null;
+    let text_original: string | null = null;
+    const slash = rel.lastIndexOf('/');
+    const dir = slash < 0 ? '' : rel.slice(0, slash + 1);
+    const names = sidecarNames(rel.slice(slash + 1), ids);
+    const consulted: Record<string, string> = {};
+    let trusted = true;
+    const note = (name: string, sig: string | null) => {
+      if (sig === null) trusted = false;
+      else consulted[name] = sig;
+    };
+    if (names.table) {
+      const chapter = this.chapter(root, `${dir}${names.table}`);
+      note(names.table, chapter.sig);
+      const fromTsv = chapter.table.get(ids.utterance_id!);
+      if (fromTsv) ({ text_normalized, text_original } = fromTsv);
+    }
+    if (text_normalized === null) {
+      const r = readText(root, `${dir}${names.normalized}`, MAX_TRANSCRIPT_BYTES);
+      text_normalized = r.text;
+      note(names.normalized, r.sig);
+    }
+    if (text_original === null) {
+      const r = readText(root, `${dir}${names.original}`, MAX_TRANSCRIPT_BYTES);
+      text_original = r.text;
+      note(names.original, r.sig);
+    }
+    return { text_normalized, text_original, sidecars: trusted ? JSON.stringify(consulted) : null };
+  }
+
+  private chapter(root: string, rel: string): ChapterTable {
     const key = `${root}\0${rel}`;
     if (key === this.lastKey) return this.lastTable;
     let table = this.chapters.get(key);
-    if (table) {
-      this.lastKey = key;
-      this.lastTable = table;
-      return table;
+    if (!table) {
+      const { text, sig } = readText(root, rel, MAX_CHAPTER_TABLE_BYTES);
+      table = { table: parseChapterTable(text ?? ''), sig };
+      if (this.chapters.size >= this.cacheSize) this.chapters.delete(this.chapters.keys().next().value!);
+      this.chapters.set(key, table);
     }
-    table = parseChapterTable(readText(root, rel, MAX_CHAPTER_TABLE_BYTES) ?? '');
-    if (this.chapters.size >= this.cacheSize) this.chapters.delete(this.chapters.keys().next().value!);
-    this.chapters.set(key, table);
     this.lastKey = key;
     this.lastTable = table;
     return table;

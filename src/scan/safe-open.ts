@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { FileError } from '../domain/file-result.ts';
+import { isRacy } from './racy.ts';
 
 /**
  * The one way scan code opens a file under a scan root, WAVs and sidecars alike:
@@ -24,7 +25,10 @@ const HAVE_PROC_FD = (() => {
 
 export interface OpenedFile {
   fd: number;
-  stat: fs.Stats;
+  /** From fstat on the descriptor: what was opened, not what the name pointed at before. */
+  size: number;
+  /** Modification time in nanoseconds, as the filesystem keeps it (incremental rescans compare it). */
+  mtimeNs: bigint;
 }
 
 export type OpenOutcome = OpenedFile | FileError;
@@ -87,13 +91,13 @@ export function openUnder(root: string, file: string | Buffer, followLink = fals
   }
   let keep = false;
   try {
-    const stat = fs.fstatSync(fd);
+    const stat = fs.fstatSync(fd, { bigint: true });
     if (!stat.isFile()) return { code: 'READ_ERROR', detail: 'not a regular file' };
     const real = descriptorPath(fd, target);
     if (!real) return { code: 'READ_ERROR', detail: 'cannot tell where the file lies' };
     if (!isUnder(root, real)) return OUTSIDE;
     keep = true;
-    return { fd, stat };
+    return { fd, size: Number(stat.size), mtimeNs: stat.mtimeNs };
   } catch (err) {
     return ioError(err);
   } finally {
@@ -103,39 +107,57 @@ export function openUnder(root: string, file: string | Buffer, followLink = fals
 
 export const isOpened = (o: OpenOutcome): o is OpenedFile => 'fd' in o;
 
+/** A sidecar as read, with its fingerprint: "size:mtime_ns", "-" when absent, null when it cannot be trusted (unreadable, or modified too recently: racy.ts). */
+export interface SidecarRead {
+  text: string | null;
+  sig: string | null;
+}
+
+/** An open that failed because nothing is there (as opposed to a file that cannot be read). */
+const isMissing = (e: FileError): boolean => e.detail === 'cannot read file (ENOENT)' || e.detail === 'cannot read file (ENOTDIR)';
+
 /**
  * Reads a whole small sidecar file (transcript, chapter table, speaker table) under the same
- * rules, at most `maxBytes`; a larger file is not read at all (null), like a missing one.
+ * rules, at most `maxBytes`; a larger file is not read at all (null), like a missing one. The
+ * fingerprint lets a rescan tell that the file, or its absence, is unchanged.
  */
-export function readSmallFileUnder(root: string, file: string | Buffer, maxBytes: number): string | null {
+export function readSidecarUnder(root: string, file: string | Buffer, maxBytes: number): SidecarRead {
   const opened = openUnder(root, file);
-  if (!isOpened(opened)) return null;
-  const { fd, stat } = opened;
+  if (!isOpened(opened)) return { text: null, sig: isMissing(opened) ? '-' : null };
+  const { fd, size } = opened;
+  const sig = isRacy(opened.mtimeNs) ? null : `${size}:${opened.mtimeNs}`;
   try {
-    if (stat.size > maxBytes) return null;
+    if (size > maxBytes) return { text: null, sig };
     // Read to EOF but never past the cap: the size may have changed since fstat.
-    const buf = Buffer.allocUnsafe(Math.min(maxBytes, stat.size) + 1);
+    const buf = Buffer.allocUnsafe(Math.min(maxBytes, size) + 1);
     let got = 0;
     while (got < buf.length) {
       const n = fs.readSync(fd, buf, got, buf.length - got, got);
       if (n === 0) break;
       got += n;
     }
-    if (got > maxBytes) return null;
-    return buf.toString('utf8', 0, got);
+    // A size that moved while it was read: the text is kept, the fingerprint is not trusted.
+    if (got !== size) return { text: got > maxBytes ? null : buf.toString('utf8', 0, got), sig: null };
+    return { text: buf.toString('utf8', 0, got), sig };
   } catch {
-    return null;
+    return { text: null, sig: null };
   } finally {
     fs.closeSync(fd);
   }
 }
+
+/** readSidecarUnder's text alone. */
+export const readSmallFileUnder = (root: string, file: string | Buffer, maxBytes: number): string | null => readSidecarUnder(root, file, maxBytes).text;
 
 /**
  * Checks, when work on a task starts or resumes, that its resolved root still is what it was
  * when the request was accepted: a real directory (no component has become a symlink) inside
  * one of the allowed roots. Sync; the caller runs it off the main thread or accepts one stat.
  */
-export function verifyRoot(root: string, allowed: readonly string[]): { ok: true } | { ok: false; code: 'PATH_NOT_FOUND' | 'NOT_A_DIRECTORY' | 'PATH_NOT_ALLOWED'; detail: string } {
+export function verifyRoot(
+  root: string,
+  allowed: readonly string[],
+): { ok: true } | { ok: false; code: 'PATH_NOT_FOUND' | 'NOT_A_DIRECTORY' | 'PATH_NOT_ALLOWED'; detail: string } {
   let real: string;
   try {
     real = fs.realpathSync.native(root);

@@ -1,7 +1,8 @@
-import type { Analysis, FileResult } from '../domain/file-result.ts';
+import type { Analysis, FileFingerprint, FileResult, RecordedFile } from '../domain/file-result.ts';
+import type { ReuseReference } from '../domain/task.ts';
 import type { Metrics } from '../metrics.ts';
 import { ScanFailure } from '../domain/scan-failure.ts';
-import { StorageFullError, type ResultStore } from '../store/types.ts';
+import { StorageFullError, type RecordedPrint, type ResultStore } from '../store/types.ts';
 import type { PartSpec } from './plan.ts';
 import { ScanAggregator } from './summary.ts';
 import type { DiscoveredFile } from './types.ts';
@@ -15,9 +16,14 @@ export interface PartProgress {
   walked: boolean;
   done: number;
   failed: number;
-  /** Bytes of the files read (recorded by this or an earlier run). */
+  /** Files whose rows were copied from the reference scan (included in `done`). */
+  reused: number;
+  /** Bytes of the files read (recorded by this or an earlier run); reused files add nothing. */
   bytes: number;
 }
+
+/** A part that has not started. */
+export const NO_PROGRESS: Readonly<PartProgress> = { found: 0, walked: false, done: 0, failed: 0, reused: 0, bytes: 0 };
 
 export interface PartJob {
   taskId: string;
@@ -27,6 +33,26 @@ export interface PartJob {
   part: PartSpec;
   /** An earlier run of this part may have recorded files: look them up instead of reading them again. */
   resume: boolean;
+  /** The scan whose rows of unchanged files are copied instead of read (API.md `reuse`), if any. */
+  reference: ReuseReference | null;
+}
+
+/**
+ * Whether a file is as the reference scan recorded it: the same size and modification time, and
+ * every transcript file that decided its row the same (or still absent). Then a scan of it now
+ * would give the very same row.
+ */
+export function unchanged(fp: FileFingerprint, rec: RecordedPrint | undefined): boolean {
+  if (!rec || rec.bytes !== fp.size || rec.mtime_ns !== fp.mtime_ns) return false;
+  let consulted: unknown;
+  try {
+    consulted = JSON.parse(rec.sidecars);
+  } catch {
+    return false;
+  }
+  if (!consulted || typeof consulted !== 'object') return false;
+  for (const [name, sig] of Object.entries(consulted)) if (fp.sidecars[name] !== sig) return false;
+  return true;
 }
 
 export interface PartDeps {
@@ -67,13 +93,16 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
   const maxFiles = deps.maxFiles ?? Number.POSITIVE_INFINITY;
   const batchSize = job.analysis === 'full' ? (deps.fullBatch ?? 16) : (deps.headerBatch ?? 512);
   const agg = new ScanAggregator(job.analysis);
-  const p: PartProgress = { found: 0, walked: false, done: 0, failed: 0, bytes: 0 };
-  const count = (rows: FileResult[]) => {
+  const p: PartProgress = { ...NO_PROGRESS };
+  const ref = job.reference;
+  /** Counts recorded rows; `reused`: copied, not read (a resumed row says which it was). */
+  const count = (rows: RecordedFile[], reused = false) => {
     agg.add(rows);
     p.done += rows.length;
     for (const r of rows) {
       if (r.error) p.failed++;
-      p.bytes += r.bytes ?? 0;
+      if (reused || r.reused) p.reused++;
+      else p.bytes += r.bytes ?? 0;
     }
   };
 
@@ -85,22 +114,55 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
     for (const w of waiting.splice(0)) w();
   };
 
-  // Resume: each walked batch is checked against the store, in order, before its files queue.
+  /** Drops the files this task recorded in an earlier run, counting them. */
+  const recorded = async (files: DiscoveredFile[]): Promise<DiscoveredFile[]> => {
+    const rows = await results.resultsByPaths(
+      job.taskId,
+      files.map((f) => f.rel),
+    );
+    const known = new Set(rows.map((r) => r.path));
+    count(rows);
+    return files.filter((f) => !known.has(f.rel));
+  };
+  /**
+   * Copies the rows of the files the reference scan saw as they are now, in bulk inside the
+   * store, and drops them: they are not read. A reference deleted meanwhile copies nothing, and
+   * its files are read.
+   */
+  const reusable = async (files: DiscoveredFile[]): Promise<DiscoveredFile[]> => {
+    const printed = files.filter((f) => f.fp);
+    if (!ref || !printed.length) return files;
+    const prints = await results.fingerprints(
+      ref.taskId,
+      printed.map((f) => f.rel),
+    );
+    const same = printed.filter((f) => unchanged(f.fp!, prints.get(f.rel)));
+    if (!same.length) return files;
+    const copied = await results.copyResults(
+      ref.taskId,
+      job.taskId,
+      same.map((f) => f.rel),
+      job.analysis === 'header' && ref.analysis === 'full',
+    );
+    count(copied, true);
+    deps.metrics?.reused(copied.length);
+    const done = new Set(copied.map((r) => r.path));
+    return files.filter((f) => !done.has(f.rel));
+  };
+
+  // Each walked batch is checked against the store, in order, before its files queue: what an
+  // earlier run of this task recorded (resume), then what the reference scan can give (reuse).
   let sorting: Promise<void> = Promise.resolve();
   const sort = (files: DiscoveredFile[]) => {
-    if (!job.resume) {
+    if (!job.resume && !ref) {
       pending.push(...files);
       if (pending.length - next >= batchSize) wake();
       return;
     }
     sorting = sorting.then(async () => {
-      const recorded = await results.resultsByPaths(
-        job.taskId,
-        files.map((f) => f.rel),
-      );
-      const known = new Set(recorded.map((r) => r.path));
-      count(recorded);
-      for (const f of files) if (!known.has(f.rel)) pending.push(f);
+      let left = job.resume ? await recorded(files) : files;
+      left = await reusable(left);
+      for (const f of left) pending.push(f);
       if (pending.length - next >= batchSize) wake();
       onProgress({ ...p });
     });
@@ -146,7 +208,7 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
   };
   try {
     try {
-      await pool.walk(job.root, job.part.scope, onFiles, AbortSignal.any([signal, walkStop.signal]), DISCOVERY_BATCH);
+      await pool.walk(job.root, job.part.scope, onFiles, AbortSignal.any([signal, walkStop.signal]), { batch: DISCOVERY_BATCH, fingerprints: ref !== null });
     } catch (err) {
       if (tooMany) throw new ScanFailure('TOO_MANY_FILES', `The tree holds more than ${maxFiles} WAV files (MAX_FILES_PER_SCAN); scan a subset or raise the limit`);
       throw err;

@@ -103,7 +103,10 @@ export class ScanAggregator {
       sampleRates: { ...this.sampleRates },
       subsets: { ...this.subsets },
       durations: [...this.durations],
-      speakers: [...this.bySpeaker].map(([id, s]) => [id, { utterances: s.utterances, failed: s.failed, duration: s.duration, subsets: [...s.subsets], snrs: [...s.snrs], best: s.best }]),
+      speakers: [...this.bySpeaker].map(([id, s]) => [
+        id,
+        { utterances: s.utterances, failed: s.failed, duration: s.duration, subsets: [...s.subsets], snrs: [...s.snrs], best: s.best },
+      ]),
     };
   }
 
@@ -127,10 +130,12 @@ export class ScanAggregator {
     return this;
   }
 
-  summary(): ScanSummary {
+  /** The task's summary; `filesReused` is counted by the parts, not from the rows. */
+  summary(filesReused = 0): ScanSummary {
     return {
       utterances: this.utterances,
       failed: this.failed,
+      files_reused: filesReused,
       speakers: this.bySpeaker.size,
       duration_s: Math.round(this.duration * 1000) / 1000,
       sample_rates: { ...this.sampleRates },

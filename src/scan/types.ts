@@ -1,4 +1,4 @@
-import type { Analysis, FileResult } from '../domain/file-result.ts';
+import type { Analysis, FileFingerprint, RecordedFile } from '../domain/file-result.ts';
 import type { SpeakerInfo } from './libritts.ts';
 import type { PartSpec } from './plan.ts';
 import type { WalkScope } from './walk.ts';
@@ -8,19 +8,21 @@ export interface DiscoveredFile {
   rel: string;
   /** The directory entry is a symlink: the worker must check where it leads. */
   link: boolean;
+  /** From a rescan's walk (regular files only): what to match against the reference scan's row. */
+  fp?: FileFingerprint | undefined;
 }
 
 /** Main thread → scan worker. Every request names the root, which the worker re-checks first. */
 export type WorkerRequest =
   | { type: 'batch'; id: number; root: string; analysis: Analysis; files: DiscoveredFile[] }
-  | { type: 'walk'; id: number; root: string; scope: WalkScope; batch: number }
+  | { type: 'walk'; id: number; root: string; scope: WalkScope; batch: number; fingerprints: boolean }
   | { type: 'plan'; id: number; root: string; subsets: string[] | null }
   | { type: 'count'; id: number; root: string; scopes: WalkScope[] }
   | { type: 'speakers'; id: number; root: string };
 
 /** Scan worker → main thread. A walk answers with `found` messages, then `walked`. */
 export type WorkerResponse =
-  | { type: 'result'; id: number; results: FileResult[] }
+  | { type: 'result'; id: number; results: RecordedFile[] }
   | { type: 'found'; id: number; files: DiscoveredFile[] }
   | { type: 'walked'; id: number }
   | { type: 'speakers'; id: number; speakers: SpeakerInfo[] }

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import type { FileFingerprint } from '../domain/file-result.ts';
 import { fsPath, nameToText } from './file-names.ts';
+import { parseLibriTTSPath, sidecarNames } from './libritts.ts';
 import type { DiscoveredFile } from './types.ts';
 
 const DOT = 0x2e;
@@ -65,6 +67,59 @@ export function nameHash(b: Uint8Array): number {
   return h >>> 0;
 }
 
+/** "size:mtime_ns" of a regular file, by lstat (never follows a link); null when it cannot be had. */
+function statSig(full: string | Buffer): { size: number; mtime_ns: string } | null {
+  try {
+    const st = fs.lstatSync(full, { bigint: true });
+    return st.isFile() ? { size: Number(st.size), mtime_ns: String(st.mtimeNs) } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Fingerprints of one folder's files for a rescan: a WAV's size and mtime, and those of the
+ * transcript files a scan of it may consult (libritts.ts sidecarNames), from lstat alone.
+ */
+class FolderPrints {
+  private readonly kinds = new Map<string, Kind>();
+  private readonly sigs = new Map<string, string>();
+
+  constructor(dir: string | Buffer, entries: [fs.Dirent<Buffer>, Kind][]) {
+    for (const [e, kind] of entries) this.kinds.set(nameToText(e.name), kind);
+    this.prefix = Buffer.concat([typeof dir === 'string' ? Buffer.from(dir, 'utf8') : dir, Buffer.from('/')]);
+  }
+
+  private readonly prefix: Buffer;
+
+  private full(name: string | Buffer): Buffer {
+    return Buffer.concat([this.prefix, typeof name === 'string' ? Buffer.from(name, 'utf8') : name]);
+  }
+
+  private sidecar(name: string): string {
+    let sig = this.sigs.get(name);
+    if (sig === undefined) {
+      const kind = this.kinds.get(name);
+      // A name that does not round-trip (bytes that are not UTF-8) is not judged: 'x' never matches.
+      const st = kind === 'file' && !name.includes('\\') ? statSig(this.full(name)) : null;
+      sig = kind === undefined ? '-' : st ? `${st.size}:${st.mtime_ns}` : 'x';
+      this.sigs.set(name, sig);
+    }
+    return sig;
+  }
+
+  of(name: Buffer, rel: string): FileFingerprint | undefined {
+    const text = nameToText(name);
+    if (text.includes('\\')) return undefined;
+    const st = statSig(this.full(name));
+    if (!st) return undefined;
+    const names = sidecarNames(text, parseLibriTTSPath(rel));
+    const sidecars: Record<string, string> = { [names.normalized]: this.sidecar(names.normalized), [names.original]: this.sidecar(names.original) };
+    if (names.table) sidecars[names.table] = this.sidecar(names.table);
+    return { ...st, sidecars };
+  }
+}
+
 /**
  * Walks the WAV files in a scope under `root`, depth first, the files of a directory before its
  * subdirectories so that a chapter's files arrive together. Never follows a directory symlink —
@@ -73,7 +128,7 @@ export function nameHash(b: Uint8Array): number {
  * leads. Names are read as bytes and reported in the text form of file-names.ts. Sync on
  * purpose: it runs in a scan worker thread.
  */
-export function* walkWavFiles(root: string, scope: WalkScope = { dirs: [''], recursive: true }): Generator<DiscoveredFile> {
+export function* walkWavFiles(root: string, scope: WalkScope = { dirs: [''], recursive: true }, opts: { fingerprints?: boolean } = {}): Generator<DiscoveredFile> {
   const stack: string[] = [];
   for (const d of [...new Set(scope.dirs)].reverse()) {
     if (d === '') {
@@ -92,15 +147,18 @@ export function* walkWavFiles(root: string, scope: WalkScope = { dirs: [''], rec
     const rel = stack.pop()!;
     const dir = rel === '' ? root : fsPath(root, rel);
     const subdirs: string[] = [];
-    for (const e of list(dir)) {
+    const entries = list(dir).map((e): [fs.Dirent<Buffer>, Kind] => [e, kindOf(dir, e)]);
+    const prints = opts.fingerprints ? new FolderPrints(dir, entries) : null;
+    for (const [e, kind] of entries) {
       const name = e.name;
-      const kind = kindOf(dir, e);
       if (kind === 'dir') {
         if (scope.recursive) subdirs.push(rel === '' ? nameToText(name) : `${rel}/${nameToText(name)}`);
       } else if ((kind === 'file' || kind === 'link') && isWavName(name) && !isResourceFork(name)) {
         if (shard && nameHash(name) % shard.count !== shard.index) continue;
         const text = nameToText(name);
-        yield { rel: rel === '' ? text : `${rel}/${text}`, link: kind === 'link' };
+        const fileRel = rel === '' ? text : `${rel}/${text}`;
+        const fp = prints && kind === 'file' ? prints.of(name, fileRel) : undefined;
+        yield fp ? { rel: fileRel, link: false, fp } : { rel: fileRel, link: kind === 'link' };
       }
     }
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { Analysis, FileResult } from '../domain/file-result.ts';
+import type { Analysis, FileResult, RecordedFile } from '../domain/file-result.ts';
 import { workerModule } from '../worker-url.ts';
 import { blankResult } from './analyze-file.ts';
 import type { SpeakerInfo } from './libritts.ts';
@@ -90,14 +90,17 @@ export class WorkerPool {
   }
 
   /** Scans `files` under `root` in one worker; rejects with AbortError when `signal` aborts. */
-  run(root: string, analysis: Analysis, files: DiscoveredFile[], signal?: AbortSignal): Promise<FileResult[]> {
+  run(root: string, analysis: Analysis, files: DiscoveredFile[], signal?: AbortSignal): Promise<RecordedFile[]> {
     return this.batch(root, analysis, files, signal, false);
   }
 
-  /** Walks the WAV files of a scope under `root` in a worker, handing them to `onFiles` batch by batch. */
-  walk(root: string, scope: WalkScope, onFiles: (files: DiscoveredFile[]) => void, signal?: AbortSignal, batch = 256): Promise<void> {
+  /**
+   * Walks the WAV files of a scope under `root` in a worker, handing them to `onFiles` batch by
+   * batch; with `fingerprints`, each regular file comes with what a rescan matches (walk.ts).
+   */
+  walk(root: string, scope: WalkScope, onFiles: (files: DiscoveredFile[]) => void, signal?: AbortSignal, opts: { batch?: number; fingerprints?: boolean } = {}): Promise<void> {
     return new Promise((resolve, reject) =>
-      this.enqueue({ type: 'walk', root, scope, batch }, signal, reject, (msg) => {
+      this.enqueue({ type: 'walk', root, scope, batch: opts.batch ?? 256, fingerprints: opts.fingerprints ?? false }, signal, reject, (msg) => {
         if (msg.type === 'found') {
           onFiles(msg.files);
           return false;
@@ -161,13 +164,11 @@ export class WorkerPool {
       s.job = null;
       s.worker.removeAllListeners('exit');
     }
-    const stopped = await Promise.all(
-      workers.map((w) => Promise.race([w.terminate().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())])),
-    );
+    const stopped = await Promise.all(workers.map((w) => Promise.race([w.terminate().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())])));
     return { stuck: stopped.filter((ok) => !ok).length };
   }
 
-  private batch(root: string, analysis: Analysis, files: DiscoveredFile[], signal: AbortSignal | undefined, retry: boolean): Promise<FileResult[]> {
+  private batch(root: string, analysis: Analysis, files: DiscoveredFile[], signal: AbortSignal | undefined, retry: boolean): Promise<RecordedFile[]> {
     return new Promise((resolve, reject) =>
       this.enqueue(
         { type: 'batch', root, analysis, files },

@@ -40,6 +40,8 @@ port.on('message', (msg: WorkerRequest) => {
   }
   switch (msg.type) {
     case 'batch': {
+      // Chapter tables are cached within a batch only: a rescan must see the tables as they are now.
+      state.transcripts.reset();
       const results = msg.files.map((file) => {
         if (faults?.crashOn && file.rel.endsWith(faults.crashOn)) process.exit(70);
         if (faults?.hangOn && file.rel.endsWith(faults.hangOn.suffix)) fs.readFileSync(faults.hangOn.fifo);
@@ -50,7 +52,7 @@ port.on('message', (msg: WorkerRequest) => {
     }
     case 'walk': {
       let files: DiscoveredFile[] = [];
-      for (const f of walkWavFiles(msg.root, msg.scope)) {
+      for (const f of walkWavFiles(msg.root, msg.scope, { fingerprints: msg.fingerprints })) {
         files.push(f);
         if (files.length >= msg.batch) {
           send({ type: 'found', id: msg.id, files });

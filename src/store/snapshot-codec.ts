@@ -34,6 +34,7 @@ export function parseStoredSnapshot(row: SnapshotRow): TaskSnapshot {
     files_total: null,
     files_done: 0,
     files_failed: 0,
+    files_reused: 0,
     bytes_done: 0,
     files_per_s: null,
     eta_s: null,

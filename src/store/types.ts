@@ -1,5 +1,7 @@
-import type { FileResult } from '../domain/file-result.ts';
-import type { TaskEvent, TaskEventType, TaskSnapshot, TaskStatus } from '../domain/task.ts';
+import type { Analysis, FileResult, RecordedFile } from '../domain/file-result.ts';
+
+export type { RecordedFile };
+import type { ReuseMode, ReuseReference, TaskEvent, TaskEventType, TaskSnapshot, TaskStatus } from '../domain/task.ts';
 import type { ResultCursor, ResultFilter, ResultSort } from './result-query.ts';
 
 /**
@@ -36,6 +38,26 @@ export interface TaskRecord extends StoredTask {
   root: string;
   /** A cancel was accepted but the task had not stopped yet (it must survive a restart). */
   cancel_requested: boolean;
+  /** Whether the scan may copy unchanged files' rows from an earlier one (API.md `reuse`). */
+  reuse: ReuseMode;
+}
+
+/** What a new task is recorded with. */
+export interface NewTask {
+  snapshot: TaskSnapshot;
+  root: string;
+  reuse: ReuseMode;
+  /** scan/version.ts: a later rescan reuses only rows of the same version. */
+  scannerVersion: number;
+}
+
+/** Which earlier scan a rescan may reuse: of the same root, completed, same scanner version, at least as rich an analysis. */
+export interface ReferenceQuery {
+  root: string;
+  analysis: Analysis;
+  scannerVersion: number;
+  /** The rescan itself. */
+  excludeId: string;
 }
 
 export interface TaskStore {
@@ -43,7 +65,9 @@ export interface TaskStore {
    * Records a new task and its first event in one write. With `maxQueued`, refuses (returns
    * false, writing nothing) when that many tasks are already queued, atomically with the insert.
    */
-  insertTask(task: { snapshot: TaskSnapshot; root: string }, first: TaskEvent, maxQueued?: number): Promise<boolean>;
+  insertTask(task: NewTask, first: TaskEvent, maxQueued?: number): Promise<boolean>;
+  /** The latest completed task that matches (the newest by admission order), or null. */
+  findReference(q: ReferenceQuery): Promise<ReuseReference | null>;
   getTask(id: string): Promise<StoredTask | null>;
   getRecord(id: string): Promise<TaskRecord | null>;
   listTasks(opts: { status?: TaskStatus | undefined; limit: number }): Promise<TaskSnapshot[]>;
@@ -91,13 +115,20 @@ export interface ResultPage {
   next: ResultCursor | null;
 }
 
-/** A row as recorded: the result, and the file's modification time for incremental rescans. */
-export type RecordedFile = FileResult & { mtime_ns?: string | null | undefined };
-
 export interface ResultCounts {
   done: number;
   failed: number;
+  /** Bytes of the files read (reused rows count nothing here). */
   bytes: number;
+  reused: number;
+}
+
+/** What a recorded row says of its file, for a rescan to compare (a row read cleanly only). */
+export interface RecordedPrint {
+  bytes: number;
+  mtime_ns: string;
+  /** JSON: the transcript files consulted, by name, "size:mtime_ns" or "-". */
+  sidecars: string;
 }
 
 export interface ResultStore {
@@ -107,8 +138,16 @@ export interface ResultStore {
   page(taskId: string, query: ResultsQuery): Promise<ResultPage>;
   /** How many rows match a filter. */
   count(taskId: string, filter: ResultFilter): Promise<number>;
-  /** The recorded rows among `paths` (any order). */
-  resultsByPaths(taskId: string, paths: string[]): Promise<FileResult[]>;
+  /** The recorded rows among `paths` (any order), each saying whether it was reused. */
+  resultsByPaths(taskId: string, paths: string[]): Promise<RecordedFile[]>;
+  /** The fingerprints of the rows among `paths` that a rescan may reuse (read cleanly, not through a link). */
+  fingerprints(taskId: string, paths: string[]): Promise<Map<string, RecordedPrint>>;
+  /**
+   * Copies the rows of task `from` at `paths` into task `to`, marked reused, in bulk inside the
+   * store; `headerOnly` leaves the signal fields null (a header scan reusing a full one). A path
+   * `to` has already is left as it is. Resolves with the rows copied: those `from` still had.
+   */
+  copyResults(from: string, to: string, paths: string[], headerOnly: boolean): Promise<FileResult[]>;
   resultCounts(taskId: string): Promise<ResultCounts>;
   replaceSpeakers(taskId: string, rows: SpeakerRow[]): Promise<void>;
   speakers(taskId: string): Promise<SpeakerRow[]>;

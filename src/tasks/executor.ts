@@ -1,5 +1,5 @@
 import { ScanFailure } from '../domain/scan-failure.ts';
-import { isTerminal, type TaskSnapshot } from '../domain/task.ts';
+import { isTerminal, type ReuseReference, type TaskSnapshot } from '../domain/task.ts';
 import type { SpeakerInfo } from '../scan/libritts.ts';
 import type { PartSpec } from '../scan/plan.ts';
 import { asScanFailure } from '../scan/scan-part.ts';
@@ -25,6 +25,8 @@ export interface ExecutorDeps {
   plan(task: { root: string; subsets: string[] | null }, signal: AbortSignal): Promise<PartSpec[]>;
   /** Reads the root's speaker table (in a worker thread, under the scan's file rules). */
   speakers(root: string, signal: AbortSignal): Promise<SpeakerInfo[]>;
+  /** The earlier scan whose unchanged files' rows the task copies (tasks/reference.ts); none when absent. */
+  reference?: ((record: TaskRecord) => Promise<ReuseReference | null>) | undefined;
   progressIntervalMs: number;
   onInternalError?: ((err: unknown, taskId: string) => void) | undefined;
   /** Told of every task this executor ends (metrics). */
@@ -71,33 +73,30 @@ export class TaskExecutor {
     if ((await em.start()) === null) return 'ended'; // another process ended it meanwhile
     const startDone = s.files_done;
     const started = performance.now();
-    let last: TaskProgress = { found: 0, walked: false, done: s.files_done, failed: s.files_failed, bytes: s.bytes_done };
+    let last: TaskProgress = { found: 0, walked: false, done: s.files_done, failed: s.files_failed, reused: s.files_reused, bytes: s.bytes_done };
     const report = (p: TaskProgress) => {
       const elapsed = (performance.now() - started) / 1000;
       const rate = elapsed > 0 ? (p.done - startDone) / elapsed : 0;
       s.files_per_s = rate > 0 ? round1(rate) : null;
+      const reused = p.reused ? ` (${p.reused} unchanged, reused)` : '';
       if (!p.walked) {
         s.eta_s = null;
-        return `Discovering files: ${p.found} found, ${p.done} scanned`;
+        return `Discovering files: ${p.found} found, ${p.done} scanned${reused}`;
       }
       s.eta_s = rate > 0 ? round1((p.found - p.done) / rate) : null;
-      return `Processing file ${p.done}/${p.found}`;
+      return `Processing file ${p.done}/${p.found}${reused}`;
     };
     try {
       const parts = await this.deps.plan({ root: record.root, subsets: record.snapshot.subsets }, signal);
-      em.phase('discovering', last, 'Discovering files: 0 found');
-      const agg = await this.deps.parts.run(
-        { taskId: s.task_id, root: record.root, analysis: s.analysis, resume },
-        parts,
-        signal,
-        (p) => {
-          const entering = p.walked && !last.walked;
-          last = p;
-          if (signal.aborted) return;
-          if (entering) void em.phase('processing', p, report(p));
-          else em.progress(p, report(p));
-        },
-      );
+      const reference = (await this.deps.reference?.(record)) ?? null;
+      em.phase('discovering', last, reference ? 'Discovering files: 0 found (reusing unchanged files of an earlier scan)' : 'Discovering files: 0 found');
+      const agg = await this.deps.parts.run({ taskId: s.task_id, root: record.root, analysis: s.analysis, resume, reference }, parts, signal, (p) => {
+        const entering = p.walked && !last.walked;
+        last = p;
+        if (signal.aborted) return;
+        if (entering) void em.phase('processing', p, report(p));
+        else em.progress(p, report(p));
+      });
       if (signal.aborted) throw signal.reason;
       await em.phase('finalizing', last, 'Summarizing speakers');
       const info = await this.deps.speakers(record.root, signal).catch((err: unknown) => {
@@ -106,7 +105,7 @@ export class TaskExecutor {
       await this.deps.results.replaceSpeakers(s.task_id, agg.speakers(new Map(info.map((i) => [i.speaker_id, i])))).catch((err: unknown) => {
         throw asScanFailure(err);
       });
-      s.summary = agg.summary();
+      s.summary = agg.summary(last.reused);
       return await end('completed');
     } catch (err) {
       if (signal.aborted && isInterruption(signal.reason)) {

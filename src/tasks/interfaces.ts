@@ -1,5 +1,5 @@
 import type { Analysis } from '../domain/file-result.ts';
-import type { ScanRequest, TaskEvent, TaskSnapshot, TaskStatus } from '../domain/task.ts';
+import type { ReuseReference, ScanRequest, TaskEvent, TaskSnapshot, TaskStatus } from '../domain/task.ts';
 import type { PartSpec } from '../scan/plan.ts';
 import type { PartProgress } from '../scan/scan-part.ts';
 import type { ScanAggregator } from '../scan/summary.ts';
@@ -58,11 +58,22 @@ export interface EventPublisher {
 export type TaskProgress = PartProgress;
 
 /** Runs a task's parts (in this process, or spread over the cluster's workers). */
+/** A task as its parts see it. */
+export interface PartTask {
+  taskId: string;
+  root: string;
+  analysis: Analysis;
+  /** An earlier run may have recorded files. */
+  resume: boolean;
+  /** The scan to copy unchanged files' rows from; null to read everything. */
+  reference: ReuseReference | null;
+}
+
 export interface PartRunner {
   /**
    * Runs every part of a task to its end and resolves with their merged aggregate; calls
    * `onProgress` with the sums over all parts as they move. Rejects with AbortError on abort
    * and with ScanFailure when the task cannot go on.
    */
-  run(task: { taskId: string; root: string; analysis: Analysis; resume: boolean }, parts: PartSpec[], signal: AbortSignal, onProgress: (p: TaskProgress) => void): Promise<ScanAggregator>;
+  run(task: PartTask, parts: PartSpec[], signal: AbortSignal, onProgress: (p: TaskProgress) => void): Promise<ScanAggregator>;
 }

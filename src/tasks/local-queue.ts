@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { isTerminal, type ScanRequest, type TaskEvent, type TaskSnapshot } from '../domain/task.ts';
 import { isUnreadable } from '../store/snapshot-codec.ts';
-import type { TaskStore } from '../store/types.ts';
+import type { NewTask, TaskStore } from '../store/types.ts';
+import { SCANNER_VERSION } from '../scan/version.ts';
 import { QueueFullError, ShuttingDownError, TaskNotFoundError, TaskStateError } from './errors.ts';
 import { SHUTDOWN, type TaskExecutor } from './executor.ts';
 import type { TaskQueue } from './interfaces.ts';
@@ -40,6 +41,7 @@ export function queuedSnapshot(req: ScanRequest): TaskSnapshot {
     files_total: null,
     files_done: 0,
     files_failed: 0,
+    files_reused: 0,
     bytes_done: 0,
     files_per_s: null,
     eta_s: null,
@@ -49,6 +51,11 @@ export function queuedSnapshot(req: ScanRequest): TaskSnapshot {
     error: null,
     summary: null,
   };
+}
+
+/** What a request is recorded as, with its first snapshot. */
+export function newTask(req: ScanRequest, snapshot: TaskSnapshot): NewTask {
+  return { snapshot, root: req.root, reuse: req.reuse ?? 'auto', scannerVersion: SCANNER_VERSION };
 }
 
 /**
@@ -94,7 +101,7 @@ export class LocalTaskQueue implements TaskQueue {
     const snap = queuedSnapshot(req);
     // The task and its first event go to the store in one write: the POST's only disk work.
     const first: TaskEvent = { id: 1, type: 'progress', snapshot: { ...snap } };
-    await this.opts.tasks.insertTask({ snapshot: snap, root: req.root }, first);
+    await this.opts.tasks.insertTask(newTask(req, snap), first);
     this.opts.events.publish(first, true);
     this.live.set(snap.task_id, { controller: null });
     this.waiting.push(snap.task_id);

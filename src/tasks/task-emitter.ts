@@ -120,6 +120,7 @@ export class TaskEmitter {
     const s = this.snap;
     s.files_done = p.done;
     s.files_failed = p.failed;
+    s.files_reused = p.reused;
     s.bytes_done = p.bytes;
     if (p.walked) s.files_total = p.found;
     if (message !== undefined) s.message = message;

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { TaskSnapshot } from '../../src/domain/task.ts';
 import { BASE, ended, exportJsonl, followEvents, pollUntil, postScan, startCluster, status } from '../helpers/cluster-processes.ts';
-import { makeLibriTTSTree, tempDir, type Tree } from '../helpers/libritts-tree.ts';
+import { ageTree, makeLibriTTSTree, tempDir, type Tree } from '../helpers/libritts-tree.ts';
 import { startTestService } from '../helpers/service.ts';
 import { parseFrames } from '../helpers/sse.ts';
 import { toneWav } from '../helpers/wav.ts';
@@ -26,6 +26,8 @@ beforeAll(async () => {
   // Files above the speaker folders: the cluster's "loose" parts.
   fs.writeFileSync(path.join(tree.root, 'loose-at-root.wav'), toneWav({ durationS: 0.2 }));
   fs.writeFileSync(path.join(tree.root, 'dev-clean', 'loose-in-subset.wav'), toneWav({ durationS: 0.3 }));
+  // Settled files: a rescan may reuse them (src/scan/racy.ts).
+  ageTree(tree.root);
   const svc = await startTestService();
   const id = await svc.startScan({ libritts_path: tree.root, analysis: 'full' });
   single.summary = (await svc.waitDone(id)).summary;
@@ -62,7 +64,10 @@ describe('cluster: two API processes, two workers', () => {
     const db = new pg.Client({ connectionString: cluster.env.DATABASE_URL });
     await db.connect();
     onTestFinished(() => db.end());
-    const { rows } = await db.query<{ workers: number; parts: number }>('SELECT COUNT(DISTINCT worker)::int AS workers, COUNT(*)::int AS parts FROM task_parts WHERE task_id = $1', [id]);
+    const { rows } = await db.query<{ workers: number; parts: number }>(
+      'SELECT COUNT(DISTINCT worker)::int AS workers, COUNT(*)::int AS parts FROM task_parts WHERE task_id = $1',
+      [id],
+    );
     expect(rows[0]!.parts).toBeGreaterThan(7);
     expect(rows[0]!.workers).toBe(2);
     // The summary was made once, by one coordinator.
@@ -77,6 +82,25 @@ describe('cluster: two API processes, two workers', () => {
       expect(counts, name).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
       await q.close();
     }
+  });
+
+  it('a rescan copies the rows of unchanged files part by part on the workers, and reads the changed one', async () => {
+    const cluster = await startCluster({ apis: 1, workers: 2 });
+    const [a] = cluster.apis;
+    const total = tree.files.length + tree.corrupt.size + 2;
+    const first = await pollUntil(a!, await postScan(a!, { libritts_path: tree.root, analysis: 'full' }), ended);
+    expect(first).toMatchObject({ status: 'completed', files_reused: 0 });
+    const again = await pollUntil(a!, await postScan(a!, { libritts_path: tree.root, analysis: 'full' }), ended);
+    expect(again).toMatchObject({ status: 'completed', files_done: total, files_reused: total, bytes_done: 0 });
+    expect(again.summary).toEqual({ ...single.summary, files_reused: total });
+    expect(await exportJsonl(a!, again.task_id)).toBe(single.jsonl);
+    // One file touched: only it is read again (its row is the same).
+    const touched = path.join(tree.root, tree.files[5]!.rel);
+    const t = new Date(Date.now() - 120_000);
+    fs.utimesSync(touched, t, t);
+    const third = await pollUntil(a!, await postScan(a!, { libritts_path: tree.root, analysis: 'full' }), ended);
+    expect(third).toMatchObject({ status: 'completed', files_done: total, files_reused: total - 1, bytes_done: fs.statSync(touched).size });
+    expect(await exportJsonl(a!, third.task_id)).toBe(single.jsonl);
   });
 
   it('replays after Last-Event-ID on any process, ids never go backwards, and 204 past the end everywhere', async () => {
@@ -159,8 +183,17 @@ describe('cluster: two API processes, two workers', () => {
     a.proc.kill('SIGKILL');
     await a.exited;
     // The connection is gone: the stream errors (or ends) without a terminal event.
-    expect(await reader.read().then((r) => r.done, () => true)).toBe(true);
-    const lastSeen = Number(parseFrames(text.slice(0, text.lastIndexOf('\n\n') + 2)).filter((f) => f.id).at(-1)!.id);
+    expect(
+      await reader.read().then(
+        (r) => r.done,
+        () => true,
+      ),
+    ).toBe(true);
+    const lastSeen = Number(
+      parseFrames(text.slice(0, text.lastIndexOf('\n\n') + 2))
+        .filter((f) => f.id)
+        .at(-1)!.id,
+    );
     const release = spawn('sh', ['-c', 'echo go > "$0"', fifo]); // the scan can now finish
     onTestFinished(() => void release.kill());
     const resumed = await followEvents(b, id, { 'Last-Event-ID': String(lastSeen) });
@@ -175,7 +208,11 @@ describe('cluster: two API processes, two workers', () => {
     await postScan(a, { libritts_path: tree.root });
     await postScan(b, { libritts_path: tree.root });
     for (const api of [a, b]) {
-      const res = await fetch(`${api.url}${BASE}/scan-libritts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ libritts_path: tree.root }) });
+      const res = await fetch(`${api.url}${BASE}/scan-libritts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ libritts_path: tree.root }),
+      });
       expect(res.status).toBe(429);
       expect(res.headers.get('retry-after')).toBeTruthy();
       expect(await res.json()).toMatchObject({ code: 'TOO_MANY_TASKS' });

@@ -122,3 +122,23 @@ export function makeFlatTree(n: number, opts: { subset?: string } = {}): { root:
   }
   return { root, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
+
+/**
+ * Moves the modification time of every file under `root` `seconds` into the past (each by the
+ * same amount): files written a moment ago are "racy" (src/scan/racy.ts) and a rescan never
+ * reuses them, as it should not; tests of reuse start from a tree that has settled.
+ */
+export function ageTree(root: string, seconds = 3600): void {
+  const back = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) back(full);
+      else if (e.isFile()) {
+        const st = fs.statSync(full);
+        const t = new Date(st.mtimeMs - seconds * 1000);
+        fs.utimesSync(full, t, t);
+      }
+    }
+  };
+  back(root);
+}

@@ -2,6 +2,7 @@ import type { FileResult } from '../../src/domain/file-result.ts';
 import type { TaskSnapshot } from '../../src/domain/task.ts';
 import { openSqliteStores } from '../../src/store/sqlite/index.ts';
 import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
+import { SCANNER_VERSION } from '../../src/scan/version.ts';
 import { mulberry32 } from './speech.ts';
 
 /**
@@ -19,7 +20,7 @@ export async function writeSyntheticTask(dbPath: string, rows: number, opts: { r
     const base = queuedSnapshot({ libritts_path: root, root, analysis: 'full' });
     const created = base.created_at;
     let snapshot: TaskSnapshot = { ...base, status: 'running', phase: 'processing', started_at: created, message: 'Scanning' };
-    await stores.tasks.insertTask({ snapshot, root }, { id: 1, type: 'progress', snapshot });
+    await stores.tasks.insertTask({ snapshot, root, reuse: 'none', scannerVersion: SCANNER_VERSION }, { id: 1, type: 'progress', snapshot });
     const id = snapshot.task_id;
     let failed = 0;
     let bytes = 0;

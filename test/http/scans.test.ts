@@ -57,6 +57,7 @@ describe('POST /scan-libritts', () => {
       duration_s: expect.any(Number),
       sample_rates: { '24000': tree.files.length },
       subsets: { 'dev-clean': expect.any(Number), 'test-clean': expect.any(Number) },
+      files_reused: 0,
       duration_histogram: { bin_s: 1, counts: [tree.files.length] }, // every clip is under a second
     });
     const res = await svc.request(`${BASE}/scan-results/${id}?limit=1000`);
@@ -124,8 +125,26 @@ describe('GET /scan-status', () => {
     const snap = (await res.json()) as TaskSnapshot;
     expect(Object.keys(snap).sort()).toEqual(
       [
-        'task_id', 'status', 'phase', 'progress', 'message', 'libritts_path', 'analysis', 'subsets', 'files_total', 'files_done',
-        'files_failed', 'bytes_done', 'files_per_s', 'eta_s', 'created_at', 'started_at', 'finished_at', 'error', 'summary',
+        'task_id',
+        'status',
+        'phase',
+        'progress',
+        'message',
+        'libritts_path',
+        'analysis',
+        'subsets',
+        'files_total',
+        'files_done',
+        'files_failed',
+        'files_reused',
+        'bytes_done',
+        'files_per_s',
+        'eta_s',
+        'created_at',
+        'started_at',
+        'finished_at',
+        'error',
+        'summary',
       ].sort(),
     );
     expect(new Date(snap.finished_at!).toISOString()).toBe(snap.finished_at);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSpeakerInfo, parseLibriTTSPath, parseSpeakersTsv, parseSpeakersTxt, TranscriptReader } from '../../src/scan/libritts.ts';
-import { makeLibriTTSTree, tempDir } from '../helpers/libritts-tree.ts';
+import { ageTree, makeLibriTTSTree, tempDir } from '../helpers/libritts-tree.ts';
 
 describe('LibriTTS naming', () => {
   it('takes subset, speaker, chapter and utterance from the path', () => {
@@ -45,11 +45,38 @@ describe('speaker tables', () => {
 });
 
 describe('transcripts', () => {
-  it('reads sibling .normalized.txt / .original.txt', () => {
+  /** A sidecar's fingerprint as a rescan compares it: "size:mtime_ns". */
+  const sig = (file: string) => {
+    const st = fs.statSync(file, { bigint: true });
+    return `${st.size}:${st.mtimeNs}`;
+  };
+  const tableOf = (tree: { root: string }, f: { rel: string; speaker: string; chapter: string }) =>
+    path.join(tree.root, path.dirname(f.rel), `${f.speaker}_${f.chapter}.trans.tsv`);
+
+  it('reads the chapter table first; the siblings only for what it lacks; says which files decided the text', () => {
     const tree = makeLibriTTSTree({ corrupt: false });
+    ageTree(tree.root);
     const f = tree.files[0]!;
     const t = new TranscriptReader().read(tree.root, f.rel, parseLibriTTSPath(f.rel));
-    expect(t).toEqual({ text_normalized: f.text, text_original: f.text.toUpperCase() });
+    expect(t).toEqual({
+      text_normalized: f.text,
+      text_original: f.text.toUpperCase(),
+      sidecars: JSON.stringify({ [`${f.speaker}_${f.chapter}.trans.tsv`]: sig(tableOf(tree, f)) }),
+    });
+    // Without the table, the siblings; a missing one is recorded as absent ("-").
+    fs.rmSync(tableOf(tree, f));
+    const stem = path.join(tree.root, f.rel.replace(/\.wav$/, ''));
+    fs.rmSync(`${stem}.original.txt`);
+    const again = new TranscriptReader().read(tree.root, f.rel, parseLibriTTSPath(f.rel));
+    expect(again).toEqual({
+      text_normalized: f.text,
+      text_original: null,
+      sidecars: JSON.stringify({
+        [`${f.speaker}_${f.chapter}.trans.tsv`]: '-',
+        [`${f.utterance}.normalized.txt`]: sig(`${stem}.normalized.txt`),
+        [`${f.utterance}.original.txt`]: '-',
+      }),
+    });
     tree.cleanup();
   });
   it("falls back to the chapter's .trans.tsv when a sibling is missing", () => {
@@ -57,8 +84,35 @@ describe('transcripts', () => {
     const reader = new TranscriptReader();
     for (const f of tree.files.slice(0, 4)) {
       const t = reader.read(tree.root, f.rel, parseLibriTTSPath(f.rel));
-      expect(t).toEqual({ text_normalized: f.text, text_original: f.text.toUpperCase() });
+      expect(t).toMatchObject({ text_normalized: f.text, text_original: f.text.toUpperCase() });
     }
+    tree.cleanup();
+  });
+  it('a sidecar that cannot be judged (a symlink, a directory) makes the row one never to reuse (sidecars null)', () => {
+    const tree = makeLibriTTSTree({ corrupt: false, siblingTranscripts: false });
+    const f = tree.files[0]!;
+    const table = tableOf(tree, f);
+    fs.renameSync(table, `${table}.real`);
+    fs.symlinkSync(`${table}.real`, table);
+    expect(new TranscriptReader().read(tree.root, f.rel, parseLibriTTSPath(f.rel)).sidecars).toBeNull();
+    tree.cleanup();
+  });
+  it('a sidecar written in the last two seconds is not trusted either (a later write may keep its mtime)', () => {
+    const tree = makeLibriTTSTree({ corrupt: false, siblingTranscripts: false });
+    const f = tree.files[0]!;
+    expect(new TranscriptReader().read(tree.root, f.rel, parseLibriTTSPath(f.rel))).toMatchObject({ text_normalized: f.text, sidecars: null });
+    ageTree(tree.root);
+    expect(new TranscriptReader().read(tree.root, f.rel, parseLibriTTSPath(f.rel)).sidecars).not.toBeNull();
+    tree.cleanup();
+  });
+  it('forgets chapter tables on reset, so an edited table is read again', () => {
+    const tree = makeLibriTTSTree({ corrupt: false, siblingTranscripts: false });
+    const f = tree.files[0]!;
+    const reader = new TranscriptReader();
+    expect(reader.read(tree.root, f.rel, parseLibriTTSPath(f.rel)).text_normalized).toBe(f.text);
+    fs.writeFileSync(tableOf(tree, f), `${f.utterance}\tNEW ORIGINAL\tnew normalized\n`);
+    reader.reset();
+    expect(reader.read(tree.root, f.rel, parseLibriTTSPath(f.rel))).toMatchObject({ text_normalized: 'new normalized', text_original: 'NEW ORIGINAL' });
     tree.cleanup();
   });
 });

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FileResult } from '../../src/domain/file-result.ts';
+import type { FileResult, RecordedFile } from '../../src/domain/file-result.ts';
 import type { TaskEvent, TaskSnapshot } from '../../src/domain/task.ts';
 import { openPgStores } from '../../src/store/postgres/index.ts';
 import { openSqliteStores } from '../../src/store/sqlite/index.ts';
-import type { Stores } from '../../src/store/types.ts';
+import type { NewTask, Stores } from '../../src/store/types.ts';
+import { SCANNER_VERSION } from '../../src/scan/version.ts';
 import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
 import type { ResultFilter, ResultSort } from '../../src/store/result-query.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
@@ -21,16 +22,16 @@ const engines: [string, () => Promise<Stores>][] = [
   ['PostgreSQL', async () => openPgStores(await freshDatabaseUrl())],
 ];
 
-function newTask(overrides: Partial<TaskSnapshot> = {}): { snapshot: TaskSnapshot; first: TaskEvent; root: string } {
-  const snapshot = { ...queuedSnapshot({ libritts_path: '/data/x', root: '/data/x', analysis: 'header' }), ...overrides };
-  return { snapshot, first: { id: 1, type: 'progress', snapshot }, root: '/data/x' };
+function newTask(overrides: Partial<TaskSnapshot> = {}, root = '/data/x'): NewTask & { first: TaskEvent } {
+  const snapshot = { ...queuedSnapshot({ libritts_path: root, root, analysis: 'header' }), ...overrides };
+  return { snapshot, first: { id: 1, type: 'progress', snapshot }, root, reuse: 'auto', scannerVersion: SCANNER_VERSION };
 }
 
 const byPath: ResultSort = { key: 'path', desc: false };
 /** Every row of a task matching `filter`, page by page (`limit` per page), in `sort` order. */
 async function allPages(s: Stores, taskId: string, filter: ResultFilter = {}, sort: ResultSort = byPath, limit = 1000): Promise<FileResult[]> {
   const out: FileResult[] = [];
-  for (let after; ; ) {
+  for (let after; ;) {
     const page = await s.results.page(taskId, { filter, sort, after, limit });
     out.push(...page.rows);
     if (!page.next) return out;
@@ -40,9 +41,29 @@ async function allPages(s: Stores, taskId: string, filter: ResultFilter = {}, so
 
 function row(p: string, extra: Partial<FileResult> = {}): FileResult {
   return {
-    path: p, subset: 'dev-clean', speaker_id: '84', chapter_id: '121123', utterance_id: null, text_normalized: 'It’s “text”, with\ttabs', text_original: null,
-    sample_rate: 24000, channels: 1, bits_per_sample: 16, encoding: 'pcm_s16le', frames: 48000, duration_s: 2.000001, bytes: 96044,
-    peak_dbfs: -3.25, rms_dbfs: -20.5, clipped_samples: 0, dc_offset: -0.000123, leading_silence_s: 0.01, trailing_silence_s: 0.2, snr_db: 31.5, error: null, ...extra,
+    path: p,
+    subset: 'dev-clean',
+    speaker_id: '84',
+    chapter_id: '121123',
+    utterance_id: null,
+    text_normalized: 'It’s “text”, with\ttabs',
+    text_original: null,
+    sample_rate: 24000,
+    channels: 1,
+    bits_per_sample: 16,
+    encoding: 'pcm_s16le',
+    frames: 48000,
+    duration_s: 2.000001,
+    bytes: 96044,
+    peak_dbfs: -3.25,
+    rms_dbfs: -20.5,
+    clipped_samples: 0,
+    dc_offset: -0.000123,
+    leading_silence_s: 0.01,
+    trailing_silence_s: 0.2,
+    snr_db: 31.5,
+    error: null,
+    ...extra,
   };
 }
 
@@ -57,7 +78,7 @@ describe.each(engines)('store contract: %s', (_name, open) => {
 
   async function insert(overrides: Partial<TaskSnapshot> = {}) {
     const t = newTask(overrides);
-    expect(await s.tasks.insertTask({ snapshot: t.snapshot, root: t.root }, t.first)).toBe(true);
+    expect(await s.tasks.insertTask(t, t.first)).toBe(true);
     return t.snapshot;
   }
 
@@ -65,7 +86,7 @@ describe.each(engines)('store contract: %s', (_name, open) => {
     it('keeps a task with its first event, its root and no cancel', async () => {
       const snap = await insert();
       expect(await s.tasks.getTask(snap.task_id)).toEqual({ snapshot: snap, last_event_id: 1 });
-      expect(await s.tasks.getRecord(snap.task_id)).toEqual({ snapshot: snap, last_event_id: 1, root: '/data/x', cancel_requested: false });
+      expect(await s.tasks.getRecord(snap.task_id)).toEqual({ snapshot: snap, last_event_id: 1, root: '/data/x', cancel_requested: false, reuse: 'auto' });
       expect(await s.events.eventsAfter(snap.task_id, 0, 10)).toEqual([{ id: 1, type: 'progress', snapshot: snap }]);
       expect(await s.tasks.getTask(randomUUID())).toBeNull();
     });
@@ -89,9 +110,9 @@ describe.each(engines)('store contract: %s', (_name, open) => {
     it('refuses a task past maxQueued, atomically with the insert', async () => {
       const queued = (await s.tasks.countByStatus()).queued;
       const t = newTask();
-      expect(await s.tasks.insertTask({ snapshot: t.snapshot, root: t.root }, t.first, queued)).toBe(false);
+      expect(await s.tasks.insertTask(t, t.first, queued)).toBe(false);
       expect(await s.tasks.getTask(t.snapshot.task_id)).toBeNull();
-      expect(await s.tasks.insertTask({ snapshot: t.snapshot, root: t.root }, t.first, queued + 1)).toBe(true);
+      expect(await s.tasks.insertTask(t, t.first, queued + 1)).toBe(true);
     });
 
     it('remembers a cancel request', async () => {
@@ -104,7 +125,9 @@ describe.each(engines)('store contract: %s', (_name, open) => {
     it('deletes a task with its events, results and speakers', async () => {
       const snap = await insert();
       await s.results.insertResults(snap.task_id, [row('a.wav')]);
-      await s.results.replaceSpeakers(snap.task_id, [{ speaker_id: '84', name: 'N', gender: 'F', subsets: ['dev-clean'], utterances: 1, failed: 0, duration_s: 2, median_snr_db: 30, reference_clip: 'a.wav' }]);
+      await s.results.replaceSpeakers(snap.task_id, [
+        { speaker_id: '84', name: 'N', gender: 'F', subsets: ['dev-clean'], utterances: 1, failed: 0, duration_s: 2, median_snr_db: 30, reference_clip: 'a.wav' },
+      ]);
       await s.tasks.deleteTask(snap.task_id);
       expect(await s.tasks.getTask(snap.task_id)).toBeNull();
       expect(await s.events.eventsAfter(snap.task_id, 0, 10)).toEqual([]);
@@ -146,7 +169,9 @@ describe.each(engines)('store contract: %s', (_name, open) => {
 
     it('keeps ids distinct and increasing under concurrent appends', async () => {
       const snap = await insert();
-      const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => s.events.append(snap.task_id, 'progress', { ...snap, status: 'running', files_done: i }, { record: i % 2 === 0 })));
+      const ids = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => s.events.append(snap.task_id, 'progress', { ...snap, status: 'running', files_done: i }, { record: i % 2 === 0 })),
+      );
       expect(new Set(ids.map((e) => e!.id)).size).toBe(40);
       expect(Math.max(...ids.map((e) => e!.id))).toBe(41);
     });
@@ -157,7 +182,10 @@ describe.each(engines)('store contract: %s', (_name, open) => {
 
     it('pages every row once in byte order of path, the same in every store', async () => {
       const snap = await insert();
-      await s.results.insertResults(snap.task_id, paths.map((p, i) => row(p, i % 3 === 0 ? { error: { code: 'TRUNCATED', detail: 'd' }, frames: null } : {})));
+      await s.results.insertResults(
+        snap.task_id,
+        paths.map((p, i) => row(p, i % 3 === 0 ? { error: { code: 'TRUNCATED', detail: 'd' }, frames: null } : {})),
+      );
       const seen = (await allPages(s, snap.task_id, {}, byPath, 3)).map((r) => r.path);
       const byteOrder = [...paths].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
       expect(seen).toEqual(byteOrder);
@@ -174,7 +202,7 @@ describe.each(engines)('store contract: %s', (_name, open) => {
       await s.results.insertResults(snap.task_id, [{ ...r, rms_dbfs: -21.75 }]);
       const rows = await allPages(s, snap.task_id);
       expect(rows).toEqual([r, row('b.wav', { error: { code: 'NOT_RIFF_WAVE', detail: 'no RIFF' }, sample_rate: null, snr_db: null })]);
-      expect(await s.results.resultCounts(snap.task_id)).toEqual({ done: 2, failed: 1, bytes: 2 * 96044 });
+      expect(await s.results.resultCounts(snap.task_id)).toEqual({ done: 2, failed: 1, bytes: 2 * 96044, reused: 0 });
       expect((await s.results.resultsByPaths(snap.task_id, ['b.wav', 'nope.wav', 'a.wav'])).map((x) => x.path).sort()).toEqual(['a.wav', 'b.wav']);
       expect(await s.results.resultsByPaths(snap.task_id, [])).toEqual([]);
     });
@@ -198,7 +226,17 @@ describe.each(engines)('store contract: %s', (_name, open) => {
 
     it('replaces a task’s speakers and lists them in numeric id order', async () => {
       const snap = await insert();
-      const sp = (id: string) => ({ speaker_id: id, name: `Reader ${id}`, gender: 'M', subsets: ['dev-clean', 'test-clean'], utterances: 3, failed: 1, duration_s: 12.5, median_snr_db: id === '9' ? null : 31.2, reference_clip: `${id}/a.wav` });
+      const sp = (id: string) => ({
+        speaker_id: id,
+        name: `Reader ${id}`,
+        gender: 'M',
+        subsets: ['dev-clean', 'test-clean'],
+        utterances: 3,
+        failed: 1,
+        duration_s: 12.5,
+        median_snr_db: id === '9' ? null : 31.2,
+        reference_clip: `${id}/a.wav`,
+      });
       await s.results.replaceSpeakers(snap.task_id, [sp('100'), sp('9')]);
       await s.results.replaceSpeakers(snap.task_id, [sp('100'), sp('84'), sp('1000')]);
       expect((await s.results.speakers(snap.task_id)).map((r) => r.speaker_id)).toEqual(['84', '100', '1000']);
@@ -207,12 +245,100 @@ describe.each(engines)('store contract: %s', (_name, open) => {
       expect(await s.results.speaker(snap.task_id, '9')).toBeNull();
     });
   });
+
+  describe('reuse', () => {
+    const MTIME = '1700000000123456789'; // past 2^53: exact only as a string or a BigInt
+    const SIDECARS = JSON.stringify({ '84_121123.trans.tsv': `812:${MTIME}` });
+    const recorded = (p: string, extra: Partial<RecordedFile> = {}): RecordedFile => ({ ...row(p), mtime_ns: MTIME, sidecars: SIDECARS, ...extra });
+
+    it('gives the fingerprints of rows read cleanly, exact to the nanosecond', async () => {
+      const ref = await insert();
+      await s.results.insertResults(ref.task_id, [
+        recorded('a.wav'),
+        recorded('b.wav', { mtime_ns: null }),
+        recorded('c.wav', { sidecars: null }),
+        recorded('d.wav', { bytes: null }),
+      ]);
+      const prints = await s.results.fingerprints(ref.task_id, ['a.wav', 'b.wav', 'c.wav', 'd.wav', 'none.wav']);
+      expect([...prints.entries()]).toEqual([['a.wav', { bytes: 96044, mtime_ns: MTIME, sidecars: SIDECARS }]]);
+      expect((await s.results.fingerprints(randomUUID(), ['a.wav'])).size).toBe(0);
+    });
+
+    it('copies rows in bulk, marked reused; header-only copies leave the signal fields null; counts leave their bytes out', async () => {
+      const ref = await insert();
+      const a = recorded('x/a.wav');
+      const b = recorded('x/b.wav', { error: { code: 'TRUNCATED', detail: 'cut' }, snr_db: null });
+      await s.results.insertResults(ref.task_id, [a, b, recorded('x/c.wav')]);
+      const full = await insert();
+      await s.results.insertResults(full.task_id, [row('x/c.wav', { rms_dbfs: -9 })]);
+      const copied = await s.results.copyResults(ref.task_id, full.task_id, ['x/a.wav', 'x/b.wav', 'x/c.wav', 'x/gone.wav'], false);
+      // x/c.wav was there already: it keeps its row and is not reported as copied.
+      expect(copied.map((r) => r.path).sort()).toEqual(['x/a.wav', 'x/b.wav']);
+      expect(await allPages(s, full.task_id)).toEqual([
+        row('x/a.wav'),
+        { ...row('x/b.wav'), error: { code: 'TRUNCATED', detail: 'cut' }, snr_db: null },
+        row('x/c.wav', { rms_dbfs: -9 }),
+      ]);
+      expect((await s.results.resultsByPaths(full.task_id, ['x/a.wav', 'x/c.wav'])).map((r) => [r.path, r.reused]).sort()).toEqual([
+        ['x/a.wav', true],
+        ['x/c.wav', false],
+      ]);
+      expect(await s.results.resultCounts(full.task_id)).toEqual({ done: 3, failed: 1, bytes: 96044, reused: 2 });
+      // The copies carry the fingerprints on: a later rescan can reuse them again.
+      expect((await s.results.fingerprints(full.task_id, ['x/a.wav'])).get('x/a.wav')).toEqual({ bytes: 96044, mtime_ns: MTIME, sidecars: SIDECARS });
+
+      const header = await insert();
+      await s.results.copyResults(ref.task_id, header.task_id, ['x/a.wav'], true);
+      const [h] = await allPages(s, header.task_id);
+      expect(h).toEqual({
+        ...a,
+        mtime_ns: undefined,
+        sidecars: undefined,
+        peak_dbfs: null,
+        rms_dbfs: null,
+        clipped_samples: null,
+        dc_offset: null,
+        leading_silence_s: null,
+        trailing_silence_s: null,
+        snr_db: null,
+      });
+    });
+
+    it('copies nothing from a task that is gone', async () => {
+      const ref = await insert();
+      await s.results.insertResults(ref.task_id, [recorded('a.wav')]);
+      await s.tasks.deleteTask(ref.task_id);
+      const to = await insert();
+      expect(await s.results.copyResults(ref.task_id, to.task_id, ['a.wav'], false)).toEqual([]);
+      expect(await allPages(s, to.task_id)).toEqual([]);
+    });
+
+    it('finds the latest completed task of the same root, scanner version and a rich enough analysis', async () => {
+      const root = `/data/ref-${randomUUID()}`;
+      const make = async (analysis: 'header' | 'full', status: 'completed' | 'failed', version = SCANNER_VERSION) => {
+        const t = newTask({ analysis }, root);
+        expect(await s.tasks.insertTask({ ...t, scannerVersion: version }, t.first)).toBe(true);
+        await s.events.append(t.snapshot.task_id, status, { ...t.snapshot, status }, { record: true });
+        return t.snapshot.task_id;
+      };
+      const q = (analysis: 'header' | 'full', excludeId: string = randomUUID()) => s.tasks.findReference({ root, analysis, scannerVersion: SCANNER_VERSION, excludeId });
+      expect(await q('header')).toBeNull();
+      const full1 = await make('full', 'completed');
+      const header1 = await make('header', 'completed');
+      await make('full', 'failed');
+      await make('full', 'completed', SCANNER_VERSION - 1);
+      expect(await q('header')).toEqual({ taskId: header1, analysis: 'header' });
+      expect(await q('full')).toEqual({ taskId: full1, analysis: 'full' });
+      expect(await q('header', header1)).toEqual({ taskId: full1, analysis: 'full' });
+      expect(await s.tasks.findReference({ root: `${root}/other`, analysis: 'header', scannerVersion: SCANNER_VERSION, excludeId: randomUUID() })).toBeNull();
+    });
+  });
 });
 
 /** Rows to filter, with values a test can reason about: a seeded spread, nulls included. */
 function libraryRows(n: number): FileResult[] {
   let x = 7;
-  const rnd = () => ((x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const words = ['river', 'Mountain', 'whisper', 'golden', 'silence', 'morning', 'letter', 'Captain', 'don’t', 'café', 'éclair', 'naïve'];
   return Array.from({ length: n }, (_, i) => {
     const speaker = String([19, 84, 100, 1034, 7][i % 5]);
@@ -234,7 +360,13 @@ function libraryRows(n: number): FileResult[] {
   });
 }
 
-const words = (s: string | null) => new Set((s ?? '').toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean));
+const words = (s: string | null) =>
+  new Set(
+    (s ?? '')
+      .toLowerCase()
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter(Boolean),
+  );
 
 /** The filter, applied in the test: what every store must answer. */
 function matches(r: FileResult, f: ResultFilter): boolean {
@@ -281,7 +413,7 @@ describe.each(engines)('store contract, filters and sorts: %s', (_name, open) =>
   beforeAll(async () => {
     s = await open();
     const t = newTask();
-    await s.tasks.insertTask({ snapshot: t.snapshot, root: t.root }, t.first);
+    await s.tasks.insertTask(t, t.first);
     taskId = t.snapshot.task_id;
     for (let i = 0; i < rows.length; i += 100) await s.results.insertResults(taskId, rows.slice(i, i + 100));
   });

@@ -37,12 +37,27 @@ export class PgPartStore {
   }
 
   async list(taskId: string): Promise<PartRow[]> {
-    const { rows } = await this.db.query<{ key: string; spec: string; status: PartRow['status']; runs: number; error_code: string | null; error_detail: string | null; silent_s: number | null }>(
+    const { rows } = await this.db.query<{
+      key: string;
+      spec: string;
+      status: PartRow['status'];
+      runs: number;
+      error_code: string | null;
+      error_detail: string | null;
+      silent_s: number | null;
+    }>(
       `SELECT key, spec, status, runs, error_code, error_detail, EXTRACT(EPOCH FROM now() - heartbeat_at)::float8 AS silent_s
        FROM task_parts WHERE task_id = $1 ORDER BY key`,
       [taskId],
     );
-    return rows.map((r) => ({ key: r.key, spec: JSON.parse(r.spec) as PartSpec, status: r.status, runs: r.runs, error: r.error_code ? { code: r.error_code, detail: r.error_detail ?? '' } : null, silent_s: r.silent_s }));
+    return rows.map((r) => ({
+      key: r.key,
+      spec: JSON.parse(r.spec) as PartSpec,
+      status: r.status,
+      runs: r.runs,
+      error: r.error_code ? { code: r.error_code, detail: r.error_detail ?? '' } : null,
+      silent_s: r.silent_s,
+    }));
   }
 
   /**
@@ -60,27 +75,32 @@ export class PgPartStore {
 
   async report(taskId: string, key: string, p: PartProgress): Promise<void> {
     await this.db.query(
-      "UPDATE task_parts SET found = $3, walked = $4, done = $5, failed = $6, bytes = $7, heartbeat_at = now() WHERE task_id = $1 AND key = $2 AND status = 'pending'",
-      [taskId, key, p.found, p.walked, p.done, p.failed, p.bytes],
+      "UPDATE task_parts SET found = $3, walked = $4, done = $5, failed = $6, bytes = $7, reused = $8, heartbeat_at = now() WHERE task_id = $1 AND key = $2 AND status = 'pending'",
+      [taskId, key, p.found, p.walked, p.done, p.failed, p.bytes, p.reused],
     );
   }
 
   async finish(taskId: string, key: string, p: PartProgress, aggregate: AggregateState): Promise<void> {
     await this.db.query(
-      "UPDATE task_parts SET status = 'done', found = $3, walked = true, done = $4, failed = $5, bytes = $6, aggregate = $7, heartbeat_at = now() WHERE task_id = $1 AND key = $2 AND status = 'pending'",
-      [taskId, key, p.found, p.done, p.failed, p.bytes, JSON.stringify(aggregate)],
+      "UPDATE task_parts SET status = 'done', found = $3, walked = true, done = $4, failed = $5, bytes = $6, reused = $7, aggregate = $8, heartbeat_at = now() WHERE task_id = $1 AND key = $2 AND status = 'pending'",
+      [taskId, key, p.found, p.done, p.failed, p.bytes, p.reused, JSON.stringify(aggregate)],
     );
   }
 
   async fail(taskId: string, key: string, error: { code: string; detail: string }): Promise<void> {
-    await this.db.query("UPDATE task_parts SET status = 'failed', error_code = $3, error_detail = $4 WHERE task_id = $1 AND key = $2 AND status = 'pending'", [taskId, key, error.code, error.detail]);
+    await this.db.query("UPDATE task_parts SET status = 'failed', error_code = $3, error_detail = $4 WHERE task_id = $1 AND key = $2 AND status = 'pending'", [
+      taskId,
+      key,
+      error.code,
+      error.detail,
+    ]);
   }
 
   /** The sums over a task's parts, and the task's cancel flag, in one round trip. */
   async total(taskId: string): Promise<PartsTotal & { cancelRequested: boolean }> {
     const { rows } = await this.db.query<PartsTotal & { cancelRequested: boolean | null }>(
       `SELECT COALESCE(SUM(found), 0) AS found, COALESCE(BOOL_AND(walked), false) AS walked, COALESCE(SUM(done), 0) AS done,
-              COALESCE(SUM(failed), 0) AS failed, COALESCE(SUM(bytes), 0)::int8 AS bytes, COUNT(*) AS parts,
+              COALESCE(SUM(failed), 0) AS failed, COALESCE(SUM(bytes), 0)::int8 AS bytes, COALESCE(SUM(reused), 0) AS reused, COUNT(*) AS parts,
               COUNT(*) FILTER (WHERE status = 'done') AS "partsDone", COUNT(*) FILTER (WHERE status = 'failed') AS "partsFailed",
               (SELECT cancel_requested FROM tasks WHERE id = $1) AS "cancelRequested"
        FROM task_parts WHERE task_id = $1`,

@@ -1,6 +1,6 @@
-import { RESULT_COLUMNS, type FileErrorCode, type FileResult } from '../../domain/file-result.ts';
+import { RESULT_COLUMNS, SIGNAL_FIELDS, type FileErrorCode, type FileResult } from '../../domain/file-result.ts';
 import { filterCondition, pageQueries, type Dialect, type ResultCursor, type ResultFilter, type SortKey } from '../result-query.ts';
-import type { RecordedFile, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow } from '../types.ts';
+import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow } from '../types.ts';
 import type { Pg } from './connection.ts';
 
 type ResultRecord = Omit<FileResult, 'error'> & { error_code: string | null; error_detail: string | null };
@@ -8,10 +8,29 @@ type ResultRecord = Omit<FileResult, 'error'> & { error_code: string | null; err
 const COLS = [...RESULT_COLUMNS, 'error_code', 'error_detail'] as const;
 /** The SQL type of each column's array in the UNNEST upsert. */
 const TYPES: Record<(typeof COLS)[number], string> = {
-  path: 'text', subset: 'text', speaker_id: 'text', chapter_id: 'text', utterance_id: 'text', text_normalized: 'text', text_original: 'text',
-  sample_rate: 'int4', channels: 'int4', bits_per_sample: 'int4', encoding: 'text', frames: 'int8', duration_s: 'float8', bytes: 'int8',
-  peak_dbfs: 'float8', rms_dbfs: 'float8', clipped_samples: 'int8', dc_offset: 'float8', leading_silence_s: 'float8', trailing_silence_s: 'float8',
-  snr_db: 'float8', error_code: 'text', error_detail: 'text',
+  path: 'text',
+  subset: 'text',
+  speaker_id: 'text',
+  chapter_id: 'text',
+  utterance_id: 'text',
+  text_normalized: 'text',
+  text_original: 'text',
+  sample_rate: 'int4',
+  channels: 'int4',
+  bits_per_sample: 'int4',
+  encoding: 'text',
+  frames: 'int8',
+  duration_s: 'float8',
+  bytes: 'int8',
+  peak_dbfs: 'float8',
+  rms_dbfs: 'float8',
+  clipped_samples: 'int8',
+  dc_offset: 'float8',
+  leading_silence_s: 'float8',
+  trailing_silence_s: 'float8',
+  snr_db: 'float8',
+  error_code: 'text',
+  error_detail: 'text',
 };
 
 const SORT_COLUMN: Record<SortKey, string> = { path: 'path', duration_s: 'duration_s', snr_db: 'snr_db', rms_dbfs: 'rms_dbfs', peak_dbfs: 'peak_dbfs', speaker_id: 'speaker_key' };
@@ -30,9 +49,20 @@ const DIALECT: Dialect = {
  * applies), and ON CONFLICT: a part retried after a crash keeps the rows recorded first instead
  * of duplicating them (as in SQLite: a row never changes once recorded).
  */
-const UPSERT = `INSERT INTO results (task_id, ${COLS.join(', ')}, mtime_ns)
-  SELECT * FROM UNNEST($1::uuid[], ${COLS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ')}, $${COLS.length + 2}::int8[])
+const UPSERT = `INSERT INTO results (task_id, ${COLS.join(', ')}, mtime_ns, sidecars, reused)
+  SELECT * FROM UNNEST($1::uuid[], ${COLS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ')}, $${COLS.length + 2}::int8[], $${COLS.length + 3}::text[], $${COLS.length + 4}::bool[])
   ON CONFLICT (task_id, path) DO NOTHING`;
+
+/** What a reused row takes from the one it copies: every column but the task, the flag and the generated ones. */
+const COPIED = [...COLS, 'mtime_ns', 'sidecars'];
+const copySql = (headerOnly: boolean): string => {
+  const select = COPIED.map((c) => (headerOnly && (SIGNAL_FIELDS as readonly string[]).includes(c) ? 'NULL' : c)).join(', ');
+  return (
+    `INSERT INTO results (task_id, ${COPIED.join(', ')}, reused) SELECT $1, ${select}, true FROM results ` +
+    `WHERE task_id = $2 AND path = ANY ($3::text[]) ON CONFLICT (task_id, path) DO NOTHING RETURNING ${COLS.join(', ')}`
+  );
+};
+const COPY = { header: copySql(true), full: copySql(false) };
 
 const SELECT = COLS.join(', ');
 
@@ -107,7 +137,7 @@ export class PgResultStore implements ResultStore {
       rows.push(r);
     }
     const columns = COLS.map((c) => rows.map((r) => (c === 'error_code' ? (r.error?.code ?? null) : c === 'error_detail' ? (r.error?.detail ?? null) : r[c])));
-    await this.db.query(UPSERT, [taskIds, ...columns, rows.map((r) => r.mtime_ns ?? null)]);
+    await this.db.query(UPSERT, [taskIds, ...columns, rows.map((r) => r.mtime_ns ?? null), rows.map((r) => r.sidecars ?? null), rows.map((r) => r.reused === true)]);
   }
 
   async page(taskId: string, q: ResultsQuery): Promise<ResultPage> {
@@ -132,15 +162,36 @@ export class PgResultStore implements ResultStore {
     return rows[0]!.n;
   }
 
-  async resultsByPaths(taskId: string, paths: string[]): Promise<FileResult[]> {
+  async resultsByPaths(taskId: string, paths: string[]): Promise<RecordedFile[]> {
     if (!paths.length) return [];
-    const { rows } = await this.db.query<ResultRecord>(`SELECT ${SELECT} FROM results WHERE task_id = $1 AND path = ANY ($2::text[])`, [taskId, paths]);
+    const { rows } = await this.db.query<ResultRecord & { reused: boolean }>(`SELECT ${SELECT}, reused FROM results WHERE task_id = $1 AND path = ANY ($2::text[])`, [
+      taskId,
+      paths,
+    ]);
+    return rows.map((r) => ({ ...fromRecord(r), reused: r.reused }));
+  }
+
+  async fingerprints(taskId: string, paths: string[]): Promise<Map<string, RecordedPrint>> {
+    const out = new Map<string, RecordedPrint>();
+    if (!paths.length) return out;
+    const { rows } = await this.db.query<{ path: string; bytes: number | null; mtime_ns: string; sidecars: string }>(
+      'SELECT path, bytes, mtime_ns::text AS mtime_ns, sidecars FROM results WHERE task_id = $1 AND path = ANY ($2::text[]) AND mtime_ns IS NOT NULL AND sidecars IS NOT NULL',
+      [taskId, paths],
+    );
+    for (const r of rows) if (r.bytes !== null) out.set(r.path, { bytes: Number(r.bytes), mtime_ns: r.mtime_ns, sidecars: r.sidecars });
+    return out;
+  }
+
+  async copyResults(from: string, to: string, paths: string[], headerOnly: boolean): Promise<FileResult[]> {
+    if (!paths.length) return [];
+    const { rows } = await this.db.query<ResultRecord>(headerOnly ? COPY.header : COPY.full, [to, from, paths]);
     return rows.map(fromRecord);
   }
 
   async resultCounts(taskId: string): Promise<ResultCounts> {
     const { rows } = await this.db.query<ResultCounts>(
-      'SELECT COUNT(*) AS done, COUNT(error_code) AS failed, COALESCE(SUM(bytes), 0)::int8 AS bytes FROM results WHERE task_id = $1',
+      `SELECT COUNT(*) AS done, COUNT(error_code) AS failed, COALESCE(SUM(CASE WHEN reused THEN 0 ELSE bytes END), 0)::int8 AS bytes,
+              COUNT(*) FILTER (WHERE reused) AS reused FROM results WHERE task_id = $1`,
       [taskId],
     );
     return rows[0]!;

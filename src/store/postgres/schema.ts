@@ -23,10 +23,13 @@ CREATE TABLE tasks (
   heartbeat_at     timestamptz
 );
 CREATE INDEX tasks_by_status ON tasks (status, seq);
+-- The latest completed scan of a root: what a rescan reuses.
+CREATE INDEX tasks_by_root ON tasks (root, seq) WHERE status = 'completed';
 
 -- Admits a task in one round trip: the admission limit, the task and its first event, atomically.
 -- The advisory lock serialises admissions so that MAX_QUEUED_SCANS holds across API processes.
-CREATE FUNCTION vl_admit(p_id uuid, p_status text, p_created text, p_first bigint, p_type text, p_snapshot text, p_root text, p_max integer)
+CREATE FUNCTION vl_admit(p_id uuid, p_status text, p_created text, p_first bigint, p_type text, p_snapshot text, p_root text, p_max integer,
+                         p_reuse text, p_version integer)
 RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
   IF p_max IS NOT NULL THEN
@@ -35,7 +38,8 @@ BEGIN
       RETURN false;
     END IF;
   END IF;
-  INSERT INTO tasks (id, status, created_at, last_event_id, snapshot, root) VALUES (p_id, p_status, p_created, p_first, p_snapshot, p_root);
+  INSERT INTO tasks (id, status, created_at, last_event_id, snapshot, root, reuse, scanner_version)
+    VALUES (p_id, p_status, p_created, p_first, p_snapshot, p_root, p_reuse, p_version);
   INSERT INTO events (task_id, id, type, snapshot) VALUES (p_id, p_first, p_type, p_snapshot);
   RETURN true;
 END $$;
@@ -73,6 +77,8 @@ CREATE TABLE results (
   trailing_silence_s double precision,
   snr_db             double precision,
   mtime_ns           bigint,
+  sidecars           text,
+  reused             boolean NOT NULL DEFAULT false,
   error_code         text,
   error_detail       text,
   -- Sorts numeric speaker ids numerically (result-query.ts speakerKey; SQLite's catalog does the same).
@@ -117,6 +123,7 @@ CREATE TABLE task_parts (
   done         integer NOT NULL DEFAULT 0,
   failed       integer NOT NULL DEFAULT 0,
   bytes        bigint NOT NULL DEFAULT 0,
+  reused       integer NOT NULL DEFAULT 0,
   aggregate    text,
   error_code   text,
   error_detail text,

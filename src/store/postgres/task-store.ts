@@ -1,22 +1,28 @@
-import { TASK_STATUSES, type TaskEvent, type TaskSnapshot, type TaskStatus } from '../../domain/task.ts';
+import { TASK_STATUSES, type ReuseReference, type TaskEvent, type TaskSnapshot, type TaskStatus } from '../../domain/task.ts';
 import { parseStoredSnapshot, type SnapshotRow } from '../snapshot-codec.ts';
-import type { StoredTask, TaskRecord, TaskStore } from '../types.ts';
+import type { NewTask, ReferenceQuery, StoredTask, TaskRecord, TaskStore } from '../types.ts';
 import type { Pg } from './connection.ts';
 
-type RecordRow = SnapshotRow & { last_event_id: number; root: string; cancel_requested: boolean };
-const COLS = 'id::text AS id, status, created_at, snapshot, last_event_id, root, cancel_requested';
+type RecordRow = SnapshotRow & { last_event_id: number; root: string; cancel_requested: boolean; reuse: string };
+const COLS = 'id::text AS id, status, created_at, snapshot, last_event_id, root, cancel_requested, reuse';
 
-const toRecord = (r: RecordRow): TaskRecord => ({ snapshot: parseStoredSnapshot(r), last_event_id: r.last_event_id, root: r.root, cancel_requested: r.cancel_requested });
+const toRecord = (r: RecordRow): TaskRecord => ({
+  snapshot: parseStoredSnapshot(r),
+  last_event_id: r.last_event_id,
+  root: r.root,
+  cancel_requested: r.cancel_requested,
+  reuse: r.reuse === 'auto' ? 'auto' : 'none',
+});
 
 /** Tasks in PostgreSQL, shared by every API and worker process of a cluster. */
 export class PgTaskStore implements TaskStore {
   constructor(private readonly db: Pg) {}
 
-  async insertTask(task: { snapshot: TaskSnapshot; root: string }, first: TaskEvent, maxQueued?: number): Promise<boolean> {
+  async insertTask(task: NewTask, first: TaskEvent, maxQueued?: number): Promise<boolean> {
     const s = task.snapshot;
     const json = JSON.stringify(s);
     // One round trip (schema.ts vl_admit): a POST's latency is mostly round trips to the server.
-    const { rows } = await this.db.query<{ ok: boolean }>('SELECT vl_admit($1, $2, $3, $4, $5, $6, $7, $8) AS ok', [
+    const { rows } = await this.db.query<{ ok: boolean }>('SELECT vl_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS ok', [
       s.task_id,
       s.status,
       s.created_at,
@@ -25,8 +31,21 @@ export class PgTaskStore implements TaskStore {
       json,
       task.root,
       maxQueued ?? null,
+      task.reuse,
+      task.scannerVersion,
     ]);
     return rows[0]!.ok;
+  }
+
+  async findReference(q: ReferenceQuery): Promise<ReuseReference | null> {
+    const { rows } = await this.db.query<{ id: string; analysis: string }>(
+      `SELECT id::text AS id, (snapshot::json ->> 'analysis') AS analysis FROM tasks
+       WHERE root = $1 AND status = 'completed' AND scanner_version = $2 AND id <> $3 AND ($4 = 'header' OR (snapshot::json ->> 'analysis') = 'full')
+       ORDER BY seq DESC LIMIT 1`,
+      [q.root, q.scannerVersion, q.excludeId, q.analysis],
+    );
+    const r = rows[0];
+    return r ? { taskId: r.id, analysis: r.analysis === 'full' ? 'full' : 'header' } : null;
   }
 
   async getTask(id: string): Promise<StoredTask | null> {

@@ -1,13 +1,15 @@
 import type Database from 'better-sqlite3';
-import { RESULT_COLUMNS, type FileErrorCode, type FileResult } from '../../domain/file-result.ts';
+import { RESULT_COLUMNS, SIGNAL_FIELDS, type FileErrorCode, type FileResult } from '../../domain/file-result.ts';
 import { filterCondition, pageQueries, type Dialect, type ResultCursor, type ResultFilter, type SortKey } from '../result-query.ts';
-import type { RecordedFile, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow } from '../types.ts';
+import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow } from '../types.ts';
 import { catalogIndexer } from './catalog-indexer.ts';
 import { write, type SqliteDatabase } from './database.ts';
 
 type ResultRecord = Omit<FileResult, 'error'> & { error_code: string | null; error_detail: string | null };
 
 const COLS = [...RESULT_COLUMNS, 'error_code', 'error_detail'];
+/** What a reused row takes from the one it copies: every column but the task and the flag. */
+const COPIED = [...COLS, 'mtime_ns', 'sidecars'];
 /** SQLite's default limit on bound parameters is 32766; path lookups go in chunks well below it. */
 const PATHS_PER_QUERY = 500;
 
@@ -42,6 +44,8 @@ export class SqliteResultStore implements ResultStore {
   private readonly insertMany: (task: number, rows: RecordedFile[]) => void;
   private readonly byPaths = new Map<number, Database.Statement>();
   private readonly byRids = new Map<number, Database.Statement>();
+  private readonly printsByPaths = new Map<number, Database.Statement>();
+  private readonly copies = new Map<string, Database.Statement>();
   private readonly queries = new Map<string, Database.Statement>();
   private readonly indexInline: (() => void) | null;
 
@@ -50,8 +54,12 @@ export class SqliteResultStore implements ResultStore {
     this.stmt = {
       // Positional parameters: binding by name costs about twice as much per row. A path recorded
       // before (a resumed part) keeps its first row: rows never change, which the catalog relies on.
-      insert: db.prepare(`INSERT INTO results (task, ${COLS.join(', ')}, mtime_ns) VALUES (?, ${COLS.map(() => '?').join(', ')}, ?) ON CONFLICT (task, path) DO NOTHING`),
-      counts: db.prepare('SELECT COUNT(*) AS done, COALESCE(SUM(error_code IS NOT NULL), 0) AS failed, COALESCE(SUM(bytes), 0) AS bytes FROM results WHERE task = ?'),
+      insert: db.prepare(
+        `INSERT INTO results (task, ${COLS.join(', ')}, mtime_ns, sidecars, reused) VALUES (?, ${COLS.map(() => '?').join(', ')}, ?, ?, ?) ON CONFLICT (task, path) DO NOTHING`,
+      ),
+      counts: db.prepare(
+        'SELECT COUNT(*) AS done, COALESCE(SUM(error_code IS NOT NULL), 0) AS failed, COALESCE(SUM(CASE WHEN reused THEN 0 ELSE bytes END), 0) AS bytes, COALESCE(SUM(reused), 0) AS reused FROM results WHERE task = ?',
+      ),
       deleteSpeakers: db.prepare('DELETE FROM speakers WHERE task_id = ?'),
       insertSpeaker: db.prepare(
         'INSERT INTO speakers (task_id, speaker_id, name, gender, subsets, utterances, failed, duration_s, median_snr_db, reference_clip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -59,16 +67,41 @@ export class SqliteResultStore implements ResultStore {
       speakers: db.prepare(
         'SELECT speaker_id, name, gender, subsets, utterances, failed, duration_s, median_snr_db, reference_clip FROM speakers WHERE task_id = ? ORDER BY CAST(speaker_id AS INTEGER), speaker_id',
       ),
-      speaker: db.prepare('SELECT speaker_id, name, gender, subsets, utterances, failed, duration_s, median_snr_db, reference_clip FROM speakers WHERE task_id = ? AND speaker_id = ?'),
+      speaker: db.prepare(
+        'SELECT speaker_id, name, gender, subsets, utterances, failed, duration_s, median_snr_db, reference_clip FROM speakers WHERE task_id = ? AND speaker_id = ?',
+      ),
     };
     const insert = this.stmt.insert;
     this.insertMany = db.transaction((task: number, rows: RecordedFile[]) => {
       for (const r of rows) {
         insert.run(
-          task, r.path, r.subset, r.speaker_id, r.chapter_id, r.utterance_id, r.text_normalized, r.text_original,
-          r.sample_rate, r.channels, r.bits_per_sample, r.encoding, r.frames, r.duration_s, r.bytes,
-          r.peak_dbfs, r.rms_dbfs, r.clipped_samples, r.dc_offset, r.leading_silence_s, r.trailing_silence_s, r.snr_db,
-          r.error?.code ?? null, r.error?.detail ?? null, r.mtime_ns === null || r.mtime_ns === undefined ? null : BigInt(r.mtime_ns),
+          task,
+          r.path,
+          r.subset,
+          r.speaker_id,
+          r.chapter_id,
+          r.utterance_id,
+          r.text_normalized,
+          r.text_original,
+          r.sample_rate,
+          r.channels,
+          r.bits_per_sample,
+          r.encoding,
+          r.frames,
+          r.duration_s,
+          r.bytes,
+          r.peak_dbfs,
+          r.rms_dbfs,
+          r.clipped_samples,
+          r.dc_offset,
+          r.leading_silence_s,
+          r.trailing_silence_s,
+          r.snr_db,
+          r.error?.code ?? null,
+          r.error?.detail ?? null,
+          r.mtime_ns === null || r.mtime_ns === undefined ? null : BigInt(r.mtime_ns),
+          r.sidecars ?? null,
+          r.reused ? 1 : 0,
         );
       }
     });
@@ -143,29 +176,70 @@ export class SqliteResultStore implements ResultStore {
     return (this.statement(this.queries, sql, () => sql).get(...cond.params) as { n: number }).n;
   }
 
-  async resultsByPaths(taskId: string, paths: string[]): Promise<FileResult[]> {
+  async resultsByPaths(taskId: string, paths: string[]): Promise<RecordedFile[]> {
     const seq = this.sql.seqOf(taskId);
     if (seq === null || paths.length === 0) return [];
-    const out: FileResult[] = [];
+    const out: RecordedFile[] = [];
     for (let i = 0; i < paths.length; i += PATHS_PER_QUERY) {
       const chunk = paths.slice(i, i + PATHS_PER_QUERY);
-      const st = this.statement(this.byPaths, chunk.length, () => `SELECT ${COLS.join(', ')} FROM results WHERE task = ? AND path IN (${chunk.map(() => '?').join(', ')})`);
-      for (const r of st.all(seq, ...chunk) as ResultRecord[]) out.push(fromRecord(r));
+      const st = this.statement(this.byPaths, chunk.length, () => `SELECT ${COLS.join(', ')}, reused FROM results WHERE task = ? AND path IN (${chunk.map(() => '?').join(', ')})`);
+      for (const r of st.all(seq, ...chunk) as (ResultRecord & { reused: number })[]) out.push({ ...fromRecord(r), reused: r.reused === 1 });
     }
     return out;
   }
 
   async resultCounts(taskId: string): Promise<ResultCounts> {
     const seq = this.sql.seqOf(taskId);
-    if (seq === null) return { done: 0, failed: 0, bytes: 0 };
+    if (seq === null) return { done: 0, failed: 0, bytes: 0, reused: 0 };
     return this.stmt.counts.get(seq) as ResultCounts;
+  }
+
+  async fingerprints(taskId: string, paths: string[]): Promise<Map<string, RecordedPrint>> {
+    const seq = this.sql.seqOf(taskId);
+    const out = new Map<string, RecordedPrint>();
+    if (seq === null || paths.length === 0) return out;
+    for (let i = 0; i < paths.length; i += PATHS_PER_QUERY) {
+      const chunk = paths.slice(i, i + PATHS_PER_QUERY);
+      let st = this.printsByPaths.get(chunk.length);
+      if (!st) {
+        // safeIntegers: an mtime in nanoseconds is past 2^53, exact only as a BigInt.
+        const sql = `SELECT path, bytes, mtime_ns, sidecars FROM results WHERE task = ? AND path IN (${chunk.map(() => '?').join(', ')}) AND mtime_ns IS NOT NULL AND sidecars IS NOT NULL`;
+        this.printsByPaths.set(chunk.length, (st = this.sql.db.prepare(sql).safeIntegers(true)));
+      }
+      for (const r of st.all(seq, ...chunk) as { path: string; bytes: bigint | null; mtime_ns: bigint; sidecars: string }[]) {
+        if (r.bytes !== null) out.set(r.path, { bytes: Number(r.bytes), mtime_ns: String(r.mtime_ns), sidecars: r.sidecars });
+      }
+    }
+    return out;
+  }
+
+  async copyResults(from: string, to: string, paths: string[], headerOnly: boolean): Promise<FileResult[]> {
+    const src = this.sql.seqOf(from);
+    const dst = this.seq(to);
+    if (src === null || paths.length === 0) return [];
+    const copied: FileResult[] = [];
+    for (let i = 0; i < paths.length; i += PATHS_PER_QUERY) {
+      const chunk = paths.slice(i, i + PATHS_PER_QUERY);
+      const st = this.statement(this.copies, `${headerOnly}:${chunk.length}`, () => {
+        const select = COPIED.map((c) => (headerOnly && (SIGNAL_FIELDS as readonly string[]).includes(c) ? 'NULL' : c)).join(', ');
+        return (
+          `INSERT INTO results (task, ${COPIED.join(', ')}, reused) SELECT ?, ${select}, 1 FROM results ` +
+          `WHERE task = ? AND path IN (${chunk.map(() => '?').join(', ')}) ON CONFLICT (task, path) DO NOTHING RETURNING ${COLS.join(', ')}`
+        );
+      });
+      const rows = write(() => st.all(dst, src, ...chunk)) as ResultRecord[];
+      for (const r of rows) copied.push(fromRecord(r));
+    }
+    this.sql.maintenance?.nudge();
+    return copied;
   }
 
   async replaceSpeakers(taskId: string, rows: SpeakerRow[]): Promise<void> {
     write(() =>
       this.sql.db.transaction(() => {
         this.stmt.deleteSpeakers.run(taskId);
-        for (const r of rows) this.stmt.insertSpeaker.run(taskId, r.speaker_id, r.name, r.gender, JSON.stringify(r.subsets), r.utterances, r.failed, r.duration_s, r.median_snr_db, r.reference_clip);
+        for (const r of rows)
+          this.stmt.insertSpeaker.run(taskId, r.speaker_id, r.name, r.gender, JSON.stringify(r.subsets), r.utterances, r.failed, r.duration_s, r.median_snr_db, r.reference_clip);
       })(),
     );
   }

@@ -73,8 +73,9 @@ UPDATE tasks SET root = CASE WHEN json_valid(snapshot) THEN json_extract(snapsho
 
 /**
  * v3 (voice library): results become a rowid table — `rid` is the order rows were recorded in,
- * which the catalog indexer follows — and gain `snr_db` and the file's `mtime_ns` (for
- * incremental rescans). The catalog holds each row's filter and sort columns under indexes, and
+ * which the catalog indexer follows — and gain `snr_db`, and for incremental rescans the file's
+ * `mtime_ns`, the fingerprints of the transcript files that decided the row (`sidecars`) and
+ * whether the row was copied from an earlier scan (`reused`). The catalog holds each row's filter and sort columns under indexes, and
  * its transcripts under full-text search (FTS5), filled by a background indexer (maintenance.ts)
  * so that recording a scan's rows stays as cheap as before. Tasks remember how they may reuse
  * earlier scans and which analyzer produced them; speakers gain the voice-library figures.
@@ -105,6 +106,8 @@ CREATE TABLE results_v3 (
   trailing_silence_s REAL,
   snr_db             REAL,
   mtime_ns           INTEGER,
+  sidecars           TEXT,
+  reused             INTEGER NOT NULL DEFAULT 0,
   error_code         TEXT,
   error_detail       TEXT,
   UNIQUE (task, path)
@@ -160,4 +163,3 @@ export const CATALOG_SELECT = `rid, task, path,
        WHEN speaker_id <> '' AND speaker_id NOT GLOB '*[^0-9]*' AND length(speaker_id) <= 18 THEN printf('%018d', CAST(speaker_id AS INTEGER))
        ELSE '~' || speaker_id END,
   subset, chapter_id, duration_s, snr_db, rms_dbfs, peak_dbfs, clipped_samples, error_code`;
-

@@ -1,18 +1,19 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { TASK_STATUSES, type TaskEvent, type TaskSnapshot, type TaskStatus } from '../../domain/task.ts';
+import { TASK_STATUSES, type ReuseReference, type TaskEvent, type TaskSnapshot, type TaskStatus } from '../../domain/task.ts';
 import { parseStoredSnapshot, type SnapshotRow } from '../snapshot-codec.ts';
-import type { StoredTask, TaskRecord, TaskStore } from '../types.ts';
+import type { NewTask, ReferenceQuery, StoredTask, TaskRecord, TaskStore } from '../types.ts';
 import { write, type SqliteDatabase } from './database.ts';
 
 const DELETE_CHUNK = 5000;
 
-type RecordRow = SnapshotRow & { last_event_id: number; root: string | null; cancel_requested: number };
+type RecordRow = SnapshotRow & { last_event_id: number; root: string | null; cancel_requested: number; reuse: string };
 
 const toRecord = (r: RecordRow): TaskRecord => ({
   snapshot: parseStoredSnapshot(r),
   last_event_id: r.last_event_id,
   root: r.root ?? '',
   cancel_requested: r.cancel_requested === 1,
+  reuse: r.reuse === 'auto' ? 'auto' : 'none',
 });
 
 /** Tasks in SQLite: one row each, its latest snapshot as JSON beside the columns queries need. */
@@ -22,9 +23,14 @@ export class SqliteTaskStore implements TaskStore {
 
   constructor(private readonly sql: SqliteDatabase) {
     const db = sql.db;
-    const cols = 'id, status, created_at, snapshot, last_event_id, root, cancel_requested';
+    const cols = 'id, status, created_at, snapshot, last_event_id, root, cancel_requested, reuse';
     this.stmt = {
-      insert: db.prepare('INSERT INTO tasks (id, seq, status, created_at, last_event_id, snapshot, root) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insert: db.prepare('INSERT INTO tasks (id, seq, status, created_at, last_event_id, snapshot, root, reuse, scanner_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      reference: db.prepare(
+        `SELECT id, json_extract(snapshot, '$.analysis') AS analysis FROM tasks
+         WHERE status = 'completed' AND root = ? AND scanner_version = ? AND id <> ? AND (? = 'header' OR json_extract(snapshot, '$.analysis') = 'full')
+         ORDER BY seq DESC LIMIT 1`,
+      ),
       insertEvent: db.prepare('INSERT INTO events (task_id, id, type, created_at, snapshot) VALUES (?, ?, ?, ?, ?)'),
       queued: db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE status = 'queued'"),
       get: db.prepare(`SELECT ${cols} FROM tasks WHERE id = ?`),
@@ -42,20 +48,25 @@ export class SqliteTaskStore implements TaskStore {
     this.seq = (this.stmt.maxSeq.get() as { seq: number }).seq;
   }
 
-  async insertTask(task: { snapshot: TaskSnapshot; root: string }, first: TaskEvent, maxQueued?: number): Promise<boolean> {
+  async insertTask(task: NewTask, first: TaskEvent, maxQueued?: number): Promise<boolean> {
     const s = task.snapshot;
     const json = JSON.stringify(s);
     return write(() =>
       this.sql.db.transaction(() => {
         if (maxQueued !== undefined && (this.stmt.queued.get() as { n: number }).n >= maxQueued) return false;
         const seq = this.seq + 1;
-        this.stmt.insert.run(s.task_id, seq, s.status, s.created_at, first.id, json, task.root);
+        this.stmt.insert.run(s.task_id, seq, s.status, s.created_at, first.id, json, task.root, task.reuse, task.scannerVersion);
         this.stmt.insertEvent.run(s.task_id, first.id, first.type, new Date().toISOString(), json);
         this.seq = seq;
         this.sql.rememberSeq(s.task_id, seq);
         return true;
       })(),
     );
+  }
+
+  async findReference(q: ReferenceQuery): Promise<ReuseReference | null> {
+    const r = this.stmt.reference.get(q.root, q.scannerVersion, q.excludeId, q.analysis) as { id: string; analysis: string } | undefined;
+    return r ? { taskId: r.id, analysis: r.analysis === 'full' ? 'full' : 'header' } : null;
   }
 
   async getTask(id: string): Promise<StoredTask | null> {

@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import type { FileResult } from '../../src/domain/file-result.ts';
+import { wholeTreePlan } from '../../src/scan/plan.ts';
+import { scanPart, type PartProgress } from '../../src/scan/scan-part.ts';
+import { SCANNER_VERSION } from '../../src/scan/version.ts';
+import { WorkerPool } from '../../src/scan/worker-pool.ts';
+import { openSqliteStores } from '../../src/store/sqlite/index.ts';
+import type { Stores } from '../../src/store/types.ts';
+import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
+import { ageTree, makeFlatTree, tempDir } from '../helpers/libritts-tree.ts';
+
+/** scanPart with a reuse reference, on a real worker pool and a real SQLite store. */
+
+let pool: WorkerPool;
+let stores: Stores;
+beforeAll(async () => {
+  pool = new WorkerPool(1);
+  stores = await openSqliteStores(path.join(tempDir('vl-part-'), 'v.db'));
+});
+afterAll(async () => {
+  await pool.close();
+  await stores.close();
+});
+
+async function newTask(root: string): Promise<string> {
+  const snapshot = queuedSnapshot({ libritts_path: root, root, analysis: 'header' });
+  await stores.tasks.insertTask({ snapshot, root, reuse: 'auto', scannerVersion: SCANNER_VERSION }, { id: 1, type: 'progress', snapshot });
+  return snapshot.task_id;
+}
+
+async function rows(taskId: string): Promise<FileResult[]> {
+  const out: FileResult[] = [];
+  for (let after; ;) {
+    const page = await stores.results.page(taskId, { filter: {}, sort: { key: 'path', desc: false }, after, limit: 1000 });
+    out.push(...page.rows);
+    if (!page.next) return out;
+    after = page.next;
+  }
+}
+
+describe('scanPart reusing a reference scan', () => {
+  it('falls back to reading when the reference is deleted part-way: every file once, the same rows', async () => {
+    const n = 1200;
+    const tree = makeFlatTree(n);
+    onTestFinished(tree.cleanup);
+    ageTree(tree.root);
+    const part = wholeTreePlan(null)[0]!;
+    const ref = await newTask(tree.root);
+    await scanPart(
+      { taskId: ref, root: tree.root, analysis: 'header', part, resume: false, reference: null },
+      { pool, results: stores.results },
+      new AbortController().signal,
+      () => {},
+    );
+    const expected = await rows(ref);
+    expect(expected).toHaveLength(n);
+
+    const task = await newTask(tree.root);
+    let deleted = false;
+    let last: PartProgress | null = null;
+    await scanPart(
+      { taskId: task, root: tree.root, analysis: 'header', part, resume: false, reference: { taskId: ref, analysis: 'header' } },
+      { pool, results: stores.results },
+      new AbortController().signal,
+      (p) => {
+        last = p;
+        // The first walked batch has been copied: the reference goes away now.
+        if (!deleted && p.reused > 0) {
+          deleted = true;
+          void stores.tasks.deleteTask(ref);
+        }
+      },
+    );
+    expect(deleted).toBe(true);
+    expect(await stores.tasks.getTask(ref)).toBeNull();
+    const p = last as unknown as PartProgress;
+    expect(p.done).toBe(n);
+    expect(p.reused).toBeGreaterThan(0);
+    expect(p.reused).toBeLessThan(n);
+    expect(p.bytes).toBeGreaterThan(0);
+    expect(await rows(task)).toEqual(expected);
+  });
+});
