@@ -65,3 +65,38 @@ export function mediaUrl(url, { pcm16 = true, withToken = true } = {}) {
   if (withToken && token) u.searchParams.set('access_token', token);
   return `${u.pathname}${u.search}`;
 }
+
+/** The file name of a Content-Disposition header (`filename*=UTF-8''…` first, then `filename=`), or null. */
+export function dispositionFilename(header) {
+  if (!header) return null;
+  const star = /filename\*\s*=\s*[\w-]*'[\w-]*'([^;]+)/i.exec(header);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1].trim());
+    } catch {
+      // a malformed escape: fall back to the plain filename
+    }
+  }
+  const quoted = /filename\s*=\s*"((?:[^"\\]|\\.)*)"/i.exec(header);
+  if (quoted) return quoted[1].replace(/\\(.)/g, '$1');
+  const bare = /filename\s*=\s*([^;\s]+)/i.exec(header);
+  return bare ? bare[1] : null;
+}
+
+/**
+ * Saves an API answer as a file. A link cannot send the bearer token (and only the events and
+ * audio routes take `access_token`), so the body is fetched with the header and saved from a blob
+ * URL, under the name the server's Content-Disposition gives. Throws ApiError (the API's detail)
+ * on a non-2xx answer; resolves to the file name.
+ */
+export async function saveDownload(path, fallbackName) {
+  const res = await api(path);
+  const name = dispositionFilename(res.headers.get('Content-Disposition')) ?? fallbackName;
+  const url = URL.createObjectURL(await res.blob());
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return name;
+}

@@ -32,7 +32,8 @@ $('#scan-form').addEventListener('submit', async (e) => {
     .value.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const body = { libritts_path: $('#path').value.trim(), analysis: $('#analysis').value };
+  // reuse `auto`: files unchanged since the latest scan of this folder are copied, not read again.
+  const body = { libritts_path: $('#path').value.trim(), analysis: $('#analysis').value, reuse: $('#reuse').checked ? 'auto' : 'none' };
   if (subsets.length) body.subsets = subsets;
   try {
     const accepted = await apiJson('/scan-libritts', { method: 'POST', body });
@@ -46,6 +47,9 @@ $('#scan-form').addEventListener('submit', async (e) => {
 });
 
 // --- live view of one task ---
+/** Files whose results were copied from an earlier scan (0 in snapshots of servers before v2). */
+const reusedOf = (s) => s.files_reused ?? s.summary?.files_reused ?? 0;
+
 function render(s) {
   state.snapshot = s;
   $('#live-status').replaceWith(Object.assign(badge(s.status), { id: 'live-status' }));
@@ -56,6 +60,7 @@ function render(s) {
   text($('#progress-text'), `${s.progress}%`);
   text($('#files'), s.files_total === null ? `${s.files_done} / …` : `${s.files_done} / ${s.files_total}`);
   text($('#failed'), String(s.files_failed));
+  text($('#reused'), String(reusedOf(s)));
   text($('#rate'), s.files_per_s === null ? '–' : fmt(s.files_per_s));
   text($('#eta'), s.eta_s === null ? '–' : duration(s.eta_s));
   text($('#message'), s.message);
@@ -127,6 +132,7 @@ function updateTaskRow(s) {
   if (!row) return;
   row.querySelector('.status').replaceChildren(badge(s.status));
   text(row.querySelector('.progress'), `${s.progress}%`);
+  text(row.querySelector('.reused'), String(reusedOf(s)));
 }
 
 async function refreshTasks() {
@@ -163,7 +169,7 @@ async function refreshTasks() {
         });
         actions.append(del);
       }
-      row.append(td(new Date(t.created_at).toLocaleString()), td(t.libritts_path, 'path'), td(t.analysis), status, td(`${t.progress}%`, 'num progress'), actions);
+      row.append(td(new Date(t.created_at).toLocaleString()), td(t.libritts_path, 'path'), td(t.analysis), status, td(`${t.progress}%`, 'num progress'), td(String(reusedOf(t)), 'num reused'), actions);
       return row;
     }),
   );

@@ -1,7 +1,7 @@
 // The results of one scan: filters, sortable columns, pages through the API cursor, a play button
 // per row and downloads. Its whole state is in the URL (url-state.js): every control navigates to
 // a new address and showResults() draws what the address says, so a reload shows the same rows.
-import { apiJson, audioUrl, authHeaders, BASE } from './api.js';
+import { apiJson, audioUrl, saveDownload } from './api.js';
 import { $, button, fmt, h, showError, td, text } from './dom.js';
 import { sharedPlayer } from './player.js';
 import { FILTERS, go, scanHref, speakerHref } from './url-state.js';
@@ -233,24 +233,53 @@ export function resetResults() {
   player.stop();
   body.replaceChildren();
   $('#results-section').hidden = true;
+  text($('#export-status'), '');
+  showError($('#export-error'), null);
+}
+
+/** The filters and sort of the shown address, as downloads send them: every matching row, so no page, limit or cursor. */
+function downloadQuery() {
+  const query = filtersOf(state.params);
+  if (state.params.has('sort')) query.set('sort', state.params.get('sort'));
+  return query;
 }
 
 /** Downloads every row that matches the shown filters, in the shown order. */
 async function download(format) {
-  const query = filtersOf(state.params);
-  if (state.params.has('sort')) query.set('sort', state.params.get('sort'));
+  const query = downloadQuery();
   query.set('format', format);
-  const res = await fetch(`${BASE}/scan-results/${encodeURIComponent(state.taskId)}?${query}`, { headers: authHeaders() });
-  if (!res.ok) {
-    showError($('#results-error'), { detail: `The download failed: ${res.status} ${res.statusText}`, ...(await res.json().catch(() => ({}))) });
-    return;
+  try {
+    await saveDownload(`/scan-results/${encodeURIComponent(state.taskId)}?${query}`, `scan-${state.taskId}.${format}`);
+  } catch (err) {
+    showError($('#results-error'), err);
   }
-  const url = URL.createObjectURL(await res.blob());
-  const a = Object.assign(document.createElement('a'), { href: url, download: `scan-${state.taskId}.${format}` });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 $('#download-jsonl').addEventListener('click', () => download('jsonl'));
 $('#download-csv').addEventListener('click', () => download('csv'));
+
+// Training manifests (scan-export): the same filters and sort as the table; failed rows are never exported.
+const exportForm = $('#export-form');
+exportForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const query = downloadQuery();
+  query.delete('only');
+  const format = exportForm.elements.namedItem('format').value;
+  query.set('format', format);
+  query.set('text', exportForm.elements.namedItem('text').value);
+  const prefix = exportForm.elements.namedItem('path_prefix').value.trim();
+  if (prefix) query.set('path_prefix', prefix); // the API says when it is not absolute
+  const submit = $('#export-download');
+  const status = $('#export-status');
+  submit.disabled = true;
+  showError($('#export-error'), null);
+  text(status, 'Preparing the manifest…');
+  try {
+    const name = await saveDownload(`/scan-export/${encodeURIComponent(state.taskId)}?${query}`, `${state.taskId}-${format}`);
+    text(status, `Saved ${name}.`);
+  } catch (err) {
+    text(status, '');
+    showError($('#export-error'), err);
+  } finally {
+    submit.disabled = false;
+  }
+});

@@ -7,7 +7,7 @@
 //   #/scan/<task_id>/speaker/<id>    one speaker with its reference clips
 
 /** Result filters the page has inputs for, in the order they are written into URLs. */
-export const FILTERS = ['q', 'speaker_id', 'subset', 'min_duration', 'max_duration', 'min_snr_db', 'clipped', 'only'];
+export const FILTERS = ['q', 'speaker_id', 'subset', 'chapter_id', 'min_duration', 'max_duration', 'min_snr_db', 'max_peak_dbfs', 'clipped', 'only'];
 /** How the results are shown: sort, page size and the page's cursor. */
 const VIEW_KEYS = ['sort', 'limit', 'cursor', 'page'];
 

@@ -74,8 +74,9 @@ export async function startServer(env: Record<string, string>): Promise<BenchSer
   };
 }
 
+/** Starts a scan; it reads every file (`reuse: "none"`) unless the body says otherwise: a benchmark measures reading. */
 export async function postScan(url: string, body: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${url}/api/voice-library/scan-libritts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}/api/voice-library/scan-libritts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reuse: 'none', ...body }) });
   if (res.status !== 202) throw new Error(`scan refused: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { task_id: string }).task_id;
 }

@@ -1,5 +1,5 @@
 import { clipLevel, decoderFor, type SampleDecoder } from './sample-decode.ts';
-import { estimateSnrDb, snrFrameLength } from './snr.ts';
+import { EnergyHistogram, estimateSnrDb, snrFrameLength } from './snr.ts';
 import type { WavFormat } from './wav-header.ts';
 
 /** Frames whose loudest channel stays below this (linear, ≈ −60 dBFS) count as silence. */
@@ -27,6 +27,9 @@ const dbfs = (linear: number): number => (linear > 0 ? Math.max(DBFS_FLOOR, 20 *
 
 const INT16_SQ = 32768 * 32768;
 
+/** At most this many SNR frame energies per file (8 MB, ~5.8 h); longer files go to a histogram (FrameEnergies.close). */
+export const MAX_SNR_FRAMES = 1 << 20;
+
 /**
  * The mean-square energy of every consecutive SNR frame (20 ms, snr.ts), the partial frame carried
  * from one chunk to the next; the last partial frame of a file is dropped.
@@ -38,23 +41,46 @@ class FrameEnergies {
   sq = 0;
   fill = 0;
 
+  /** Past `max` frames, the energies go here instead. */
+  private hist: EnergyHistogram | null = null;
+
   constructor(
     /** Audio frames per SNR frame. */
     readonly length: number,
     /** Samples per audio frame (channels): the energy is the mean over all of them. */
     readonly channels: number,
+    private readonly max: number,
   ) {}
 
   /** Closes the current frame. */
   close(): void {
+    const e = this.sq / (this.length * this.channels);
+    this.sq = 0;
+    this.fill = 0;
+    if (this.hist) {
+      this.hist.add(e);
+      return;
+    }
+    if (this.count === this.max) {
+      // A file longer than ~5.8 h (a huge or sparse file): from here on a histogram of the
+      // energies (snr.ts EnergyHistogram), so memory stays bounded for any length.
+      this.hist = new EnergyHistogram();
+      for (let i = 0; i < this.count; i++) this.hist.add(this.energies[i]!);
+      this.hist.add(e);
+      this.energies = new Float64Array(0);
+      this.count = 0;
+      return;
+    }
     if (this.count === this.energies.length) {
       const bigger = new Float64Array(this.energies.length * 2);
       bigger.set(this.energies);
       this.energies = bigger;
     }
-    this.energies[this.count++] = this.sq / (this.length * this.channels);
-    this.sq = 0;
-    this.fill = 0;
+    this.energies[this.count++] = e;
+  }
+
+  estimate(): number | null {
+    return this.hist ? this.hist.estimate() : estimateSnrDb(this.energies, this.count);
   }
 }
 
@@ -76,10 +102,19 @@ export class SignalAccumulator {
   private readonly decode: SampleDecoder | null;
   private readonly snr: FrameEnergies;
 
-  constructor(private readonly fmt: WavFormat) {
+  constructor(
+    private readonly fmt: WavFormat,
+    /** `snr: false` skips the SNR (its frames never close): what the benchmark compares against. */
+    opts: { maxSnrFrames?: number; snr?: boolean } = {},
+  ) {
     this.clipAt = clipLevel(fmt);
     this.decode = decoderFor(fmt);
-    this.snr = new FrameEnergies(snrFrameLength(fmt.sampleRate), fmt.channels);
+    this.snr = new FrameEnergies(opts.snr === false ? Number.MAX_SAFE_INTEGER : snrFrameLength(fmt.sampleRate), fmt.channels, opts.maxSnrFrames ?? MAX_SNR_FRAMES);
+  }
+
+  /** How many SNR frame energies are held one by one now (at most MAX_SNR_FRAMES; then a histogram). */
+  get snrFrames(): number {
+    return this.snr.count;
   }
 
   /** Whether this format's samples can be decoded at all. */
@@ -171,7 +206,7 @@ export class SignalAccumulator {
       dc_offset: round(this.samples ? this.sum / this.samples : 0, 6),
       leading_silence_s: round(silent ? duration : this.firstLoud / sr, 3),
       trailing_silence_s: round(silent ? duration : (this.frames - 1 - this.lastLoud) / sr, 3),
-      snr_db: estimateSnrDb(this.snr.energies, this.snr.count),
+      snr_db: this.snr.estimate(),
     };
   }
 }

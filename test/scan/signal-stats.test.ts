@@ -3,7 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeFile, SAMPLE_CHUNK, type AnalyzerState } from '../../src/scan/analyze-file.ts';
 import { TranscriptReader } from '../../src/scan/libritts.ts';
-import { DBFS_FLOOR } from '../../src/scan/signal-stats.ts';
+import { DBFS_FLOOR, SignalAccumulator } from '../../src/scan/signal-stats.ts';
+import type { WavFormat } from '../../src/scan/wav-header.ts';
+import { SPEAKERS, speech, withNoise } from '../helpers/speech.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
 import { toneWav, WaveFile } from '../helpers/wav.ts';
 
@@ -89,5 +91,27 @@ describe('signal statistics (full analysis)', () => {
     const r = analyzeFile(dir, { rel: name, link: false }, 'header', { buffer: Buffer.alloc(SAMPLE_CHUNK), transcripts: new TranscriptReader() });
     expect(r.frames).toBe(2400);
     for (const k of ['peak_dbfs', 'rms_dbfs', 'clipped_samples', 'dc_offset', 'leading_silence_s', 'trailing_silence_s'] as const) expect(r[k]).toBeNull();
+  });
+});
+
+describe('SNR frames of a very long file', () => {
+  it('go to a histogram past the cap: memory stays bounded, the estimate stays put', () => {
+    const fmt: WavFormat = { container: 'RIFF', kind: 'int', sampleRate: 24_000, channels: 1, bitsPerSample: 16, bytesPerSample: 2, blockAlign: 2, littleEndian: true, encoding: 'pcm_s16le', formatTag: 1 };
+    const clip = withNoise(speech(SPEAKERS[2]!), 15, 5);
+    const pcm = Buffer.alloc(clip.length * 2);
+    clip.forEach((v, i) => pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32768))), i * 2));
+    const once = new SignalAccumulator(fmt);
+    once.push(pcm);
+    // 40 repetitions under a cap of 1024 frames (20 s): the last 380 s go to the histogram.
+    const long = new SignalAccumulator(fmt, { maxSnrFrames: 1024 });
+    for (let i = 0; i < 40; i++) {
+      long.push(pcm);
+      expect(long.snrFrames).toBeLessThanOrEqual(1024);
+    }
+    const a = once.result().snr_db!;
+    const b = long.result().snr_db!;
+    // The same clip 40 times has the same distribution of frame energies: the same estimate, to the bin.
+    expect(Math.abs(a - b), `${a} dB once, ${b} dB over 40 repetitions in a histogram`).toBeLessThanOrEqual(0.2);
+    expect(Math.abs(b - 15)).toBeLessThanOrEqual(4);
   });
 });

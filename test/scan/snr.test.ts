@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gauss, mulberry32, SPEAKERS, speech, TOLERANCE_DB, TRUE_SNRS, withNoise } from '../helpers/speech.ts';
-import { estimateSnrDb, SNR_CAP_DB, SNR_FLOOR_DB, SNR_MIN_FRAMES, snrFrameLength } from '../../src/scan/snr.ts';
+import { EnergyHistogram, estimateSnrDb, SNR_CAP_DB, SNR_FLOOR_DB, SNR_MIN_FRAMES, snrFrameLength } from '../../src/scan/snr.ts';
 
 const SR = 24_000;
 
@@ -98,5 +98,19 @@ describe('estimateSnrDb (frame-energy noise floor)', () => {
 
   it('frames are 20 ms: 480 samples at 24 kHz, 320 at 16 kHz, 441 at 22.05 kHz', () => {
     expect([snrFrameLength(24_000), snrFrameLength(16_000), snrFrameLength(22_050)]).toEqual([480, 320, 441]);
+  });
+
+  it('the bounded-memory histogram (files of hours) agrees with the exact estimate within 0.1 dB', () => {
+    for (const sp of SPEAKERS) {
+      for (const snr of [...TRUE_SNRS, 40]) {
+        const e = frameEnergies(withNoise(speech(sp), snr, sp.seed));
+        const h = new EnergyHistogram();
+        for (const v of e) h.add(v);
+        expect(Math.abs(h.estimate()! - estimateSnrDb(e, e.length)!), `speaker ${sp.seed} at ${snr} dB`).toBeLessThanOrEqual(0.1);
+      }
+    }
+    const silent = new EnergyHistogram();
+    for (let i = 0; i < 100; i++) silent.add(i < 60 ? 0.01 : 0);
+    expect(silent.estimate()).toBe(SNR_CAP_DB);
   });
 });
