@@ -86,6 +86,11 @@ function showTask(taskId) {
   state.ended = false;
   $('#live').hidden = false;
   text($('#live-id'), taskId);
+  // Nothing of the previously shown task until this one's first snapshot arrives.
+  $('#live-status').replaceWith(Object.assign(h('span', 'badge', ''), { id: 'live-status' }));
+  for (const id of ['files', 'failed', 'reused', 'rate', 'eta']) text($(`#${id}`), '–');
+  for (const id of ['live-phase', 'message', 'progress-text', 'results-total']) text($(`#${id}`), '');
+  $('#progress').value = 0;
   showError($('#task-error'), null);
   resetResults();
   $('#speakers-section').hidden = true;
@@ -169,7 +174,15 @@ async function refreshTasks() {
         });
         actions.append(del);
       }
-      row.append(td(new Date(t.created_at).toLocaleString()), td(t.libritts_path, 'path'), td(t.analysis), status, td(`${t.progress}%`, 'num progress'), td(String(reusedOf(t)), 'num reused'), actions);
+      row.append(
+        td(new Date(t.created_at).toLocaleString()),
+        td(t.libritts_path, 'path'),
+        td(t.analysis),
+        status,
+        td(`${t.progress}%`, 'num progress'),
+        td(String(reusedOf(t)), 'num reused'),
+        actions,
+      );
       return row;
     }),
   );

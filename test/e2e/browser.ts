@@ -36,9 +36,16 @@ export interface PageProblems {
   consoleErrors: string[];
 }
 
-/** A new page of `browser` at `url`, recording its problems from the start. */
-export async function openPage(browser: BrowserContext, url: string): Promise<{ page: Page; problems: PageProblems }> {
+/** Where the dashboard keeps the API token for the tab (public/api.js). */
+const TOKEN_KEY = 'voice-library.token';
+
+/**
+ * A new page of `browser` at `url`, recording its problems from the start; with `token`, the tab
+ * holds that API token before its first script runs, as if it had been typed into the token box.
+ */
+export async function openPage(browser: BrowserContext, url: string, { token }: { token?: string } = {}): Promise<{ page: Page; problems: PageProblems }> {
   const page = await browser.newPage();
+  if (token) await page.addInitScript(([key, value]) => sessionStorage.setItem(key!, value!), [TOKEN_KEY, token]);
   const problems: PageProblems = { pageErrors: [], consoleErrors: [] };
   page.on('pageerror', (e) => problems.pageErrors.push(e.message));
   page.on('console', (m) => {
