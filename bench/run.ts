@@ -9,12 +9,14 @@ import { clusterBench } from './cluster.ts';
 import { fullBench } from './full.ts';
 import { headerBench } from './header.ts';
 import { latencyBench } from './latency.ts';
+import { libraryBench } from './library.ts';
+import { reuseBench } from './reuse.ts';
 import { table, type BenchResult } from './lib/report.ts';
 import { memoryBench } from './memory.ts';
 import { sseBench } from './sse.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ALL = ['header', 'full', 'latency', 'sse', 'memory', 'cluster'] as const;
+const ALL = ['header', 'full', 'latency', 'sse', 'memory', 'library', 'reuse', 'cluster'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     'sse-tasks': { type: 'string' },
     'mem-small': { type: 'string' },
     'mem-large': { type: 'string' },
+    'library-rows': { type: 'string' },
     corpus: { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -42,6 +45,7 @@ if (values.help) {
   --runs N           repetitions, the median is kept (3)    --requests N     POSTs per latency run (2000)
   --sse-clients N    clients on one task (1000)             --sse-tasks N    tasks with 10 clients each (100)
   --mem-small N      small tree for memory (10000)          --mem-large N    large tree (100000)
+  --library-rows N   synthetic task for filters (375000)
   --corpus DIR       where corpora are cached (bench/.corpus)  --out FILE     JSON output (bench/results/latest.json)
   --smoke            tiny sizes, for the test suite; --no-cold skips the cold-cache runs (they need root)
 `);
@@ -67,6 +71,8 @@ for (const name of only) {
   if (name === 'latency') results.push(await latencyBench({ requests: num(values.requests, 2000, 60), corpusDir, fullMegabytes: fullMb, headerFiles }));
   if (name === 'sse') results.push(await sseBench({ clients: num(values['sse-clients'], 1000, 20), tasks: num(values['sse-tasks'], 100, 4), clientsPerTask: smoke ? 3 : 10, corpusDir, fullMegabytes: fullMb }));
   if (name === 'cluster') results.push(await clusterBench({ corpusDir, fullMegabytes: fullMb, headerFiles, runs, requests: num(values.requests, 2000, 60) }));
+  if (name === 'library') results.push(await libraryBench({ rows: num(values['library-rows'], 375_000, 3000), pages: smoke ? 2 : 10, kernelMb: smoke ? 20 : 400, runs }));
+  if (name === 'reuse') results.push(await reuseBench({ corpusDir, fullMegabytes: fullMb, headerFiles, runs }));
   if (name === 'memory') results.push(await memoryBench({ small: num(values['mem-small'], 10_000, 200), large: num(values['mem-large'], 100_000, 2000), corpusDir }));
 }
 

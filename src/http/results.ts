@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { TaskSnapshot } from '../domain/task.ts';
+import { isTerminal, type TaskSnapshot } from '../domain/task.ts';
 import type { ResultFilter } from '../store/result-query.ts';
 import type { ResultStore } from '../store/types.ts';
 import type { AppDeps } from './deps.ts';
@@ -8,7 +8,7 @@ import { download } from './download.ts';
 import { resolver } from 'hono-openapi';
 import { describe, errors, json } from './openapi.ts';
 import { ResultsPageSchema, type ResultsPage } from './responses.ts';
-import { encodeCursor, resultFilterOf, ResultsQuerySchema, TaskIdParamSchema } from './schemas.ts';
+import { encodeCursor, filterDigest, resultFilterOf, ResultsQuerySchema, TaskIdParamSchema } from './schemas.ts';
 import { findTask } from './task-lookup.ts';
 import { validate } from './validate.ts';
 
@@ -63,9 +63,15 @@ export function resultRoutes(deps: AppDeps): Hono {
       }
       const { filter, sort } = resultFilterOf(q);
       const after = q.cursor ? { value: q.cursor.v, path: q.cursor.p } : undefined;
-      const [page, total] = await Promise.all([store.page(id, { filter, sort, after, limit: q.limit }), totalOf(store, snapshot, filter)]);
+      // An ended task's rows never change: its count travels in the cursor from the first page on.
+      const ended = isTerminal(snapshot.status);
+      const carried = ended && q.cursor?.t !== undefined && q.cursor.f === filterDigest(filter) ? q.cursor.t : undefined;
+      // The count first: the store picks its plan by it (result-store.ts planFor).
+      const total = carried ?? (await totalOf(store, snapshot, filter));
+      const page = await store.page(id, { filter, sort, after, limit: q.limit, total });
       c.header('Cache-Control', 'no-store');
-      const body: ResultsPage = { items: page.rows, next_cursor: page.next ? encodeCursor(sort, page.next) : null, total };
+      const next = page.next ? encodeCursor(sort, page.next, ended ? { total, filter } : undefined) : null;
+      const body: ResultsPage = { items: page.rows, next_cursor: next, total };
       return c.json(body);
     },
   );

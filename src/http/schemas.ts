@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { TRAINING_FORMAT_NAMES } from '../export/registry.ts';
-import { SORT_KEYS, type ResultCursor, type ResultFilter, type ResultSort, type SortKey } from '../store/result-query.ts';
+import { FILTER_KEYS, SORT_KEYS, type ResultCursor, type ResultFilter, type ResultSort, type SortKey } from '../store/result-query.ts';
 
 /** POST /scan-libritts body. */
 export const ScanRequestSchema = z
@@ -121,16 +122,36 @@ function checkDurations(q: { min_duration?: number | undefined; max_duration?: n
 
 /** The filter and sort of a validated query, in the store's terms. */
 export function resultFilterOf(q: z.output<typeof ResultFilterSchema>): { filter: ResultFilter; sort: ResultSort } {
-  const { sort, ...rest } = q;
-  const s = sort ?? 'path';
-  return { filter: rest, sort: { key: s.replace(/^-/, '') as SortKey, desc: s.startsWith('-') } };
+  // Only the filter's own keys: a stray `limit` or `cursor` would make every plain page a filtered one.
+  const filter: ResultFilter = {};
+  for (const k of FILTER_KEYS) if (q[k as keyof typeof q] !== undefined) (filter as Record<string, unknown>)[k] = q[k as keyof typeof q];
+  const s = q.sort ?? 'path';
+  return { filter, sort: { key: s.replace(/^-/, '') as SortKey, desc: s.startsWith('-') } };
 }
 
-const CursorSchema = z.object({ s: z.string(), v: z.union([z.number(), z.string(), z.null()]), p: z.string() });
+const CursorSchema = z.object({
+  s: z.string(),
+  v: z.union([z.number(), z.string(), z.null()]),
+  p: z.string(),
+  /** The total of an ended task's filter, and a digest of that filter: later pages skip the count. */
+  t: z.number().int().nonnegative().optional(),
+  f: z.string().optional(),
+});
 
-/** Cursors are opaque to clients: the sort they belong to, the last row's sort value and path. */
-export function encodeCursor(sort: ResultSort, c: ResultCursor): string {
-  return Buffer.from(JSON.stringify({ s: `${sort.desc ? '-' : ''}${sort.key}`, v: c.value, p: c.path }), 'utf8').toString('base64url');
+/** A short digest of a filter: whether a cursor's total belongs to this query's filter. */
+export const filterDigest = (filter: ResultFilter): string =>
+  createHash('sha1')
+    .update(JSON.stringify(Object.entries(filter).filter(([, v]) => v !== undefined)))
+    .digest('base64url')
+    .slice(0, 12);
+
+/**
+ * Cursors are opaque to clients: the sort they belong to, the last row's sort value and path, and
+ * for an ended task (whose rows no longer change) the total with the filter it counts.
+ */
+export function encodeCursor(sort: ResultSort, c: ResultCursor, total?: { total: number; filter: ResultFilter }): string {
+  const body = { s: `${sort.desc ? '-' : ''}${sort.key}`, v: c.value, p: c.path, ...(total ? { t: total.total, f: filterDigest(total.filter) } : {}) };
+  return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
 }
 
 export const ResultsQuerySchema = ResultFilterSchema.extend({

@@ -27,6 +27,9 @@ export interface ResultFilter {
   only?: 'failed' | 'ok' | undefined;
 }
 
+/** The keys of a ResultFilter: what a query's other parameters (limit, cursor, format…) are not. */
+export const FILTER_KEYS = ['speaker_id', 'subset', 'chapter_id', 'min_duration', 'max_duration', 'min_snr_db', 'max_peak_dbfs', 'clipped', 'q', 'only'] as const satisfies readonly (keyof ResultFilter)[];
+
 /** Where the last page ended: the sort value of its last row (null when it had none) and its path. */
 export interface ResultCursor {
   value: number | string | null;
@@ -63,10 +66,14 @@ export interface Dialect {
   param(n: number): string;
   /** The column that holds a sort key's value. */
   column(key: SortKey): string;
-  /** A condition true for rows whose transcripts hold every word (the words bound as one parameter). */
-  search(param: string): string;
-  /** What to bind for the search condition. */
-  searchValue(words: string[]): unknown;
+  /**
+   * A condition true for rows whose transcripts hold every word (the words bound as one
+   * parameter). `probe`: a store that can check one row at a time does so (a page walking an
+   * index in order), instead of listing every match first (a page of few matching rows).
+   */
+  search(param: string, probe: boolean): string;
+  /** What to bind for the search condition (of the rows of `task`). */
+  searchValue(words: string[], task: unknown): unknown;
 }
 
 /** A WHERE clause (without WHERE) and its parameters. */
@@ -76,7 +83,7 @@ export interface Condition {
 }
 
 /** The filter as SQL over one table of the task's rows (`taskColumn = task`). */
-export function filterCondition(d: Dialect, taskColumn: string, task: unknown, f: ResultFilter, firstParam = 1): Condition {
+export function filterCondition(d: Dialect, taskColumn: string, task: unknown, f: ResultFilter, firstParam = 1, opts: { probe?: boolean } = {}): Condition {
   const params: unknown[] = [];
   const p = (v: unknown): string => {
     params.push(v);
@@ -100,7 +107,7 @@ export function filterCondition(d: Dialect, taskColumn: string, task: unknown, f
   const words = f.q === undefined ? [] : searchWords(f.q);
   if (f.q !== undefined) {
     // A search with no word in it matches nothing, rather than everything.
-    parts.push(words.length ? d.search(p(d.searchValue(words))) : '1 = 0');
+    parts.push(words.length ? d.search(p(d.searchValue(words, task)), opts.probe ?? false) : '1 = 0');
   }
   return { sql: parts.join(' AND '), params };
 }
@@ -111,7 +118,8 @@ export function filterCondition(d: Dialect, taskColumn: string, task: unknown, f
  * both engines; the keyset condition (sort value, then path) makes every matching row come
  * exactly once over the pages.
  */
-export function pageQueries(d: Dialect, select: string, from: string, cond: Condition, q: ResultPageQuery): { sql: string; params: unknown[]; nulls: boolean }[] {
+export function pageQueries(d: Dialect, select: string, from: string | PagePlan, cond: Condition, q: ResultPageQuery): { sql: string; params: unknown[]; nulls: boolean }[] {
+  const plan: PagePlan = typeof from === 'string' ? { from: () => from, order: (e) => e } : from;
   const dir = q.sort.desc ? 'DESC' : 'ASC';
   const cmp = q.sort.desc ? '<' : '>';
   const n0 = cond.params.length;
@@ -123,7 +131,7 @@ export function pageQueries(d: Dialect, select: string, from: string, cond: Cond
       where += ` AND path ${cmp} ${d.param(n0 + 1)}`;
     }
     params.push(q.limit);
-    return [{ sql: `SELECT ${select} FROM ${from} WHERE ${where} ORDER BY path ${dir} LIMIT ${d.param(params.length)}`, params, nulls: false }];
+    return [{ sql: `SELECT ${select} FROM ${plan.from('path')} WHERE ${where} ORDER BY ${plan.order('path')} ${dir} LIMIT ${d.param(params.length)}`, params, nulls: false }];
   }
   const col = d.column(q.sort.key);
   const out: { sql: string; params: unknown[]; nulls: boolean }[] = [];
@@ -135,7 +143,7 @@ export function pageQueries(d: Dialect, select: string, from: string, cond: Cond
       where += ` AND (${col} ${cmp} ${d.param(n0 + 1)} OR (${col} = ${d.param(n0 + 2)} AND path ${cmp} ${d.param(n0 + 3)}))`;
     }
     params.push(q.limit);
-    out.push({ sql: `SELECT ${select} FROM ${from} WHERE ${where} ORDER BY ${col} ${dir}, path ${dir} LIMIT ${d.param(params.length)}`, params, nulls: false });
+    out.push({ sql: `SELECT ${select} FROM ${plan.from(q.sort.key)} WHERE ${where} ORDER BY ${plan.order(col)} ${dir}, ${plan.order('path')} ${dir} LIMIT ${d.param(params.length)}`, params, nulls: false });
   }
   const params = [...cond.params];
   let where = `${cond.sql} AND ${col} IS NULL`;
@@ -144,6 +152,13 @@ export function pageQueries(d: Dialect, select: string, from: string, cond: Cond
     where += ` AND path ${cmp} ${d.param(n0 + 1)}`;
   }
   params.push(q.limit);
-  out.push({ sql: `SELECT ${select} FROM ${from} WHERE ${where} ORDER BY path ${dir} LIMIT ${d.param(params.length)}`, params, nulls: true });
+  out.push({ sql: `SELECT ${select} FROM ${plan.from('path')} WHERE ${where} ORDER BY ${plan.order('path')} ${dir} LIMIT ${d.param(params.length)}`, params, nulls: true });
   return out;
+}
+
+/** How a store wants a page read: from which table (and index), and how to write an ORDER BY term. */
+export interface PagePlan {
+  /** The FROM clause for a query ordered by `key` (`path` for the null rows and path sorts). */
+  from(key: SortKey): string;
+  order(expr: string): string;
 }

@@ -107,6 +107,8 @@ export interface ResultsQuery {
   /** Where the previous page ended. */
   after?: ResultCursor | undefined;
   limit: number;
+  /** How many rows match, when the caller knows: a store may pick its plan by it. */
+  total?: number | undefined;
 }
 
 export interface ResultPage {

@@ -5,6 +5,17 @@ import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
 import { SCANNER_VERSION } from '../../src/scan/version.ts';
 import { mulberry32 } from './speech.ts';
 
+/** The most frequent words of English, in order: the head of the synthetic vocabulary. */
+const FIRST_WORDS = ['the', 'of', 'and', 'to', 'a', 'in', 'that', 'he', 'was', 'it', 'his', 'i', 'with', 'as', 'had', 'for', 'you', 'her', 'not', 'is', 'at', 'on', 'but', 'she', 'be', 'him', 'by', 'said', 'which', 'all', 'from', 'so', 'they', 'have', 'were', 'this', 'one', 'me', 'my', 'there', 'no', 'an', 'we', 'or', 'would', 'if', 'when', 'what', 'them', 'their', 'morning', 'water', 'quiet', 'reader', 'voice'];
+
+const SYLLABLES = ['ka', 'lo', 'mi', 'ra', 'ten', 'sor', 'vel', 'da', 'nu', 'pe', 'ish', 'gar', 'tho', 'wen', 'bri', 'ul'];
+/** A pronounceable, distinct word for a rank. */
+const pseudoWord = (r: number): string => {
+  let w = '';
+  for (let x = r; x > 0 || !w; x = Math.floor(x / SYLLABLES.length)) w += SYLLABLES[x % SYLLABLES.length];
+  return w;
+};
+
 /**
  * A completed full-analysis task of `rows` LibriTTS-like rows written straight into a SQLite
  * store: the size of LibriTTS (375k clips) without scanning 585 hours of audio. For the
@@ -16,7 +27,23 @@ export async function writeSyntheticTask(dbPath: string, rows: number, opts: { r
   try {
     const rand = mulberry32(375);
     const nSpeakers = opts.speakers ?? 2456;
-    const words = ['the', 'voice', 'of', 'a', 'reader', 'carried', 'over', 'quiet', 'water', 'and', 'morning', 'light', 'through', 'old', 'windows', 'while', 'she', 'spoke'];
+    // A vocabulary of 20,000 words with Zipf frequencies (rank r drawn with probability ∝ 1/r), as
+    // in English text: "the" is in most transcripts, a word of rank 2000 in about one in 400.
+    const VOCAB = 20_000;
+    const words = Array.from({ length: VOCAB }, (_, r) => (r < FIRST_WORDS.length ? FIRST_WORDS[r]! : pseudoWord(r)));
+    const cdf = new Float64Array(VOCAB);
+    for (let r = 0, acc = 0; r < VOCAB; r++) cdf[r] = acc += 1 / (r + 1);
+    const pick = (): string => {
+      const x = rand() * cdf[VOCAB - 1]!;
+      let lo = 0;
+      let hi = VOCAB - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cdf[mid]! < x) lo = mid + 1;
+        else hi = mid;
+      }
+      return words[lo]!;
+    };
     const base = queuedSnapshot({ libritts_path: root, root, analysis: 'full' });
     const created = base.created_at;
     let snapshot: TaskSnapshot = { ...base, status: 'running', phase: 'processing', started_at: created, message: 'Scanning' };
@@ -32,7 +59,7 @@ export async function writeSyntheticTask(dbPath: string, rows: number, opts: { r
       const subset = i % 7 === 0 ? 'train-other-500' : i % 5 === 0 ? 'dev-clean' : 'train-clean-100';
       const frames = Math.round((0.5 + rand() * 19.5) * 24_000);
       const n = 4 + Math.floor(rand() * 14);
-      const text = Array.from({ length: n }, () => words[Math.floor(rand() * words.length)]).join(' ');
+      const text = Array.from({ length: n }, pick).join(' ');
       const bad = rand() < 0.002;
       if (bad) failed++;
       bytes += frames * 2 + 44;

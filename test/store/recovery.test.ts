@@ -72,3 +72,37 @@ describe('a cancel accepted before a restart', () => {
     expect(rows).toBe('');
   });
 });
+
+describe('a deleted task', () => {
+  it('leaves no catalog rows or transcripts behind, and its number is never given to a new task', async () => {
+    const { openSqliteStores } = await import('../../src/store/sqlite/index.ts');
+    const { queuedSnapshot } = await import('../../src/tasks/local-queue.ts');
+    const { SCANNER_VERSION } = await import('../../src/scan/version.ts');
+    const file = path.join(tempDir('vl-del-'), 'v.db');
+    const add = async (stores: Awaited<ReturnType<typeof openSqliteStores>>) => {
+      const snapshot = queuedSnapshot({ libritts_path: '/d', root: '/d', analysis: 'header' });
+      await stores.tasks.insertTask({ snapshot, root: '/d', reuse: 'auto', scannerVersion: SCANNER_VERSION }, { id: 1, type: 'progress', snapshot });
+      return snapshot.task_id;
+    };
+    const row = (p: string) => ({
+      path: p, subset: 'dev-clean', speaker_id: '84', chapter_id: '1', utterance_id: null, text_normalized: 'a morning word', text_original: null, sample_rate: 24000, channels: 1,
+      bits_per_sample: 16, encoding: 'pcm_s16le', frames: 24000, duration_s: 1, bytes: 48044, peak_dbfs: -3, rms_dbfs: -20, clipped_samples: 0, dc_offset: 0,
+      leading_silence_s: 0, trailing_silence_s: 0, snr_db: 30, error: null,
+    });
+    let stores = await openSqliteStores(file);
+    const old = await add(stores);
+    await stores.results.insertResults(old, [row('a.wav'), row('b.wav')]);
+    expect(await stores.results.count(old, { q: 'morning' })).toBe(2); // indexed now
+    await stores.tasks.deleteTask(old);
+    await stores.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) AS n FROM catalog').get()).toEqual({ n: 0 });
+    expect(db.prepare("SELECT COUNT(*) AS n FROM catalog_text WHERE catalog_text MATCH 'morning'").get()).toEqual({ n: 0 });
+    db.close();
+    stores = await openSqliteStores(file);
+    onTestFinished(() => stores.close());
+    const fresh = await add(stores);
+    expect(await stores.results.count(fresh, { q: 'morning' })).toBe(0);
+    expect(await stores.results.count(fresh, { min_duration: 0 })).toBe(0);
+  });
+});

@@ -50,13 +50,24 @@ export class SqliteDatabase {
   }
 }
 
+/**
+ * Writers of this process waiting for or holding the write lock, shared with the maintenance
+ * threads: their indexer starts no transaction while it is above 0. SQLite's busy handler alone
+ * let the indexer, which starts its next transaction the instant it commits, starve the main
+ * thread's inserts past the busy timeout (SQLITE_BUSY while 375k rows were written and indexed).
+ */
+export const WRITE_GATE = new Int32Array(new SharedArrayBuffer(4));
+
 /** Runs a write, turning SQLite's own "disk full" into the store-neutral StorageFullError. */
 export function write<T>(fn: () => T): T {
+  Atomics.add(WRITE_GATE, 0, 1);
   try {
     return fn();
   } catch (err) {
     if ((err as { code?: string }).code === 'SQLITE_FULL') throw new StorageFullError('The database is full; results recorded so far are kept');
     throw err;
+  } finally {
+    if (Atomics.sub(WRITE_GATE, 0, 1) === 1) Atomics.notify(WRITE_GATE, 0);
   }
 }
 

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { workerModule } from '../../worker-url.ts';
+import { WRITE_GATE } from './database.ts';
 
 const thread = workerModule(import.meta.url, 'maintenance-worker');
 
@@ -15,7 +16,7 @@ export class Maintenance {
   private failed: Error | null = null;
 
   constructor(file: string, intervalMs = 500) {
-    this.worker = new Worker(thread.url, { ...thread.options, workerData: { file, checkpointMs: intervalMs }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    this.worker = new Worker(thread.url, { ...thread.options, workerData: { file, checkpointMs: intervalMs, gate: WRITE_GATE.buffer }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     this.worker.unref();
     this.worker.on('message', (m: { type: string; id?: number; error?: string | null }) => {
       if (m.type !== 'caught-up' || m.id === undefined) return;

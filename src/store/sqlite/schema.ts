@@ -137,12 +137,17 @@ CREATE TABLE catalog (
   error_code      TEXT
 );
 CREATE INDEX catalog_path ON catalog (task, path);
-CREATE INDEX catalog_duration ON catalog (task, duration_s, path);
+-- The duration index carries every filter column after its key: counts of filtered rows read it
+-- alone (covering), 7 ms instead of 196 ms for a 6–12 s window over 375k rows (bench/library.ts).
+CREATE INDEX catalog_duration ON catalog (task, duration_s, path, snr_db, clipped_samples, peak_dbfs, subset, speaker_key, chapter_id, error_code);
 CREATE INDEX catalog_snr ON catalog (task, snr_db, path);
 CREATE INDEX catalog_rms ON catalog (task, rms_dbfs, path);
 CREATE INDEX catalog_peak ON catalog (task, peak_dbfs, path);
 CREATE INDEX catalog_speaker ON catalog (task, speaker_key, path);
-CREATE VIRTUAL TABLE catalog_text USING fts5(text_normalized, text_original, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
+CREATE INDEX catalog_failed ON catalog (task, path) WHERE error_code IS NOT NULL;
+-- Transcripts by task: the task column holds one token, t<seq>, so that a search reads the
+-- posting lists of its task only, however many tasks the store holds.
+CREATE VIRTUAL TABLE catalog_text USING fts5(text_normalized, text_original, task, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
 CREATE TABLE catalog_state (id INTEGER PRIMARY KEY CHECK (id = 1), indexed_rid INTEGER NOT NULL);
 INSERT INTO catalog_state (id, indexed_rid) VALUES (1, 0);
 

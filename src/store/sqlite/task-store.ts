@@ -38,9 +38,13 @@ export class SqliteTaskStore implements TaskStore {
       listByStatus: db.prepare('SELECT id, status, created_at, snapshot FROM tasks WHERE status = ? ORDER BY seq DESC LIMIT ?'),
       unfinished: db.prepare(`SELECT ${cols} FROM tasks WHERE status IN ('queued', 'running') ORDER BY seq`),
       counts: db.prepare('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status'),
-      maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM tasks'),
+      // Past every seq ever used, rows of a deleted task included: a seq is never given twice.
+      maxSeq: db.prepare('SELECT MAX(COALESCE((SELECT MAX(seq) FROM tasks), 0), COALESCE((SELECT MAX(task) FROM results), 0), COALESCE((SELECT MAX(task) FROM catalog), 0)) AS seq'),
       requestCancel: db.prepare('UPDATE tasks SET cancel_requested = 1 WHERE id = ?'),
       deleteResultsChunk: db.prepare(`DELETE FROM results WHERE task = ? AND path IN (SELECT path FROM results WHERE task = ? LIMIT ${DELETE_CHUNK})`),
+      catalogChunk: db.prepare(`SELECT rid FROM catalog WHERE task = ? LIMIT ${DELETE_CHUNK}`),
+      deleteCatalogRow: db.prepare('DELETE FROM catalog WHERE rid = ?'),
+      deleteCatalogText: db.prepare('DELETE FROM catalog_text WHERE rowid = ?'),
       deleteSpeakers: db.prepare('DELETE FROM speakers WHERE task_id = ?'),
       deleteEvents: db.prepare('DELETE FROM events WHERE task_id = ?'),
       deleteTask: db.prepare('DELETE FROM tasks WHERE id = ?'),
@@ -102,7 +106,20 @@ export class SqliteTaskStore implements TaskStore {
     // Results first, in chunks with a yield between them, so a huge task does not stall the loop;
     // the task row goes last so that an interrupted delete leaves a task that can be deleted again.
     const seq = this.sql.seqOf(id);
-    if (seq !== null) while (this.stmt.deleteResultsChunk.run(seq, seq).changes > 0) await yieldToLoop();
+    if (seq !== null) {
+      while (this.stmt.deleteResultsChunk.run(seq, seq).changes > 0) await yieldToLoop();
+      // Then its catalog rows and transcripts: the indexer cannot add any now that its results are gone.
+      const dropCatalog = this.sql.db.transaction((rids: { rid: number }[]) => {
+        for (const { rid } of rids) {
+          this.stmt.deleteCatalogRow.run(rid);
+          this.stmt.deleteCatalogText.run(rid);
+        }
+      });
+      for (let rids = this.stmt.catalogChunk.all(seq) as { rid: number }[]; rids.length; rids = this.stmt.catalogChunk.all(seq) as { rid: number }[]) {
+        write(() => dropCatalog(rids));
+        await yieldToLoop();
+      }
+    }
     this.sql.db.transaction(() => {
       this.stmt.deleteSpeakers.run(id);
       this.stmt.deleteEvents.run(id);

@@ -1,0 +1,64 @@
+// Incremental rescans: a rescan of an unchanged tree against the first scan of it, full analysis
+// and header only, both from a warm cache (the first scan's best case, so the ratio is the least).
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensureCorpus } from './lib/corpus.ts';
+import { timedScan, withService } from './lib/inprocess.ts';
+import { median, ratio, type BenchResult, type Metric } from './lib/report.ts';
+
+export interface ReuseOptions {
+  corpusDir: string;
+  fullMegabytes: number;
+  headerFiles: number;
+  runs: number;
+}
+
+/** Corpus files are settled long before (racy.ts): a rescan may reuse them. */
+function settle(root: string): void {
+  const old = new Date(Date.now() - 3600_000);
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile() && fs.statSync(full).mtimeMs > old.getTime()) fs.utimesSync(full, old, old);
+    }
+  };
+  walk(root);
+}
+
+export async function reuseBench(o: ReuseOptions): Promise<BenchResult> {
+  const started = performance.now();
+  const metrics: Metric[] = [];
+  const corpora = [
+    { analysis: 'full' as const, corpus: ensureCorpus({ dir: o.corpusDir, files: Math.max(20, Math.ceil((o.fullMegabytes * 1e6) / (8 * 48000))), minS: 1, maxS: 15, transcripts: true, seed: 11 }) },
+    { analysis: 'header' as const, corpus: ensureCorpus({ dir: o.corpusDir, files: o.headerFiles, minS: 0.05, maxS: 0.3, transcripts: true, seed: 3 }) },
+  ];
+  for (const { analysis, corpus } of corpora) {
+    settle(corpus.root);
+    await withService({ SCAN_WORKERS: 2 }, async (svc) => {
+      await timedScan(svc, { libritts_path: corpus.root, analysis }); // warm the page cache
+      const first: number[] = [];
+      const again: number[] = [];
+      let reused = 0;
+      for (let i = 0; i < o.runs; i++) {
+        first.push((await timedScan(svc, { libritts_path: corpus.root, analysis })).totalS);
+        const t = await timedScan(svc, { libritts_path: corpus.root, analysis, reuse: 'auto' });
+        again.push(t.totalS);
+        reused = t.snapshot.files_reused / t.snapshot.files_done;
+      }
+      const a = median(first);
+      const b = median(again);
+      metrics.push({ label: `${analysis}: first scan of ${corpus.files.length.toLocaleString('en-US')} files (warm), POST to completed`, value: a, unit: 's' });
+      metrics.push({
+        label: `${analysis}: rescan of the unchanged tree (${Math.round(reused * 100)}% reused, 0 bytes read)`,
+        value: b,
+        unit: 's',
+        baseline: { label: 'first scan', value: a },
+        ratio: ratio(a, b),
+        ...(analysis === 'full' ? { target: '≥ 5× faster', pass: a / b >= 5 } : {}),
+        note: 'ratio = first / rescan',
+      });
+    });
+  }
+  return { name: 'reuse', params: { fullMegabytes: o.fullMegabytes, headerFiles: o.headerFiles, runs: o.runs }, metrics, seconds: (performance.now() - started) / 1000 };
+}
