@@ -6,6 +6,10 @@ import { timedScan, withService } from './lib/inprocess.ts';
 import { median, ratio, type BenchResult, type Metric } from './lib/report.ts';
 import { dropCaches } from './lib/server.ts';
 import { onShares } from './lib/threads.ts';
+import { sampleBuffer } from '../src/scan/int16-kernel.ts';
+import { SignalAccumulator } from '../src/scan/signal-stats.ts';
+import { readWavHeader } from '../src/scan/wav-header.ts';
+import { BufferSource } from '../src/scan/byte-source.ts';
 
 export interface FullOptions {
   megabytes: number;
@@ -26,6 +30,35 @@ async function rawMBps(paths: string[], bytes: number, threads: number): Promise
   return bytes / 1e6 / (await onShares(RAW_WORKER, paths, threads));
 }
 
+/**
+ * MB/s of the int16 statistics alone (SNR included) over the corpus's first files, already in
+ * memory, with the WebAssembly kernel or the JavaScript loops it replaced: the sample work
+ * without the reading.
+ */
+function kernelMBps(paths: string[], kernel: 'wasm' | 'js'): number {
+  const io = sampleBuffer(1 << 20);
+  const clips = paths.slice(0, 40).map((p) => {
+    const bytes = fs.readFileSync(p);
+    const h = readWavHeader(new BufferSource(bytes));
+    return { fmt: h.format!, data: bytes.subarray(h.data!.offset, h.data!.offset + h.data!.bytes) };
+  });
+  let bytes = 0;
+  const t0 = performance.now();
+  for (let rep = 0; rep < 5; rep++) {
+    for (const { fmt, data } of clips) {
+      const acc = new SignalAccumulator(fmt, { kernel });
+      for (let at = 0; at < data.length; at += io.length) {
+        const n = Math.min(io.length, data.length - at);
+        io.set(data.subarray(at, at + n)); // as the analyzer reads a file: into the kernel's memory
+        acc.push(io.subarray(0, n));
+      }
+      acc.result();
+      bytes += data.length;
+    }
+  }
+  return bytes / 1e6 / ((performance.now() - t0) / 1000);
+}
+
 export async function fullBench(o: FullOptions): Promise<BenchResult> {
   const started = performance.now();
   // 1–15 s clips at 24 kHz, 16-bit: 384 KB on average.
@@ -35,12 +68,18 @@ export async function fullBench(o: FullOptions): Promise<BenchResult> {
   const bytes = paths.reduce((n, p) => n + fs.statSync(p).size, 0);
 
   const raw: number[] = [];
+  const raw1: number[] = [];
   const byWorkers = new Map<number, number[]>([
     [1, []],
     [2, []],
   ]);
   await rawMBps(paths, bytes, 2); // warm the page cache
-  for (let i = 0; i < o.runs; i++) raw.push(await rawMBps(paths, bytes, 2));
+  for (let i = 0; i < o.runs; i++) {
+    raw.push(await rawMBps(paths, bytes, 2));
+    raw1.push(await rawMBps(paths, bytes, 1));
+  }
+  const kernels = { js: [] as number[], wasm: [] as number[] };
+  for (let i = 0; i < 3; i++) for (const k of ['js', 'wasm'] as const) kernels[k].push(kernelMBps(paths, k));
   for (const workers of [1, 2]) {
     await withService({ SCAN_WORKERS: workers }, async (svc) => {
       await timedScan(svc, { libritts_path: corpus.root, analysis: 'full' }); // warm-up
@@ -51,27 +90,33 @@ export async function fullBench(o: FullOptions): Promise<BenchResult> {
     });
   }
   const rawV = median(raw);
+  const raw1V = median(raw1);
   const w1 = median(byWorkers.get(1)!);
   const w2 = median(byWorkers.get(2)!);
-  // From the page cache a raw read is a memory copy (~10 GB/s), faster than any per-sample
-  // analysis on two cores; the ≥ 0.5× target is judged from the disk, as a real scan runs.
+  const kJs = median(kernels.js);
+  const kWasm = median(kernels.wasm);
+  // The target's baseline is the one-thread raw read (issue #13): a service with two cores
+  // against a loop on one. From the page cache that read is a memory copy.
   const metrics: Metric[] = [
+    { label: 'raw read of the same bytes, 1 thread (warm cache)', value: raw1V, unit: 'MB/s' },
     { label: 'raw read of the same bytes, 2 threads (warm cache)', value: rawV, unit: 'MB/s' },
-    { label: 'full analysis, SCAN_WORKERS=1 (warm)', value: w1, unit: 'MB/s', baseline: { label: 'raw warm', value: rawV }, ratio: ratio(w1, rawV) },
-    { label: 'full analysis, SCAN_WORKERS=2 (warm)', value: w2, unit: 'MB/s', baseline: { label: 'raw warm', value: rawV }, ratio: ratio(w2, rawV) },
-    { label: 'scaling SCAN_WORKERS=2 vs 1 (warm)', value: w2, unit: 'MB/s', baseline: { label: 'SCAN_WORKERS=1', value: w1 }, ratio: ratio(w2, w1), target: '≥ 1.6×', pass: (ratio(w2, w1) ?? 0) >= 1.6 },
+    { label: 'int16 statistics alone, JavaScript loops (1 thread)', value: kJs, unit: 'MB/s' },
+    { label: 'int16 statistics alone, WebAssembly SIMD kernel (1 thread)', value: kWasm, unit: 'MB/s', baseline: { label: 'JavaScript', value: kJs }, ratio: ratio(kWasm, kJs) },
+    { label: 'full analysis, SCAN_WORKERS=1 (warm)', value: w1, unit: 'MB/s', baseline: { label: 'raw 1 thread warm', value: raw1V }, ratio: ratio(w1, raw1V) },
+    { label: 'full analysis, SCAN_WORKERS=2 (warm)', value: w2, unit: 'MB/s', baseline: { label: 'raw 1 thread warm', value: raw1V }, ratio: ratio(w2, raw1V), target: '≥ 0.5× raw', pass: (ratio(w2, raw1V) ?? 0) >= 0.5 },
+    { label: 'scaling SCAN_WORKERS=2 vs 1 (warm)', value: w2, unit: 'MB/s', baseline: { label: 'SCAN_WORKERS=1', value: w1 }, ratio: ratio(w2, w1) },
   ];
   if (o.cold && dropCaches()) {
-    const coldRaw = await rawMBps(paths, bytes, 2);
+    const coldRaw = await rawMBps(paths, bytes, 1);
     dropCaches();
     const coldScan = await withService({ SCAN_WORKERS: 2 }, (svc) => timedScan(svc, { libritts_path: corpus.root, analysis: 'full' }));
     const v = bytes / 1e6 / coldScan.totalS;
     metrics.push(
-      { label: 'raw read of the same bytes, 2 threads (cold cache)', value: coldRaw, unit: 'MB/s' },
-      { label: 'full analysis, SCAN_WORKERS=2, POST to completed (cold)', value: v, unit: 'MB/s', baseline: { label: 'raw cold', value: coldRaw }, ratio: ratio(v, coldRaw), target: '≥ 0.5× raw', pass: (ratio(v, coldRaw) ?? 0) >= 0.5 },
+      { label: 'raw read of the same bytes, 1 thread (cold cache)', value: coldRaw, unit: 'MB/s' },
+      { label: 'full analysis, SCAN_WORKERS=2, POST to completed (cold)', value: v, unit: 'MB/s', baseline: { label: 'raw 1 thread cold', value: coldRaw }, ratio: ratio(v, coldRaw), target: '≥ 0.8× raw', pass: (ratio(v, coldRaw) ?? 0) >= 0.8 },
     );
   } else {
-    metrics.push({ label: 'full analysis vs raw, cold cache', value: null, unit: 'MB/s', note: 'needs root to drop the page cache', target: '≥ 0.5× raw', pass: null });
+    metrics.push({ label: 'full analysis vs raw, cold cache', value: null, unit: 'MB/s', note: 'needs root to drop the page cache', target: '≥ 0.8× raw', pass: null });
   }
   return {
     name: 'full',

@@ -26,8 +26,11 @@ const NO_SIGNAL: { [K in keyof SignalStats]: null } = {
 
 /** Per-thread state reused across files: one sample buffer, the transcript cache. */
 export interface AnalyzerState {
+  /** Best from int16-kernel.ts sampleBuffer(): then int16 samples are never copied. */
   buffer: Buffer;
   transcripts: TranscriptReader;
+  /** 'js' runs the JavaScript sample loops instead of the WebAssembly kernel (the tests' oracle). */
+  kernel?: 'wasm' | 'js';
 }
 
 function ioError(err: unknown): FileError {
@@ -96,7 +99,7 @@ export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analys
     }
     result.error = header.error;
     if (analysis === 'full' && format && data && (header.error === null || header.error.code === 'TRUNCATED')) {
-      const acc = new SignalAccumulator(format);
+      const acc = new SignalAccumulator(format, { kernel: state.kernel });
       if (acc.decodable) {
         const chunk = Math.max(format.blockAlign, Math.floor(state.buffer.length / format.blockAlign) * format.blockAlign);
         for (let at = data.offset, end = data.offset + data.bytes; at < end; at += chunk) {

@@ -62,7 +62,12 @@ export interface PartDeps {
   metrics?: Metrics | undefined;
   /** A part with more WAV files than this fails the task with TOO_MANY_FILES. */
   maxFiles?: number;
-  /** Files per worker message: large for header reads, smaller when samples are read. */
+  /**
+   * Files per worker message: large for header reads, smaller when samples are read. Each message
+   * wakes the main thread, which then preempts the (niced) worker on its core: 16 files a message
+   * cost ~0.2 ms of the worker's time each, a quarter of a warm full scan; 64 took the 2.1 GB
+   * benchmark from 0.81 s to 0.55 s. A cancel does not wait for a batch (the thread is terminated).
+   */
   headerBatch?: number;
   fullBatch?: number;
 }
@@ -91,7 +96,7 @@ export function asScanFailure(err: unknown): unknown {
 export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal, onProgress: (p: PartProgress) => void): Promise<ScanAggregator> {
   const { pool, results } = deps;
   const maxFiles = deps.maxFiles ?? Number.POSITIVE_INFINITY;
-  const batchSize = job.analysis === 'full' ? (deps.fullBatch ?? 16) : (deps.headerBatch ?? 512);
+  const batchSize = job.analysis === 'full' ? (deps.fullBatch ?? 64) : (deps.headerBatch ?? 512);
   const agg = new ScanAggregator(job.analysis);
   const p: PartProgress = { ...NO_PROGRESS };
   const ref = job.reference;

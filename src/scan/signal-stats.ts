@@ -1,4 +1,5 @@
 import { clipLevel, decoderFor, type SampleDecoder } from './sample-decode.ts';
+import { COPY_AT, COPY_BYTES, int16Kernel, MAX_SAMPLES, MAX_SEGMENTS, type Int16Kernel } from './int16-kernel.ts';
 import { EnergyHistogram, estimateSnrDb, snrFrameLength } from './snr.ts';
 import type { WavFormat } from './wav-header.ts';
 
@@ -54,7 +55,12 @@ class FrameEnergies {
 
   /** Closes the current frame. */
   close(): void {
-    const e = this.sq / (this.length * this.channels);
+    this.closeWith(this.sq);
+  }
+
+  /** Closes a frame whose sum of squares is `sq` (the current one when called from close()). */
+  closeWith(sq: number): void {
+    const e = sq / (this.length * this.channels);
     this.sq = 0;
     this.fill = 0;
     if (this.hist) {
@@ -101,12 +107,17 @@ export class SignalAccumulator {
   private readonly clipAt: number;
   private readonly decode: SampleDecoder | null;
   private readonly snr: FrameEnergies;
+  private readonly kernel: Int16Kernel | null;
 
   constructor(
     private readonly fmt: WavFormat,
-    /** `snr: false` skips the SNR (its frames never close): what the benchmark compares against. */
-    opts: { maxSnrFrames?: number; snr?: boolean } = {},
+    /**
+     * `snr: false` skips the SNR (its frames never close), and `kernel: 'js'` runs the JavaScript
+     * loops instead of the WebAssembly kernel: what the benchmark and the tests compare against.
+     */
+    opts: { maxSnrFrames?: number; snr?: boolean; kernel?: 'wasm' | 'js' } = {},
   ) {
+    this.kernel = opts.kernel === 'js' ? null : int16Kernel();
     this.clipAt = clipLevel(fmt);
     this.decode = decoderFor(fmt);
     this.snr = new FrameEnergies(opts.snr === false ? Number.MAX_SAFE_INTEGER : snrFrameLength(fmt.sampleRate), fmt.channels, opts.maxSnrFrames ?? MAX_SNR_FRAMES);
@@ -182,7 +193,7 @@ export class SignalAccumulator {
 
   // The LibriTTS case (16-bit little-endian) gets loops over a typed-array view: no copy, no decode calls.
   private pushInt16(a: Int16Array, frames: number, channels: number): void {
-    const r = channels === 1 ? monoInt16(a, frames, this.snr) : multiInt16(a, frames, channels, this.snr);
+    const r = this.kernel ? kernelInt16(this.kernel, a, channels, this.snr) : channels === 1 ? monoInt16(a, frames, this.snr) : multiInt16(a, frames, channels, this.snr);
     if (r.peak / 32768 > this.peak) this.peak = r.peak / 32768;
     this.sum += r.sum / 32768;
     this.sumSq += r.sumSq / INT16_SQ;
@@ -221,6 +232,71 @@ interface Int16Pass {
 }
 
 const LOUD_INT16 = SILENCE_THRESHOLD * 32768;
+
+/**
+ * The int16 pass on the WebAssembly kernel: samples already in its memory (the analyzer reads
+ * files there) are used in place, others are copied in slices. The kernel gives the sums of
+ * squares per SNR frame; they are added here in the same order, with the same exact integer
+ * values, as monoInt16/multiInt16 add them, so the results are the same to the bit.
+ */
+function kernelInt16(k: Int16Kernel, a: Int16Array, channels: number, snr: FrameEnergies): Int16Pass {
+  const inPlace = a.buffer === k.memory;
+  // A slice per call: whole frames, within the kernel's limits on samples and segments (the
+  // SNR frame of snr: false is "never": one segment).
+  const frameSamples = snr.length * channels;
+  let most = Math.min(inPlace ? MAX_SAMPLES : COPY_BYTES / 2, frameSamples <= MAX_SAMPLES ? (MAX_SEGMENTS - 1) * frameSamples : MAX_SAMPLES);
+  most -= most % channels;
+  let hi = 0;
+  let lo = 0;
+  let sum = 0;
+  let sumSq = 0;
+  let first = -1;
+  let last = -1;
+  for (let at = 0; at < a.length; at += most) {
+    const n = Math.min(most, a.length - at);
+    let ptr = a.byteOffset + at * 2;
+    if (!inPlace) {
+      new Int16Array(k.memory, COPY_AT, n).set(a.subarray(at, at + n));
+      ptr = COPY_AT;
+    }
+    const head = Math.min((snr.length - snr.fill) * channels, n);
+    const r = k.run(ptr, n, head, Math.min(frameSamples, MAX_SAMPLES));
+    if (r.max > hi) hi = r.max;
+    if (r.min < lo) lo = r.min;
+    sum += r.sum;
+    // The first segment completes the frame carried in; the ones between are whole frames; the
+    // last may be partial.
+    const sq = r.squares;
+    const segs = r.segments;
+    for (let s = 0, left = n; s < segs; s++) {
+      const q = sq[s]!;
+      sumSq += q;
+      if (s > 0 && s < segs - 1) {
+        snr.closeWith(q / INT16_SQ);
+        left -= frameSamples;
+        continue;
+      }
+      const len = Math.min(left, s === 0 ? head : frameSamples);
+      left -= len;
+      snr.sq += q / INT16_SQ;
+      snr.fill += len / channels;
+      if (snr.fill === snr.length) snr.close();
+    }
+    // First and last loud samples, scanned in from each end of the slice.
+    if (Math.max(r.max, -r.min) > LOUD_INT16) {
+      if (first < 0) first = at + k.firstLoud(ptr, n);
+      last = at + k.lastLoud(ptr, n);
+    }
+  }
+  const peak = Math.max(hi, -lo);
+  let clipped = 0;
+  if (peak >= 32767) for (let i = 0; i < a.length; i++) if (a[i]! >= 32767 || a[i]! <= -32767) clipped++;
+  if (first >= 0) {
+    first = Math.floor(first / channels);
+    last = Math.floor(last / channels);
+  }
+  return { peak, sum, sumSq, clipped, first, last };
+}
 
 // Kept apart from the class and monomorphic so that V8 compiles a tight loop.
 function monoInt16(a: Int16Array, n: number, snr: FrameEnergies): Int16Pass {

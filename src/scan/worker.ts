@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { analyzeFile, SAMPLE_CHUNK, type AnalyzerState } from './analyze-file.ts';
+import { sampleBuffer } from './int16-kernel.ts';
 import { readSpeakerInfo, TranscriptReader } from './libritts.ts';
 import { folderPlan } from './plan.ts';
 import { verifyRoot } from './safe-open.ts';
@@ -28,7 +29,7 @@ const faults = data.faults;
 // does the reading, whatever the main thread checked before.
 const roots = data.roots ?? [];
 
-const state: AnalyzerState = { buffer: Buffer.alloc(SAMPLE_CHUNK), transcripts: new TranscriptReader() };
+const state: AnalyzerState = { buffer: sampleBuffer(SAMPLE_CHUNK), transcripts: new TranscriptReader() };
 
 const send = (msg: WorkerResponse): void => port.postMessage(msg);
 

@@ -13,7 +13,7 @@ const CHUNK = 500;
  * once recorded (ON CONFLICT DO NOTHING), so what is indexed stays true; a task's delete removes
  * its catalog rows after its results, so a chunk indexed meanwhile leaves nothing behind.
  */
-export function catalogIndexer(db: Database.Database, opts: { checkpointEvery?: number; gate?: Int32Array } = {}): () => void {
+export function catalogIndexer(db: Database.Database, opts: { checkpointEvery?: number; gate?: Int32Array } = {}): (stop?: () => boolean) => void {
   const gate = opts.gate;
   /** Lets the main thread's writers through first (database.ts WRITE_GATE). */
   const giveWay = (): void => {
@@ -37,11 +37,12 @@ export function catalogIndexer(db: Database.Database, opts: { checkpointEvery?: 
     st.advance.run(to);
     return true;
   });
-  return () => {
+  /** Indexes until nothing is left, or `stop()` says so between chunks. */
+  return (stop) => {
     // Rows recorded meanwhile are indexed too. A long catch-up checkpoints as it goes: SQLite's own
     // automatic checkpoints ran at nearly every commit here (the indexes touch pages all over the
     // file), and took 36 s of the 52 s that 375k rows took to index; every 64 chunks, 29 s in all.
-    for (let n = 1; (giveWay(), step()); n++) {
+    for (let n = 1; !stop?.() && (giveWay(), step()); n++) {
       if (opts.checkpointEvery && n % opts.checkpointEvery === 0) {
         try {
           db.pragma('wal_checkpoint(PASSIVE)');

@@ -27,7 +27,8 @@ db.pragma('synchronous = NORMAL');
 // Checkpoints are this thread's job, on its timer and within long catch-ups (catalog-indexer.ts).
 db.pragma('wal_autocheckpoint = 0');
 
-const catchUp = catalogIndexer(db, { checkpointEvery: 64, gate: new Int32Array(gate) });
+const writes = new Int32Array(gate);
+const catchUp = catalogIndexer(db, { checkpointEvery: 64, gate: writes });
 
 const checkpoint = (): void => {
   try {
@@ -37,16 +38,27 @@ const checkpoint = (): void => {
   }
 };
 
+/**
+ * Background indexing waits until the process has stopped writing for a tick (a scan's inserts
+ * come every few ms), and gives way as soon as writing starts again: the indexer's transactions
+ * would make them wait. A query that filters asks for a catch-up, which always runs (message
+ * below); so a running scan's rows are indexed when someone filters them, else when it ends.
+ */
+let seenWrites = -1;
 let indexing = false;
 function indexSoon(): void {
-  if (indexing) return;
+  const now = Atomics.load(writes, 1);
+  const quiet = now === seenWrites;
+  seenWrites = now;
+  if (indexing || !quiet) return;
   indexing = true;
   setImmediate(() => {
     try {
-      catchUp();
+      catchUp(() => Atomics.load(writes, 1) !== now);
     } catch {
-      // busy past the timeout: the next nudge or tick tries again
+      // busy past the timeout: the next tick tries again
     }
+    seenWrites = Atomics.load(writes, 1);
     indexing = false;
   });
 }
@@ -56,9 +68,8 @@ const timer = setInterval(() => {
   indexSoon();
 }, checkpointMs);
 
-port.on('message', (m: { type: 'nudge' } | { type: 'catch-up'; id: number } | { type: 'close' }) => {
-  if (m.type === 'nudge') indexSoon();
-  else if (m.type === 'catch-up') {
+port.on('message', (m: { type: 'catch-up'; id: number } | { type: 'close' }) => {
+  if (m.type === 'catch-up') {
     let error: string | null = null;
     try {
       catchUp();

@@ -6,7 +6,7 @@ const thread = workerModule(import.meta.url, 'maintenance-worker');
 
 /**
  * The main side of the maintenance thread (maintenance-worker.ts): WAL checkpoints every
- * `intervalMs`, and the catalog indexer that follows the rows as they are recorded. A query that
+ * `intervalMs`, and the catalog indexer that follows the rows recorded once writing pauses. A query that
  * filters or sorts asks it to catch up first, and waits without blocking the event loop.
  */
 export class Maintenance {
@@ -31,11 +31,6 @@ export class Maintenance {
       for (const w of this.waiting.values()) w.reject(err);
       this.waiting.clear();
     });
-  }
-
-  /** New rows were recorded: index them soon. */
-  nudge(): void {
-    this.worker.postMessage({ type: 'nudge' });
   }
 
   /** Resolves once every row recorded so far is in the catalog. */

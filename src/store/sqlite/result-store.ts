@@ -204,7 +204,6 @@ export class SqliteResultStore implements ResultStore {
     const seq = this.seq(taskId);
     if (!rows.length) return;
     write(() => this.insertMany(seq, rows));
-    this.sql.maintenance?.nudge();
   }
 
   async page(taskId: string, q: ResultsQuery): Promise<ResultPage> {
@@ -301,7 +300,6 @@ export class SqliteResultStore implements ResultStore {
       const rows = write(() => st.all(dst, src, ...chunk)) as ResultRecord[];
       for (const r of rows) copied.push(fromRecord(r));
     }
-    this.sql.maintenance?.nudge();
     return copied;
   }
 
