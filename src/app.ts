@@ -106,8 +106,9 @@ export function createApp(deps: AppDeps): Hono {
       cors({
         origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS,
         allowMethods: ['GET', 'POST', 'DELETE'],
-        allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'If-None-Match'],
-        exposeHeaders: ['ETag', 'Location', 'Retry-After', 'X-Request-Id'],
+        // Range and its answers: a player on another origin seeks in scan-audio with them.
+        allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'If-None-Match', 'Range'],
+        exposeHeaders: ['ETag', 'Location', 'Retry-After', 'X-Request-Id', 'Content-Range', 'Accept-Ranges', 'Content-Length', 'Content-Disposition'],
         maxAge: 600,
       }),
     );

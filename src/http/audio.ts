@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { fsPath, textToBytes } from '../scan/file-names.ts';
 import { ConversionRefused, type Pcm16Converter } from '../scan/pcm16-converter.ts';
-import { openUnderAsync } from '../scan/safe-open.ts';
+import { isUnder, openUnderAsync } from '../scan/safe-open.ts';
 import type { AppDeps } from './deps.ts';
 import { describe, errors, other } from './openapi.ts';
 import { TaskIdParamSchema } from './schemas.ts';
@@ -64,7 +64,7 @@ export function audioRoutes(deps: AppDeps & { converter: Pcm16Converter }): Hono
         200: other('The file', { 'audio/wav': { schema: { type: 'string', format: 'binary' } } }),
         206: other('A byte range of the file', { 'audio/wav': { schema: { type: 'string', format: 'binary' } } }),
         304: other('Unchanged since the `If-None-Match` ETag'),
-        ...errors(400, 404, 415, 416),
+        ...errors(400, 403, 404, 415, 416),
       },
     }),
     validate('param', TaskIdParamSchema),
@@ -77,6 +77,11 @@ export function audioRoutes(deps: AppDeps & { converter: Pcm16Converter }): Hono
       if (!textToBytes(q.path) || !(await results.resultsByPaths(id, [q.path])).some((r) => r.path === q.path)) throw notFound(q.path);
       const root = await reader.rootOf(id);
       if (!root) throw notFound(q.path);
+      // SCAN_ROOTS as it is now, not as it was when the task was scanned: a root taken off the
+      // list is not served any more, as it would not be scanned.
+      if (deps.roots.length && !deps.roots.some((r) => r === root || isUnder(r, root))) {
+        throw new AppError(403, 'PATH_NOT_ALLOWED', 'The task\'s directory is outside the allowed scan roots now (SCAN_ROOTS)');
+      }
       const name = q.path.slice(q.path.lastIndexOf('/') + 1).replace(/[^\w.-]/g, '_');
       c.header('Content-Type', 'audio/wav');
       c.header('Content-Disposition', `inline; filename="${name}"`);

@@ -37,6 +37,19 @@ afterAll(async () => {
 const audio = (p: string, init?: RequestInit, extra = '') => svc.request(`${BASE}/scan-audio/${id}?path=${encodeURIComponent(p)}${extra}`, init);
 
 describe('GET /scan-audio', () => {
+  it('is refused (403 PATH_NOT_ALLOWED) once the task’s root is taken out of SCAN_ROOTS, and served while it is in', async () => {
+    const elsewhere = tempDir('vl-other-root-');
+    for (const [roots, status] of [[[elsewhere, path.dirname(tree.root)], 200], [[elsewhere], 403]] as const) {
+      // The same database, another configuration: as after a restart with SCAN_ROOTS changed.
+      const other = await startTestService({ DB_PATH: svc.config.DB_PATH, SCAN_ROOTS: [...roots] });
+      onTestFinished(async () => void (await other.close()));
+      const res = await other.request(`${BASE}/scan-audio/${id}?path=${encodeURIComponent(file.rel)}`);
+      expect(res.status, roots.join(':')).toBe(status);
+      if (status === 403) expect(await res.json()).toMatchObject({ code: 'PATH_NOT_ALLOWED' });
+      else await res.arrayBuffer();
+    }
+  });
+
   it('answers the exact bytes of a result’s file, with its type, ETag and Accept-Ranges', async () => {
     const res = await audio(file.rel);
     expect(res.status).toBe(200);

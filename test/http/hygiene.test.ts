@@ -66,6 +66,9 @@ describe('HTTP hygiene', () => {
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
+    // A player on that origin seeks in scan-audio: Range may be sent, Content-Range read.
+    expect(pre.headers.get('access-control-allow-headers')).toMatch(/\bRange\b/);
+    expect(ok.headers.get('access-control-expose-headers')).toMatch(/Content-Range/);
     const other = await local.request(`${BASE}/scans`, { headers: { Origin: 'https://evil.example' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     await local.close();
