@@ -1,22 +1,17 @@
 // The voice library at LibriTTS scale: filtered, sorted pages of a 375k-row task (each page with
-// its `total`), an export of it, and what the SNR costs the full analysis's sample loop.
+// its `total`), and exports of it. (What the SNR costs the full analysis: bench/full.ts.)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { testConfig } from '../src/config.ts';
-import { SignalAccumulator } from '../src/scan/signal-stats.ts';
-import type { WavFormat } from '../src/scan/wav-header.ts';
 import { createService } from '../src/service.ts';
-import { mulberry32, speech, withNoise } from '../test/helpers/speech.ts';
 import { writeSyntheticTask } from '../test/helpers/synthetic-task.ts';
-import { median, percentile, ratio, type BenchResult, type Metric } from './lib/report.ts';
+import { percentile, ratio, type BenchResult, type Metric } from './lib/report.ts';
 
 export interface LibraryOptions {
   rows: number;
   /** Pages fetched per query (following the cursor), after one warm-up page. */
   pages: number;
-  /** Megabytes of 16-bit audio the SNR kernel comparison pushes through. */
-  kernelMb: number;
   runs: number;
 }
 
@@ -53,20 +48,6 @@ async function timePages(request: (url: string) => Promise<Response>, taskId: st
     if (!cursor) break;
   }
   return times;
-}
-
-/** MB/s of the sample loop over the same in-memory 16-bit speech, with and without the SNR. */
-function kernelMBps(pcm: Buffer, totalMb: number, snr: boolean): number {
-  const fmt: WavFormat = { container: 'RIFF', kind: 'int', sampleRate: 24_000, channels: 1, bitsPerSample: 16, bytesPerSample: 2, blockAlign: 2, littleEndian: true, encoding: 'pcm_s16le', formatTag: 1 };
-  const reps = Math.max(1, Math.round((totalMb * 1e6) / pcm.length));
-  const t0 = performance.now();
-  // One accumulator per "file" of the clip's length, as the scanner makes one per file; 1 MiB chunks.
-  for (let r = 0; r < reps; r++) {
-    const acc = new SignalAccumulator(fmt, { snr });
-    for (let at = 0; at < pcm.length; at += 1 << 20) acc.push(pcm.subarray(at, Math.min(pcm.length, at + (1 << 20))));
-    acc.result();
-  }
-  return (reps * pcm.length) / 1e6 / ((performance.now() - t0) / 1000);
 }
 
 export async function libraryBench(o: LibraryOptions): Promise<BenchResult> {
@@ -126,23 +107,5 @@ export async function libraryBench(o: LibraryOptions): Promise<BenchResult> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  // What the SNR costs the sample loop: the same speech, the same loop, with and without it.
-  const rand = mulberry32(7);
-  const clip = withNoise(speech({ seed: 7, durationS: 12, f0: 150, pauseFraction: 0.15, f1: 600, f2: 1500 }), 20 + rand(), 7);
-  const pcm = Buffer.alloc(clip.length * 2);
-  clip.forEach((v, i) => pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32768))), i * 2));
-  kernelMBps(pcm, 50, true);
-  kernelMBps(pcm, 50, false);
-  const withSnr: number[] = [];
-  const without: number[] = [];
-  for (let r = 0; r < Math.max(3, o.runs); r++) {
-    without.push(kernelMBps(pcm, o.kernelMb, false));
-    withSnr.push(kernelMBps(pcm, o.kernelMb, true));
-  }
-  const a = median(without);
-  const b = median(withSnr);
-  metrics.push({ label: 'sample loop (16-bit mono, in memory), without SNR', value: a, unit: 'MB/s' });
-  metrics.push({ label: 'sample loop with the SNR frame energies and estimate', value: b, unit: 'MB/s', baseline: { label: 'without SNR', value: a }, ratio: ratio(b, a), target: '≥ 0.9× (SNR costs ≤ 10%)', pass: b >= 0.9 * a });
-
-  return { name: 'library', params: { rows: o.rows, pages: o.pages, kernelMb: o.kernelMb, runs: o.runs }, metrics, seconds: (performance.now() - started) / 1000 };
+  return { name: 'library', params: { rows: o.rows, pages: o.pages, runs: o.runs }, metrics, seconds: (performance.now() - started) / 1000 };
 }

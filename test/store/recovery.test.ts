@@ -3,12 +3,30 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import type { FileResult } from '../../src/domain/file-result.ts';
 import type { TaskSnapshot } from '../../src/domain/task.ts';
+import { openSqliteStores } from '../../src/store/sqlite/index.ts';
+import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
+import { SCANNER_VERSION } from '../../src/scan/version.ts';
 import { makeLibriTTSTree, tempDir } from '../helpers/libritts-tree.ts';
 import { BASE, startTestService } from '../helpers/service.ts';
 import { toneWav } from '../helpers/wav.ts';
 
 /** What a store on disk must survive: a damaged row, and a restart between a cancel and its end. */
+
+type Stores = Awaited<ReturnType<typeof openSqliteStores>>;
+/** A queued header task written straight into the stores; its id. */
+async function addTask(stores: Stores): Promise<string> {
+  const snapshot = queuedSnapshot({ libritts_path: '/d', root: '/d', analysis: 'header' });
+  await stores.tasks.insertTask({ snapshot, root: '/d', reuse: 'auto', scannerVersion: SCANNER_VERSION }, { id: 1, type: 'progress', snapshot });
+  return snapshot.task_id;
+}
+/** A good row with the transcript "a morning word". */
+const row = (p: string): FileResult => ({
+  path: p, subset: 'dev-clean', speaker_id: '84', chapter_id: '1', utterance_id: null, text_normalized: 'a morning word', text_original: null, sample_rate: 24000, channels: 1,
+  bits_per_sample: 16, encoding: 'pcm_s16le', frames: 24000, duration_s: 1, bytes: 48044, peak_dbfs: -3, rms_dbfs: -20, clipped_samples: 0, dc_offset: 0,
+  leading_silence_s: 0, trailing_silence_s: 0, snr_db: 30, error: null,
+});
 
 describe('a stored task whose record is damaged', () => {
   it('is listed as failed instead of taking the list down, and does not stop a restart', async () => {
@@ -75,22 +93,9 @@ describe('a cancel accepted before a restart', () => {
 
 describe('a deleted task', () => {
   it('leaves no catalog rows or transcripts behind, and its number is never given to a new task', async () => {
-    const { openSqliteStores } = await import('../../src/store/sqlite/index.ts');
-    const { queuedSnapshot } = await import('../../src/tasks/local-queue.ts');
-    const { SCANNER_VERSION } = await import('../../src/scan/version.ts');
     const file = path.join(tempDir('vl-del-'), 'v.db');
-    const add = async (stores: Awaited<ReturnType<typeof openSqliteStores>>) => {
-      const snapshot = queuedSnapshot({ libritts_path: '/d', root: '/d', analysis: 'header' });
-      await stores.tasks.insertTask({ snapshot, root: '/d', reuse: 'auto', scannerVersion: SCANNER_VERSION }, { id: 1, type: 'progress', snapshot });
-      return snapshot.task_id;
-    };
-    const row = (p: string) => ({
-      path: p, subset: 'dev-clean', speaker_id: '84', chapter_id: '1', utterance_id: null, text_normalized: 'a morning word', text_original: null, sample_rate: 24000, channels: 1,
-      bits_per_sample: 16, encoding: 'pcm_s16le', frames: 24000, duration_s: 1, bytes: 48044, peak_dbfs: -3, rms_dbfs: -20, clipped_samples: 0, dc_offset: 0,
-      leading_silence_s: 0, trailing_silence_s: 0, snr_db: 30, error: null,
-    });
     let stores = await openSqliteStores(file);
-    const old = await add(stores);
+    const old = await addTask(stores);
     await stores.results.insertResults(old, [row('a.wav'), row('b.wav')]);
     expect(await stores.results.count(old, { q: 'morning' })).toBe(2); // indexed now
     await stores.tasks.deleteTask(old);
@@ -101,8 +106,36 @@ describe('a deleted task', () => {
     db.close();
     stores = await openSqliteStores(file);
     onTestFinished(() => stores.close());
-    const fresh = await add(stores);
+    const fresh = await addTask(stores);
     expect(await stores.results.count(fresh, { q: 'morning' })).toBe(0);
     expect(await stores.results.count(fresh, { min_duration: 0 })).toBe(0);
+  });
+});
+
+describe('the catalog indexer', () => {
+  it('waits in the background while rows are being written, catches up at once for a filtered query, and indexes by itself once writing pauses', async () => {
+    const file = path.join(tempDir('vl-idx-'), 'v.db');
+    const stores = await openSqliteStores(file);
+    onTestFinished(() => stores.close());
+    const id = await addTask(stores);
+    const db = new Database(file, { readonly: true });
+    onTestFinished(() => void db.close());
+    const indexed = () => (db.prepare('SELECT COUNT(*) AS n FROM catalog').get() as { n: number }).n;
+    // A scan's pace: a batch every 20 ms for 2.5 s, through several of the indexer's 500 ms ticks.
+    let n = 0;
+    for (const end = Date.now() + 2500; Date.now() < end; ) {
+      await stores.results.insertResults(id, [row(`${String(n++).padStart(5, '0')}.wav`)]);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(n).toBeGreaterThan(50);
+    expect(indexed(), 'indexed while rows were being written').toBe(0);
+    // A filtered query does not wait for the pause: it gets every row recorded so far.
+    expect(await stores.results.count(id, { q: 'morning' })).toBe(n);
+    expect(indexed()).toBe(n);
+    // Rows written after that are indexed by the background within a few ticks of the pause.
+    await stores.results.insertResults(id, [row('zz-1.wav'), row('zz-2.wav')]);
+    const deadline = Date.now() + 5000;
+    while (indexed() < n + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(indexed()).toBe(n + 2);
   });
 });
