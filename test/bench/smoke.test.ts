@@ -20,7 +20,7 @@ describe('benchmarks (smoke run at tiny sizes, so they cannot rot)', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\| benchmark \| metric/);
     const report = JSON.parse(fs.readFileSync(out, 'utf8')) as { results: BenchResult[]; machine: { cpus: number } };
-    expect(report.results.map((x) => x.name)).toEqual(['header', 'full', 'latency', 'sse', 'memory', 'cluster']);
+    expect(report.results.map((x) => x.name)).toEqual(['header', 'full', 'latency', 'sse', 'memory', 'library', 'reuse', 'cluster']);
     const metric = (bench: string, label: RegExp) => report.results.find((x) => x.name === bench)!.metrics.find((m) => label.test(m.label))!;
     // Baselines are measured in the same run and ratios computed against them.
     for (const [bench, label] of [
@@ -29,6 +29,8 @@ describe('benchmarks (smoke run at tiny sizes, so they cannot rot)', () => {
       ['latency', /^POST p99, two full scans/],
       ['memory', /^peak RSS scanning 2,000/],
       ['cluster', /^cluster full analysis, 2 worker processes/],
+      ['full', /^int16 statistics alone, WebAssembly SIMD kernel/],
+      ['library', /^sort -snr_db: first page/],
     ] as const) {
       const m = metric(bench, label);
       expect(m.value, `${bench}: ${m.label}`).toBeGreaterThan(0);
@@ -38,6 +40,11 @@ describe('benchmarks (smoke run at tiny sizes, so they cannot rot)', () => {
     expect(metric('sse', /clients on one task: got the terminal/).value).toBe(20);
     expect(metric('sse', /tasks × 3 clients: got the terminal/).value).toBe(12);
     expect(metric('latency', /event-loop delay/).value).toBeGreaterThan(0);
+    expect(metric('full', /SNR’s share of full analysis/).value).not.toBeNull();
+    // "× faster": the first scan's time over the rescan's.
+    const rescan = metric('reuse', /^full: rescan of the unchanged tree/);
+    expect(rescan.value).toBeGreaterThan(0);
+    expect(rescan.ratio).toBeCloseTo(rescan.baseline!.value! / rescan.value!, 5);
     // Peers are either measured or reported as missing, never dropped.
     const peers = report.results[0]!.metrics.filter((m) => m.label.startsWith('peer:'));
     expect(peers).toHaveLength(3);
