@@ -1,4 +1,4 @@
-import type { FileResult } from './file-result.ts';
+import type { FileResult, SummaryRow } from './file-result.ts';
 
 /**
  * Which of a speaker's clips to clone a voice from, and in what order (API.md "scan-speakers/
@@ -25,7 +25,7 @@ const fmt = (x: number): string => String(Math.round(x * 100) / 100);
  * the scan read headers only, so the levels are unknown and only the file, the transcript and
  * the duration are judged.
  */
-export function problems(r: FileResult, w: ClipWindow, header: boolean): string[] {
+export function problems(r: SummaryRow, w: ClipWindow, header: boolean): string[] {
   const out: string[] = [];
   if (r.error) out.push(`the file has an error (${r.error.code})`);
   if (!r.text_normalized && !r.text_original) out.push('no transcript');
@@ -58,7 +58,7 @@ export function score(r: FileResult, w: ClipWindow, header: boolean): number {
  * nearer the window's middle; header only, the longer duration; then by path, so the order is
  * total.
  */
-export function compare(a: FileResult, b: FileResult, w: ClipWindow, header: boolean): number {
+export function compare(a: SummaryRow, b: SummaryRow, w: ClipWindow, header: boolean): number {
   if (!header) {
     const sa = a.snr_db ?? -Infinity;
     const sb = b.snr_db ?? -Infinity;

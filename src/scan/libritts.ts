@@ -69,7 +69,7 @@ const field = (s: string | undefined): string | null => {
  * one read per chapter instead of two per utterance is what lets a header scan keep up with the
  * disk (README "Performance"). Sync on purpose: it runs in scan workers.
  */
-interface ChapterTable {
+export interface ChapterTable {
   table: Map<string, Transcript>;
   sig: string | null;
 }
@@ -147,8 +147,7 @@ export class TranscriptReader {
     if (key === this.lastKey) return this.lastTable;
     let table = this.chapters.get(key);
     if (!table) {
-      const { text, sig } = readText(root, rel, MAX_CHAPTER_TABLE_BYTES);
-      table = { table: parseChapterTable(text ?? ''), sig };
+      table = readChapterTable(root, rel);
       if (this.chapters.size >= this.cacheSize) this.chapters.delete(this.chapters.keys().next().value!);
       this.chapters.set(key, table);
     }
@@ -156,6 +155,18 @@ export class TranscriptReader {
     this.lastTable = table;
     return table;
   }
+}
+
+/** A chapter's `.trans.tsv` at `rel` under `root`, read by the sidecar rules, and its fingerprint. */
+export function readChapterTable(root: string, rel: string): ChapterTable {
+  const { text, sig } = readText(root, rel, MAX_CHAPTER_TABLE_BYTES);
+  return { table: parseChapterTable(text ?? ''), sig };
+}
+
+/** Whether the chapter table alone gives an utterance's transcripts (TranscriptReader.read then reads no text file). */
+export function tableDecides(chapter: ChapterTable, utteranceId: string | null): boolean {
+  const t = utteranceId === null ? undefined : chapter.table.get(utteranceId);
+  return !!t && t.text_normalized !== null && t.text_original !== null;
 }
 
 /** Parses a chapter's `.trans.tsv`: `id<TAB>original<TAB>normalized` per line. */

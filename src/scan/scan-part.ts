@@ -1,4 +1,4 @@
-import type { Analysis, FileFingerprint, FileResult, RecordedFile } from '../domain/file-result.ts';
+import type { Analysis, FileFingerprint, FileResult, SummaryRow } from '../domain/file-result.ts';
 import type { ReuseReference } from '../domain/task.ts';
 import type { Metrics } from '../metrics.ts';
 import { ScanFailure } from '../domain/scan-failure.ts';
@@ -101,7 +101,7 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
   const p: PartProgress = { ...NO_PROGRESS };
   const ref = job.reference;
   /** Counts recorded rows; `reused`: copied, not read (a resumed row says which it was). */
-  const count = (rows: RecordedFile[], reused = false) => {
+  const count = (rows: (SummaryRow & { reused?: boolean | undefined })[], reused = false) => {
     agg.add(rows);
     p.done += rows.length;
     for (const r of rows) {

@@ -1,4 +1,4 @@
-import type { Analysis, FileResult } from '../domain/file-result.ts';
+import type { Analysis, SummaryRow } from '../domain/file-result.ts';
 import { compare, DEFAULT_WINDOW, problems } from '../domain/reference-clips.ts';
 import type { ScanSummary } from '../domain/task.ts';
 import type { SpeakerRow } from '../store/types.ts';
@@ -12,7 +12,7 @@ interface SpeakerAcc {
   /** snr_db of the good clips, for the median. */
   snrs: number[];
   /** The best reference clip so far by the default rules (reference-clips.ts). */
-  best: FileResult | null;
+  best: SummaryRow | null;
 }
 
 const median = (xs: number[]): number | null => {
@@ -38,7 +38,7 @@ export interface AggregateState {
   sampleRates: Record<string, number>;
   subsets: Record<string, number>;
   durations: number[];
-  speakers: [string, { utterances: number; failed: number; duration: number; subsets: string[]; snrs: number[]; best: FileResult | null }][];
+  speakers: [string, { utterances: number; failed: number; duration: number; subsets: string[]; snrs: number[]; best: SummaryRow | null }][];
 }
 
 const addInto = (into: Record<string, number>, from: Record<string, number>): void => {
@@ -70,12 +70,12 @@ export class ScanAggregator {
     return s;
   }
 
-  private offer(s: SpeakerAcc, r: FileResult | null): void {
+  private offer(s: SpeakerAcc, r: SummaryRow | null): void {
     if (!r || problems(r, DEFAULT_WINDOW, this.header).length) return;
     if (!s.best || compare(r, s.best, DEFAULT_WINDOW, this.header) < 0) s.best = r;
   }
 
-  add(rows: Iterable<FileResult>): void {
+  add(rows: Iterable<SummaryRow>): void {
     for (const r of rows) {
       if (r.error) this.failed++;
       else this.utterances++;

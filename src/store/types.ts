@@ -1,4 +1,4 @@
-import type { Analysis, FileResult, RecordedFile } from '../domain/file-result.ts';
+import type { Analysis, FileResult, RecordedFile, SummaryRow } from '../domain/file-result.ts';
 
 export type { RecordedFile };
 import type { ReuseMode, ReuseReference, TaskEvent, TaskEventType, TaskSnapshot, TaskStatus } from '../domain/task.ts';
@@ -149,7 +149,7 @@ export interface ResultStore {
    * store; `headerOnly` leaves the signal fields null (a header scan reusing a full one). A path
    * `to` has already is left as it is. Resolves with the rows copied: those `from` still had.
    */
-  copyResults(from: string, to: string, paths: string[], headerOnly: boolean): Promise<FileResult[]>;
+  copyResults(from: string, to: string, paths: string[], headerOnly: boolean): Promise<SummaryRow[]>;
   resultCounts(taskId: string): Promise<ResultCounts>;
   replaceSpeakers(taskId: string, rows: SpeakerRow[]): Promise<void>;
   speakers(taskId: string): Promise<SpeakerRow[]>;

@@ -106,6 +106,32 @@ describe('POST /scan-libritts with reuse', () => {
     expect(rescan.bytes_done).toBe(read.filter((r) => rereadPaths.has(r.path)).reduce((n, r) => n + r.bytes, 0));
   });
 
+  it('a clip its chapter table lacks is judged by its own text files; one the table gives, by the table alone', async () => {
+    const tree = makeLibriTTSTree({ subsets: { 'dev-clean': 1 }, chaptersPerSpeaker: 1, utterancesPerChapter: 4, clipDurations: [0.5] });
+    onTestFinished(tree.cleanup);
+    const [missing, listed] = [tree.files[0]!, tree.files[1]!];
+    const dir = path.join(tree.root, path.dirname(missing.rel));
+    const table = path.join(dir, `${missing.speaker}_${missing.chapter}.trans.tsv`);
+    // The table without the first clip's line: its row is decided by its .txt files.
+    fs.writeFileSync(table, fs.readFileSync(table, 'utf8').split('\n').filter((l) => !l.startsWith(missing.utterance)).join('\n'));
+    ageTree(tree.root);
+    const first = await scan(tree.root);
+    const old = new Date(Date.now() - 900_000);
+    for (const f of [missing, listed]) {
+      const txt = path.join(dir, `${f.utterance}.normalized.txt`);
+      fs.writeFileSync(txt, `Edited words for ${f.utterance}.`);
+      fs.utimesSync(txt, old, old);
+    }
+    const rescan = await scan(tree.root);
+    const fresh = await scan(tree.root, { reuse: 'none' });
+    // The first clip is read again (its text changed); the second is reused: the table gives its
+    // text, whatever its .txt says, as a fresh scan shows.
+    expect(rescan).toMatchObject({ files_done: first.files_done, files_reused: first.files_done - 1 });
+    expect(await jsonl(rescan.task_id)).toBe(await jsonl(fresh.task_id));
+    expect(await jsonl(rescan.task_id)).toContain(`Edited words for ${missing.utterance}.`);
+    expect(await jsonl(rescan.task_id)).not.toContain(`Edited words for ${listed.utterance}.`);
+  });
+
   it('a header rescan of a full scan’s tree keeps only the header fields: the same results as a fresh header scan', async () => {
     const tree = settledTree();
     const total = tree.files.length + tree.corrupt.size;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FileResult, RecordedFile } from '../../src/domain/file-result.ts';
+import { SUMMARY_COLUMNS, type FileResult, type RecordedFile } from '../../src/domain/file-result.ts';
 import type { TaskEvent, TaskSnapshot } from '../../src/domain/task.ts';
 import { openPgStores } from '../../src/store/postgres/index.ts';
 import { openSqliteStores } from '../../src/store/sqlite/index.ts';
@@ -274,6 +274,10 @@ describe.each(engines)('store contract: %s', (_name, open) => {
       const copied = await s.results.copyResults(ref.task_id, full.task_id, ['x/a.wav', 'x/b.wav', 'x/c.wav', 'x/gone.wav'], false);
       // x/c.wav was there already: it keeps its row and is not reported as copied.
       expect(copied.map((r) => r.path).sort()).toEqual(['x/a.wav', 'x/b.wav']);
+      // What comes back is what the summary reads of each copied row, with the source's values.
+      const summaryOf = (r: FileResult) => Object.fromEntries([...SUMMARY_COLUMNS, 'error'].map((k) => [k, r[k as keyof FileResult]]));
+      expect(copied.find((r) => r.path === 'x/b.wav')).toEqual(summaryOf(b));
+      expect(copied.find((r) => r.path === 'x/a.wav')).toEqual(summaryOf(a));
       expect(await allPages(s, full.task_id)).toEqual([
         row('x/a.wav'),
         { ...row('x/b.wav'), error: { code: 'TRUNCATED', detail: 'cut' }, snr_db: null },

@@ -1,9 +1,8 @@
-import { RESULT_COLUMNS, SIGNAL_FIELDS, type FileErrorCode, type FileResult } from '../../domain/file-result.ts';
+import { RESULT_COLUMNS, SIGNAL_FIELDS, type SummaryRow } from '../../domain/file-result.ts';
+import { fromRecord, SUMMARY_RETURNED, summaryOf, type ResultRecord } from '../result-record.ts';
 import { filterCondition, pageQueries, type Dialect, type ResultCursor, type ResultFilter, type SortKey } from '../result-query.ts';
 import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow } from '../types.ts';
 import type { Pg } from './connection.ts';
-
-type ResultRecord = Omit<FileResult, 'error'> & { error_code: string | null; error_detail: string | null };
 
 const COLS = [...RESULT_COLUMNS, 'error_code', 'error_detail'] as const;
 /** The SQL type of each column's array in the UNNEST upsert. */
@@ -53,25 +52,19 @@ const UPSERT = `INSERT INTO results (task_id, ${COLS.join(', ')}, mtime_ns, side
   SELECT * FROM UNNEST($1::uuid[], ${COLS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ')}, $${COLS.length + 2}::int8[], $${COLS.length + 3}::text[], $${COLS.length + 4}::bool[])
   ON CONFLICT (task_id, path) DO NOTHING`;
 
+
 /** What a reused row takes from the one it copies: every column but the task, the flag and the generated ones. */
 const COPIED = [...COLS, 'mtime_ns', 'sidecars'];
 const copySql = (headerOnly: boolean): string => {
   const select = COPIED.map((c) => (headerOnly && (SIGNAL_FIELDS as readonly string[]).includes(c) ? 'NULL' : c)).join(', ');
   return (
     `INSERT INTO results (task_id, ${COPIED.join(', ')}, reused) SELECT $1, ${select}, true FROM results ` +
-    `WHERE task_id = $2 AND path = ANY ($3::text[]) ON CONFLICT (task_id, path) DO NOTHING RETURNING ${COLS.join(', ')}`
+    `WHERE task_id = $2 AND path = ANY ($3::text[]) ON CONFLICT (task_id, path) DO NOTHING RETURNING ${SUMMARY_RETURNED}`
   );
 };
 const COPY = { header: copySql(true), full: copySql(false) };
 
 const SELECT = COLS.join(', ');
-
-function fromRecord(rec: ResultRecord): FileResult {
-  const out = {} as Record<string, unknown>;
-  for (const k of RESULT_COLUMNS) out[k] = rec[k];
-  out.error = rec.error_code ? { code: rec.error_code as FileErrorCode, detail: rec.error_detail ?? '' } : null;
-  return out as FileResult;
-}
 
 /** Rows of one upsert at most: larger groups are split (statement size, lock time). */
 const MAX_GROUP_ROWS = 4096;
@@ -182,10 +175,10 @@ export class PgResultStore implements ResultStore {
     return out;
   }
 
-  async copyResults(from: string, to: string, paths: string[], headerOnly: boolean): Promise<FileResult[]> {
+  async copyResults(from: string, to: string, paths: string[], headerOnly: boolean): Promise<SummaryRow[]> {
     if (!paths.length) return [];
     const { rows } = await this.db.query<ResultRecord>(headerOnly ? COPY.header : COPY.full, [to, from, paths]);
-    return rows.map(fromRecord);
+    return rows.map(summaryOf);
   }
 
   async resultCounts(taskId: string): Promise<ResultCounts> {

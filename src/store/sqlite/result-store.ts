@@ -1,24 +1,16 @@
 import type Database from 'better-sqlite3';
-import { RESULT_COLUMNS, SIGNAL_FIELDS, type FileErrorCode, type FileResult } from '../../domain/file-result.ts';
+import { RESULT_COLUMNS, SIGNAL_FIELDS, type FileResult, type SummaryRow } from '../../domain/file-result.ts';
+import { fromRecord, SUMMARY_RETURNED, summaryOf, type ResultRecord } from '../result-record.ts';
 import { filterCondition, pageQueries, searchWords, type Dialect, type PagePlan, type ResultCursor, type ResultFilter, type SortKey } from '../result-query.ts';
 import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow } from '../types.ts';
 import { catalogIndexer } from './catalog-indexer.ts';
 import { write, type SqliteDatabase } from './database.ts';
-
-type ResultRecord = Omit<FileResult, 'error'> & { error_code: string | null; error_detail: string | null };
 
 const COLS = [...RESULT_COLUMNS, 'error_code', 'error_detail'];
 /** What a reused row takes from the one it copies: every column but the task and the flag. */
 const COPIED = [...COLS, 'mtime_ns', 'sidecars'];
 /** SQLite's default limit on bound parameters is 32766; path lookups go in chunks well below it. */
 const PATHS_PER_QUERY = 500;
-
-function fromRecord(rec: ResultRecord): FileResult {
-  const out = {} as Record<string, unknown>;
-  for (const k of RESULT_COLUMNS) out[k] = rec[k];
-  out.error = rec.error_code ? { code: rec.error_code as FileErrorCode, detail: rec.error_detail ?? '' } : null;
-  return out as FileResult;
-}
 
 const SORT_COLUMN: Record<SortKey, string> = { path: 'path', duration_s: 'duration_s', snr_db: 'snr_db', rms_dbfs: 'rms_dbfs', peak_dbfs: 'peak_dbfs', speaker_id: 'speaker_key' };
 
@@ -283,22 +275,22 @@ export class SqliteResultStore implements ResultStore {
     return out;
   }
 
-  async copyResults(from: string, to: string, paths: string[], headerOnly: boolean): Promise<FileResult[]> {
+  async copyResults(from: string, to: string, paths: string[], headerOnly: boolean): Promise<SummaryRow[]> {
     const src = this.sql.seqOf(from);
     const dst = this.seq(to);
     if (src === null || paths.length === 0) return [];
-    const copied: FileResult[] = [];
+    const copied: SummaryRow[] = [];
     for (let i = 0; i < paths.length; i += PATHS_PER_QUERY) {
       const chunk = paths.slice(i, i + PATHS_PER_QUERY);
       const st = this.statement(this.copies, `${headerOnly}:${chunk.length}`, () => {
         const select = COPIED.map((c) => (headerOnly && (SIGNAL_FIELDS as readonly string[]).includes(c) ? 'NULL' : c)).join(', ');
         return (
           `INSERT INTO results (task, ${COPIED.join(', ')}, reused) SELECT ?, ${select}, 1 FROM results ` +
-          `WHERE task = ? AND path IN (${chunk.map(() => '?').join(', ')}) ON CONFLICT (task, path) DO NOTHING RETURNING ${COLS.join(', ')}`
+          `WHERE task = ? AND path IN (${chunk.map(() => '?').join(', ')}) ON CONFLICT (task, path) DO NOTHING RETURNING ${SUMMARY_RETURNED}`
         );
       });
       const rows = write(() => st.all(dst, src, ...chunk)) as ResultRecord[];
-      for (const r of rows) copied.push(fromRecord(r));
+      for (const r of rows) copied.push(summaryOf(r));
     }
     return copied;
   }
