@@ -72,7 +72,7 @@ for (const name of only) {
   if (name === 'sse') results.push(await sseBench({ clients: num(values['sse-clients'], 1000, 20), tasks: num(values['sse-tasks'], 100, 4), clientsPerTask: smoke ? 3 : 10, corpusDir, fullMegabytes: fullMb }));
   if (name === 'cluster') results.push(await clusterBench({ corpusDir, fullMegabytes: fullMb, headerFiles, runs, requests: num(values.requests, 2000, 60) }));
   if (name === 'library') results.push(await libraryBench({ rows: num(values['library-rows'], 375_000, 3000), pages: smoke ? 2 : 10, runs }));
-  if (name === 'reuse') results.push(await reuseBench({ corpusDir, fullMegabytes: fullMb, headerFiles, runs }));
+  if (name === 'reuse') results.push(await reuseBench({ corpusDir, fullMegabytes: fullMb, headerFiles, runs, cold }));
   if (name === 'memory') results.push(await memoryBench({ small: num(values['mem-small'], 10_000, 200), large: num(values['mem-large'], 100_000, 2000), corpusDir }));
 }
 
