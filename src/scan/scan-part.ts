@@ -188,6 +188,12 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
       const available = pending.length - next;
       if (available >= batchSize || (!walking && available > 0)) {
         const batch = pending.slice(next, (next += batchSize));
+        // Files handed out are dropped from the list now and then, so that it holds the files
+        // waiting, not every file of the tree (100k entries on a 100k-file scan).
+        if (next >= 4096 && next * 2 >= pending.length) {
+          pending.splice(0, next);
+          next = 0;
+        }
         await record(await pool.run(job.root, job.analysis, batch, signal));
       } else if (!walking) {
         return;

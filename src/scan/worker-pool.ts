@@ -7,9 +7,10 @@ import type { PartSpec } from './plan.ts';
 import type { WalkScope } from './walk.ts';
 import type { DiscoveredFile, RootRefusalCode, WorkerFaults, WorkerRequest, WorkerResponse } from './types.ts';
 
-// 4 MB made a warm header scan spend 11% of its reading threads' time in scavenges; 16 MB took
-// the 50k-file benchmark from 1.0 s to 0.83 s (bench/memory.ts keeps the RSS bound).
-const WORKER_YOUNG_GEN_MB = 16;
+// 4 MB made a warm header scan spend 11% of its reading threads' time in scavenges; 8 MB took the
+// 50k-file benchmark from 1.0 s to 0.87 s (16 MB: 0.83 s, but a 100k-file scan's peak RSS then
+// grew 1.46–1.49× over a 10k one, against 1.39× at 8 MB; bench/memory.ts, bound 1.5×).
+const WORKER_YOUNG_GEN_MB = 8;
 
 /** Raised for jobs whose signal aborted before or while they ran. */
 export class AbortError extends Error {
