@@ -1,12 +1,8 @@
 import { createHash } from 'node:crypto';
-import { listFolders, type WalkScope } from './walk.ts';
+import type { PartSpec } from '../domain/scan-part.ts';
+import { listFolders } from './walk.ts';
 
-/** One part of a scan: a scope to walk and read, done by whichever worker takes it. */
-export interface PartSpec {
-  /** Stable name of the part within its task (a folder path, or `loose/i`). */
-  key: string;
-  scope: WalkScope;
-}
+export type { PartSpec } from '../domain/scan-part.ts';
 
 /** Shards the loose files (those above the speaker folders) are split into. */
 export const LOOSE_SHARDS = 8;

@@ -1,29 +1,14 @@
 import type { Analysis, FileFingerprint, FileResult, SummaryRow } from '../domain/file-result.ts';
+import { NO_PROGRESS, type PartProgress, type PartSpec } from '../domain/scan-part.ts';
 import type { ReuseReference } from '../domain/task.ts';
 import type { Metrics } from '../metrics.ts';
 import { ScanFailure } from '../domain/scan-failure.ts';
 import { StorageFullError, type RecordedPrint, type ResultStore } from '../store/types.ts';
-import type { PartSpec } from './plan.ts';
 import { ScanAggregator } from './summary.ts';
 import type { DiscoveredFile } from './types.ts';
 import { AbortError, RootRefusedError, type WorkerPool } from './worker-pool.ts';
 
-/** Where one part of one task stands; counts include files recorded by an earlier run. */
-export interface PartProgress {
-  /** Files the walk has found so far. */
-  found: number;
-  /** The walk has ended: `found` is final. */
-  walked: boolean;
-  done: number;
-  failed: number;
-  /** Files whose rows were copied from the reference scan (included in `done`). */
-  reused: number;
-  /** Bytes of the files read (recorded by this or an earlier run); reused files add nothing. */
-  bytes: number;
-}
-
-/** A part that has not started. */
-export const NO_PROGRESS: Readonly<PartProgress> = { found: 0, walked: false, done: 0, failed: 0, reused: 0, bytes: 0 };
+export { NO_PROGRESS, type PartProgress } from '../domain/scan-part.ts';
 
 export interface PartJob {
   taskId: string;

@@ -1,4 +1,7 @@
 import type { Analysis, SummaryRow } from '../domain/file-result.ts';
+import type { AggregateState } from '../domain/scan-part.ts';
+
+export type { AggregateState } from '../domain/scan-part.ts';
 import { compare, DEFAULT_WINDOW, problems } from '../domain/reference-clips.ts';
 import type { ScanSummary } from '../domain/task.ts';
 import type { SpeakerRow } from '../store/types.ts';
@@ -30,16 +33,6 @@ const inc = (m: Record<string, number>, k: string): void => {
   m[k] = (m[k] ?? 0) + 1;
 };
 
-/** An aggregator's state as plain JSON: what a part hands to the task's finalizing step. */
-export interface AggregateState {
-  utterances: number;
-  failed: number;
-  duration: number;
-  sampleRates: Record<string, number>;
-  subsets: Record<string, number>;
-  durations: number[];
-  speakers: [string, { utterances: number; failed: number; duration: number; subsets: string[]; snrs: number[]; best: SummaryRow | null }][];
-}
 
 const addInto = (into: Record<string, number>, from: Record<string, number>): void => {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;

@@ -1,7 +1,10 @@
 import type { Analysis, FileFingerprint, RecordedFile } from '../domain/file-result.ts';
 import type { SpeakerInfo } from './libritts.ts';
-import type { PartSpec } from './plan.ts';
-import type { WalkScope } from './walk.ts';
+import type { PartSpec, WalkScope } from '../domain/scan-part.ts';
+
+export type { PartSpec, WalkScope } from '../domain/scan-part.ts';
+
+
 
 /** A discovered file, relative to the scan root (always `/`-separated; see file-names.ts). */
 export interface DiscoveredFile {

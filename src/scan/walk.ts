@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import type { FileFingerprint } from '../domain/file-result.ts';
 import { fsPath, nameToText } from './file-names.ts';
 import { parseLibriTTSPath, readChapterTable, sidecarNames, tableDecides, type ChapterTable } from './libritts.ts';
+import type { WalkScope } from '../domain/scan-part.ts';
 import type { DiscoveredFile } from './types.ts';
+
+export type { WalkScope } from '../domain/scan-part.ts';
 
 const DOT = 0x2e;
 const UNDERSCORE = 0x5f;
@@ -50,15 +53,6 @@ function kindOf(dir: string | Buffer, e: fs.Dirent<Buffer>): Kind {
   return 'other';
 }
 
-/** Where a walk starts and how deep it goes (a scan part's scope; see plan.ts). */
-export interface WalkScope {
-  /** Directories to start from, relative to the root ('' is the root itself). */
-  dirs: readonly string[];
-  /** Walk into subdirectories (true), or list only the files directly in `dirs`. */
-  recursive: boolean;
-  /** Keep only the files whose name hashes to `index` of `count` (a flat folder split in shards). */
-  shard?: { index: number; count: number } | undefined;
-}
 
 /** FNV-1a over a name's bytes: stable across processes and machines, which is all a shard needs. */
 export function nameHash(b: Uint8Array): number {

@@ -1,6 +1,4 @@
-import type { PartSpec } from '../../scan/plan.ts';
-import type { PartProgress } from '../../scan/scan-part.ts';
-import type { AggregateState } from '../../scan/summary.ts';
+import type { AggregateState, PartProgress, PartSpec } from '../../domain/scan-part.ts';
 import type { Pg } from './connection.ts';
 
 export interface PartRow {

@@ -15,7 +15,7 @@ const CHUNK = 500;
  */
 export function catalogIndexer(db: Database.Database, opts: { checkpointEvery?: number; gate?: Int32Array } = {}): (stop?: () => boolean) => void {
   const gate = opts.gate;
-  /** Lets the main thread's writers through first (database.ts WRITE_GATE). */
+  /** Lets the main thread's writers through first (write-gate.ts). */
   const giveWay = (): void => {
     if (!gate) return;
     for (let n = Atomics.load(gate, 0); n > 0; n = Atomics.load(gate, 0)) Atomics.wait(gate, 0, n, 50);

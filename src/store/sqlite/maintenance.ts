@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { workerModule } from '../../worker-url.ts';
-import { WRITE_GATE } from './database.ts';
+import { WRITE_GATE } from './write-gate.ts';
 
 const thread = workerModule(import.meta.url, 'maintenance-worker');
 
