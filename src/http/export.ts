@@ -17,6 +17,7 @@ export function exportRoutes(deps: AppDeps): Hono {
     '/scan-export/:task_id',
     describe({
       tag: 'results',
+      auth: 'bearer-or-query',
       summary: 'Training manifests: NeMo, Lhotse, Kaldi/ESPnet, LJSpeech, Coqui, Hugging Face audiofolder',
       description:
         'The rows that match the result filters, failed rows and clips without a transcript left out, streamed as one toolkit’s manifest. ' +

@@ -35,6 +35,7 @@ export function resultRoutes(deps: AppDeps): Hono {
     '/scan-results/:task_id',
     describe({
       tag: 'results',
+      auth: 'bearer-or-query',
       summary: 'Per-file results, paged (or all of them as JSONL or CSV)',
       description:
         'Rows in byte order of `path` by default, or in the `sort` order; the filters combine with AND; `total` counts every matching row, and ' +

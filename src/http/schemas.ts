@@ -179,6 +179,7 @@ export const ResultsQuerySchema = ResultFilterSchema.extend({
       return ok.data;
     }),
   format: z.enum(['json', 'jsonl', 'csv'], { error: 'format must be "json", "jsonl" or "csv"' }).optional(),
+  access_token: z.string().optional().meta({ description: 'API_TOKEN, for a download link that cannot send headers' }),
 }).superRefine((q, ctx) => {
   checkDurations(q, ctx);
   if (q.cursor && q.cursor.s !== (q.sort ?? 'path')) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'cursor belongs to another sort order; start again without it' });
@@ -199,6 +200,7 @@ export const ExportQuerySchema = ResultFilterSchema.omit({ only: true })
       .enum(['normalized', 'original'], { error: 'text must be "normalized" or "original"' })
       .default('normalized')
       .meta({ description: 'Which transcript the text column carries' }),
+    access_token: z.string().optional().meta({ description: 'API_TOKEN, for a download link that cannot send headers' }),
   })
   .superRefine(checkDurations);
 

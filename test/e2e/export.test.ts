@@ -173,6 +173,8 @@ describe('export menu and incremental rescans in Chromium (with API_TOKEN)', () 
       expect(res.status).toBe(200);
       const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
       expect(download.suggestedFilename()).toBe(name);
+      // The browser streams the file itself, from a link that carries the token (nothing held in the page).
+      expect(new URL(download.url()).searchParams.get('access_token')).toBe(TOKEN);
       await expect.poll(() => page.textContent('#export-status')).toBe(`Saved ${name}.`);
       return { sent: Object.fromEntries(sent), authorization: request.headers()['authorization'], file: fs.readFileSync((await download.path())!, 'utf8'), api: await res.text() };
     };

@@ -71,6 +71,30 @@ describe('GET /api/openapi.json', () => {
   });
 });
 
+describe('auth as the document declares it', () => {
+  it('every /api operation that lists the accessToken scheme takes ?access_token=, and no other does', async () => {
+    const local = await startTestService({ API_TOKEN: 'tok-DOC-1' });
+    try {
+      const unknown = '00000000-0000-4000-8000-000000000000';
+      let withQuery = 0;
+      for (const [p, item] of Object.entries(doc.paths as Record<string, Record<string, { security?: Record<string, string[]>[] }>>)) {
+        if (!p.startsWith(BASE) || !item.get) continue;
+        const url = p.replace('{task_id}', unknown).replace('{speaker_id}', '1');
+        const sep = url.includes('?') ? '&' : '?';
+        const res = await local.request(`${url}${sep}access_token=tok-DOC-1&path=a.wav&format=nemo`);
+        await res.arrayBuffer();
+        const declared = (item.get.security ?? []).some((s) => 'accessToken' in s);
+        // Past auth, an unknown task is a 404; refused by auth, a 401.
+        expect(res.status === 401, `${p}: declared ${declared ? '' : 'no '}access_token, answered ${res.status}`).toBe(!declared);
+        if (declared) withQuery++;
+      }
+      expect(withQuery).toBe(4); // events, audio, results (downloads), export
+    } finally {
+      await local.close();
+    }
+  });
+});
+
 describe('the contract check', () => {
   /** A tiny app whose handlers break their own documents, checked the way every test server is. */
   function breakingApp() {
