@@ -43,6 +43,17 @@ export const FileResultSchema = z.object({
 });
 export type FileResult = z.infer<typeof FileResultSchema>;
 
+/** The signal fields a header-only scan leaves null. */
+export const SIGNAL_FIELDS = [
+  'peak_dbfs',
+  'rms_dbfs',
+  'clipped_samples',
+  'dc_offset',
+  'leading_silence_s',
+  'trailing_silence_s',
+  'snr_db',
+] as const satisfies readonly (keyof FileResult)[];
+
 /** The order of result columns in exports (CSV header); `error` follows as two columns. */
 export const RESULT_COLUMNS = [
   'path',
@@ -59,24 +70,7 @@ export const RESULT_COLUMNS = [
   'frames',
   'duration_s',
   'bytes',
-  'peak_dbfs',
-  'rms_dbfs',
-  'clipped_samples',
-  'dc_offset',
-  'leading_silence_s',
-  'trailing_silence_s',
-  'snr_db',
-] as const satisfies readonly (keyof FileResult)[];
-
-/** The signal fields a header-only scan leaves null. */
-export const SIGNAL_FIELDS = [
-  'peak_dbfs',
-  'rms_dbfs',
-  'clipped_samples',
-  'dc_offset',
-  'leading_silence_s',
-  'trailing_silence_s',
-  'snr_db',
+  ...SIGNAL_FIELDS,
 ] as const satisfies readonly (keyof FileResult)[];
 
 /**

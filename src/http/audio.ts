@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { fsPath, textToBytes } from '../scan/file-names.ts';
 import { ConversionRefused, type Pcm16Converter } from '../scan/pcm16-converter.ts';
-import { isUnder, openUnderAsync } from '../scan/safe-open.ts';
+import { insideRoots, openUnderAsync } from '../scan/safe-open.ts';
 import type { AppDeps } from './deps.ts';
 import { describe, errors, other } from './openapi.ts';
 import { TaskIdParamSchema } from './schemas.ts';
@@ -79,7 +79,7 @@ export function audioRoutes(deps: AppDeps & { converter: Pcm16Converter }): Hono
       if (!root) throw notFound(q.path);
       // SCAN_ROOTS as it is now, not as it was when the task was scanned: a root taken off the
       // list is not served any more, as it would not be scanned.
-      if (deps.roots.length && !deps.roots.some((r) => r === root || isUnder(r, root))) {
+      if (!insideRoots(deps.roots, root)) {
         throw new AppError(403, 'PATH_NOT_ALLOWED', 'The task\'s directory is outside the allowed scan roots now (SCAN_ROOTS)');
       }
       const name = q.path.slice(q.path.lastIndexOf('/') + 1).replace(/[^\w.-]/g, '_');

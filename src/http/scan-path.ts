@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors.ts';
+import { insideRoots } from '../scan/safe-open.ts';
 
 /** Resolves configured roots once, at start-up: symlinked roots compare by their real path. */
 export function resolveRoots(roots: string[]): string[] {
@@ -12,8 +13,6 @@ export function resolveRoots(roots: string[]): string[] {
     }
   });
 }
-
-const within = (root: string, p: string): boolean => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 
 /**
  * Checks a requested scan directory: it must exist, be a directory and (with SCAN_ROOTS) lie
@@ -37,10 +36,10 @@ export async function checkScanPath(requested: string, roots: string[]): Promise
   } catch (err) {
     if (err instanceof AppError) throw err;
     // Refused before saying whether it exists; the lexical form is all there is to judge by.
-    if (roots.length && !roots.some((r) => within(r, path.resolve(requested)))) throw notAllowed(requested);
+    if (!insideRoots(roots, path.resolve(requested))) throw notAllowed(requested);
     throw new AppError(400, 'PATH_NOT_FOUND', `Path not found: ${requested}`);
   }
-  if (roots.length && !roots.some((r) => within(r, real))) throw notAllowed(requested);
+  if (!insideRoots(roots, real)) throw notAllowed(requested);
   let stat: fs.Stats;
   try {
     stat = await fs.promises.stat(real);

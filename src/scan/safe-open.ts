@@ -50,6 +50,11 @@ export function isUnder(root: string, target: string | Buffer): boolean {
   return t.length > prefix.length && t.subarray(0, prefix.length).equals(prefix);
 }
 
+/** Whether `p` is one of `roots` or lies under one; with no roots configured, anything is. */
+export function insideRoots(roots: readonly string[], p: string): boolean {
+  return roots.length === 0 || roots.some((r) => r === p || isUnder(r, p));
+}
+
 function ioError(err: unknown): FileError {
   const code = (err as NodeJS.ErrnoException)?.code ?? 'EIO';
   return { code: 'READ_ERROR', detail: `cannot read file (${code})` };
@@ -165,7 +170,7 @@ export function verifyRoot(
     return { ok: false, code: 'PATH_NOT_FOUND', detail: `Path not found: ${root}` };
   }
   if (real !== root) return { ok: false, code: 'PATH_NOT_ALLOWED', detail: `The scanned directory has changed since the scan was requested (${root} now leads to another place)` };
-  if (allowed.length && !allowed.some((r) => r === root || isUnder(r, root))) {
+  if (!insideRoots(allowed, root)) {
     return { ok: false, code: 'PATH_NOT_ALLOWED', detail: `Path is outside the allowed scan roots: ${root}` };
   }
   try {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 /**
  * axe-core audits in the page. The page's CSP (script-src 'self') refuses the inline <script> that
@@ -32,4 +33,10 @@ export function describeViolations(violations: Violation[]): string {
   return violations
     .flatMap((v) => v.nodes.map((n) => `${v.impact} ${v.id} (${v.help}): ${n.target.join(' ')}${n.failureSummary ? ` — ${n.failureSummary.replace(/\s+/g, ' ')}` : ''}`))
     .join('\n');
+}
+
+/** Fails the test when axe finds serious or critical violations on the page, naming the view. */
+export async function expectAccessible(page: Page, view: string): Promise<void> {
+  const violations = await seriousViolations(page);
+  expect(violations, `axe found serious or critical violations on the ${view}:\n${describeViolations(violations)}`).toEqual([]);
 }

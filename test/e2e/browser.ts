@@ -1,6 +1,7 @@
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { tempDir } from '../helpers/libritts-tree.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -67,3 +68,17 @@ export async function sidewaysScrollAt(page: Page, viewport = PHONE): Promise<nu
   await page.setViewportSize(DESKTOP);
   return Math.max(0, overflow);
 }
+
+/** Fails the test when the page scrolls sideways at a phone's width. */
+export async function expectFitsPhone(page: Page, view: string): Promise<void> {
+  expect(await sidewaysScrollAt(page), `the ${view} scrolls sideways at 390 px`).toBe(0);
+}
+
+/** No uncaught error, and no console error but the failed loads of `expectedStatus` the test caused. */
+export function expectNoProblems(problems: PageProblems, expectedStatus?: number): void {
+  expect(problems.pageErrors).toEqual([]);
+  expect(problems.consoleErrors.filter((e) => !expectedStatus || !e.includes(`status of ${expectedStatus}`))).toEqual([]);
+}
+
+/** The paths the dashboard's results table shows, in order. */
+export const shownPaths = (page: Page): Promise<(string | null)[]> => page.$$eval('#results tbody td.path', (cells) => cells.map((c) => c.textContent));

@@ -3,8 +3,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ageTree, makeLibriTTSTree, type Tree } from '../helpers/libritts-tree.ts';
 import { BASE, type TestService } from '../helpers/service.ts';
-import { describeViolations, seriousViolations } from './axe.ts';
-import { launchBrowser, openPage, sidewaysScrollAt, type PageProblems } from './browser.ts';
+import { expectAccessible } from './axe.ts';
+import { expectFitsPhone, expectNoProblems, launchBrowser, openPage, shownPaths } from './browser.ts';
 import { serveTestService } from './served.ts';
 
 /**
@@ -66,20 +66,6 @@ afterAll(async () => {
   tree?.cleanup();
 });
 
-async function expectAccessible(page: Page, view: string) {
-  const violations = await seriousViolations(page);
-  expect(violations, `axe found serious or critical violations on the ${view}:\n${describeViolations(violations)}`).toEqual([]);
-}
-
-async function expectFitsPhone(page: Page, view: string) {
-  expect(await sidewaysScrollAt(page), `the ${view} scrolls sideways at 390 px`).toBe(0);
-}
-
-function expectNoProblems(problems: PageProblems, expectedStatus?: number) {
-  expect(problems.pageErrors).toEqual([]);
-  expect(problems.consoleErrors.filter((e) => !expectedStatus || !e.includes(`status of ${expectedStatus}`))).toEqual([]);
-}
-
 /** Starts a scan of the tree from the form; returns the POST body the page sent and the new task id. */
 async function scanFromForm(page: Page): Promise<{ body: Record<string, unknown>; taskId: string }> {
   await page.fill('#path', tree.root);
@@ -102,8 +88,6 @@ async function liveViewDone(page: Page, taskId: string): Promise<Snapshot> {
   );
   return snap;
 }
-
-const shownPaths = (page: Page) => page.$$eval('#results tbody td.path', (cells) => cells.map((c) => c.textContent));
 
 describe('export menu and incremental rescans in Chromium (with API_TOKEN)', () => {
   it('a rescan from the form reuses every unchanged file and the live view says how many; unticked, it reads them all', async () => {

@@ -1,10 +1,11 @@
+import type { SpeakerDetail } from '../../src/http/responses.ts';
 import fs from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE, type TestService } from '../helpers/service.ts';
 import { makeVoiceTree, type VoiceTree } from '../helpers/voice-tree.ts';
-import { describeViolations, seriousViolations } from './axe.ts';
-import { launchBrowser, openPage, sidewaysScrollAt, type PageProblems } from './browser.ts';
+import { expectAccessible } from './axe.ts';
+import { expectFitsPhone, expectNoProblems, launchBrowser, openPage, shownPaths } from './browser.ts';
 import { serveTestService } from './served.ts';
 
 /**
@@ -18,17 +19,6 @@ interface Row {
   utterance_id: string | null;
   duration_s: number | null;
   text_normalized: string | null;
-}
-interface Speaker {
-  name: string;
-  gender: string;
-  subsets: string[];
-  utterances: number;
-  failed: number;
-  duration_s: number;
-  median_snr_db: number | null;
-  quality: 'full' | 'header';
-  reference_clips: { path: string; duration_s: number; text_normalized: string | null; eligible: boolean; why: string | null }[];
 }
 
 let served: Awaited<ReturnType<typeof serveTestService>>;
@@ -60,28 +50,11 @@ async function apiJson<T>(pathname: string): Promise<T> {
 }
 const resultsPage = (task: string, query: string) => apiJson<{ items: Row[]; total: number; next_cursor: string | null; detail?: string }>(`/scan-results/${task}?${query}`);
 
-const shownPaths = (page: Page) => page.$$eval('#results tbody td.path', (cells) => cells.map((c) => c.textContent));
-
 /** Waits until the table shows the rows the API gives for `query`, in its order; returns that page. */
 async function expectRows(page: Page, task: string, query: string) {
   const api = await resultsPage(task, query);
   await expect.poll(() => shownPaths(page), { message: `rows for ${query}` }).toEqual(api.items.map((r) => r.path));
   return api;
-}
-
-async function expectAccessible(page: Page, view: string) {
-  const violations = await seriousViolations(page);
-  expect(violations, `axe found serious or critical violations on the ${view}:\n${describeViolations(violations)}`).toEqual([]);
-}
-
-async function expectFitsPhone(page: Page, view: string) {
-  expect(await sidewaysScrollAt(page), `the ${view} scrolls sideways at 390 px`).toBe(0);
-}
-
-/** No uncaught error, and no console error but the failed loads of `expectedStatus` the test caused. */
-function expectNoProblems(problems: PageProblems, expectedStatus?: number) {
-  expect(problems.pageErrors).toEqual([]);
-  expect(problems.consoleErrors.filter((e) => !expectedStatus || !e.includes(`status of ${expectedStatus}`))).toEqual([]);
 }
 
 /** readyState, duration and error of the <audio> matched by `selector`, once its metadata is in. */
@@ -248,7 +221,7 @@ describe('voice library pages in Chromium', () => {
     const { page, problems } = await openPage(browser, `${origin}/#/scan/${full}`);
     await page.locator('#speakers').getByRole('link', { name: '300', exact: true }).click();
     await expect.poll(() => new URL(page.url()).hash).toBe(`#/scan/${full}/speaker/300`);
-    const s = await apiJson<Speaker>(`/scan-speakers/${full}/300`);
+    const s = await apiJson<SpeakerDetail>(`/scan-speakers/${full}/300`);
     const facts = () => page.$$eval('#speaker-facts dd', (dds) => dds.map((d) => d.textContent));
     const expectedFacts = ['Voice 300', 'F', 'dev-clean', `${s.utterances} (+${s.failed} failed)`, (s.duration_s / 60).toFixed(2), `${s.median_snr_db!.toFixed(1)} dB`];
     await expect.poll(facts).toEqual(expectedFacts);
@@ -266,7 +239,7 @@ describe('voice library pages in Chromium', () => {
       const audio = await audioState(page, `#refs > li:nth-child(${i + 1}) audio`);
       expect(audio.error, c.path).toBeNull();
       expect(audio.readyState).toBeGreaterThanOrEqual(1);
-      expect(audio.duration).toBeCloseTo(c.duration_s, 1);
+      expect(audio.duration).toBeCloseTo(c.duration_s!, 1);
       expect(audio.src).toContain('as=pcm16');
       expect(await li.locator('audio').getAttribute('preload')).toBe('metadata');
     }
@@ -300,7 +273,7 @@ describe('voice library pages in Chromium', () => {
 
   it('speaker page: clips that miss the rules say why; a header-only scan says it ranks by duration; an unknown speaker shows the API detail', async () => {
     const { page, problems } = await openPage(browser, `${origin}/#/scan/${full}/speaker/${tree.nothingEligible}`);
-    const none = await apiJson<Speaker>(`/scan-speakers/${full}/${tree.nothingEligible}`);
+    const none = await apiJson<SpeakerDetail>(`/scan-speakers/${full}/${tree.nothingEligible}`);
     const clips = page.locator('#refs > li');
     await expect.poll(() => clips.count()).toBe(none.reference_clips.length);
     expect(await page.$$eval('#refs .why', (w) => w.map((x) => x.textContent))).toEqual(none.reference_clips.map((c) => `Not eligible: ${c.why}.`));
@@ -310,7 +283,7 @@ describe('voice library pages in Chromium', () => {
     await expectAccessible(page, 'speaker page with ineligible clips');
 
     await page.goto(`${origin}/#/scan/${header}/speaker/${tree.rules}`);
-    const h = await apiJson<Speaker>(`/scan-speakers/${header}/${tree.rules}`);
+    const h = await apiJson<SpeakerDetail>(`/scan-speakers/${header}/${tree.rules}`);
     expect(h.quality).toBe('header');
     await expect.poll(() => page.textContent('#refs-note')).toMatch(/ranked by duration alone/);
     await expect.poll(() => page.$$eval('#refs .path', (p) => p.map((x) => x.textContent))).toEqual(h.reference_clips.map((c) => c.path));

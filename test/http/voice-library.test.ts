@@ -1,3 +1,4 @@
+import type { SpeakerDetail } from '../../src/http/responses.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FileResult } from '../../src/domain/file-result.ts';
 import { BASE, startTestService, type TestService } from '../helpers/service.ts';
@@ -221,30 +222,6 @@ describe('result filters and sorts', () => {
   });
 });
 
-interface Clip {
-  path: string;
-  duration_s: number | null;
-  snr_db: number | null;
-  clipped_samples: number | null;
-  text_normalized: string | null;
-  score: number;
-  eligible: boolean;
-  why: string | null;
-  audio_url: string;
-}
-interface SpeakerDetail {
-  speaker_id: string;
-  name: string | null;
-  gender: string | null;
-  subsets: string[];
-  utterances: number;
-  failed: number;
-  duration_s: number;
-  median_snr_db: number | null;
-  quality: 'full' | 'header';
-  reference_clip: string | null;
-  reference_clips: Clip[];
-}
 
 const speaker = (task: string, id: string, query = '') => get<SpeakerDetail>(`${BASE}/scan-speakers/${task}/${id}${query}`);
 const kindOf = (p: string) => tree.clips.find((c) => c.rel === p)?.kind;
