@@ -2,8 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
-const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number().int().min(min).max(max);
+const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
 const flag = z
   .enum(['0', '1', 'true', 'false', ''])
@@ -88,18 +87,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (Boolean(config.REDIS_URL) !== Boolean(config.DATABASE_URL)) {
     const missing = config.REDIS_URL ? 'DATABASE_URL' : 'REDIS_URL';
     const given = config.REDIS_URL ? 'REDIS_URL' : 'DATABASE_URL';
-    throw new ConfigError(`Cluster mode needs both REDIS_URL and DATABASE_URL: ${given} is set but ${missing} is not. Set ${missing}, or unset ${given} to run as one process on SQLite.`);
+    throw new ConfigError(
+      `Cluster mode needs both REDIS_URL and DATABASE_URL: ${given} is set but ${missing} is not. Set ${missing}, or unset ${given} to run as one process on SQLite.`,
+    );
   }
   if (config.ROLE !== 'all' && !config.REDIS_URL) {
     throw new ConfigError(`ROLE=${config.ROLE} needs cluster mode (REDIS_URL and DATABASE_URL); a single process is always ROLE=all.`);
   }
   // Like Redis's protected mode: an open bind with no way to limit what clients may read is refused.
-  if (
-    !LOOPBACK.has(config.HOST) &&
-    config.SCAN_ROOTS.length === 0 &&
-    !config.API_TOKEN &&
-    !config.ALLOW_OPEN_ACCESS
-  ) {
+  if (!LOOPBACK.has(config.HOST) && config.SCAN_ROOTS.length === 0 && !config.API_TOKEN && !config.ALLOW_OPEN_ACCESS) {
     throw new ConfigError(
       `Refusing to listen on non-loopback HOST=${config.HOST} with neither SCAN_ROOTS nor API_TOKEN set: ` +
         'any client could make this server read any directory on its disk. ' +

@@ -97,6 +97,12 @@ export class Metrics {
     if (bytes) this.bytes.inc(bytes);
   }
 
+  /** The same, from counts by outcome (rows a scan thread recorded itself). */
+  scannedOutcomes(outcomes: Record<string, number>, bytes: number): void {
+    for (const [outcome, n] of Object.entries(outcomes)) this.files.inc({ outcome }, n);
+    if (bytes) this.bytes.inc(bytes);
+  }
+
   /** Counts files copied from an earlier scan instead of read. */
   reused(n: number): void {
     if (n) this.files.inc({ outcome: 'reused' }, n);

@@ -66,7 +66,11 @@ describe('a DB_PATH the store cannot use', () => {
 
   it.each([
     ['a directory', (dir: string) => dir, /DB_PATH=.*: cannot open it/],
-    ['a file that is not SQLite', (dir: string) => (fs.writeFileSync(path.join(dir, 'notes.txt'), 'just some text, not a database at all '.repeat(200)), path.join(dir, 'notes.txt')), /DB_PATH=.*: the file is not an SQLite database/],
+    [
+      'a file that is not SQLite',
+      (dir: string) => (fs.writeFileSync(path.join(dir, 'notes.txt'), 'just some text, not a database at all '.repeat(200)), path.join(dir, 'notes.txt')),
+      /DB_PATH=.*: the file is not an SQLite database/,
+    ],
     ['under a regular file', (dir: string) => (fs.writeFileSync(path.join(dir, 'file'), ''), path.join(dir, 'file', 'x.db')), /DB_PATH=.*file\/x\.db: /],
   ])('%s: exit 78 with a one-line reason, no stack trace', (_name, make, reason) => {
     const r = start(make(tempDir('vl-dbpath-')));

@@ -80,7 +80,7 @@ export function audioRoutes(deps: AppDeps & { converter: Pcm16Converter }): Hono
       // SCAN_ROOTS as it is now, not as it was when the task was scanned: a root taken off the
       // list is not served any more, as it would not be scanned.
       if (!insideRoots(deps.roots, root)) {
-        throw new AppError(403, 'PATH_NOT_ALLOWED', 'The task\'s directory is outside the allowed scan roots now (SCAN_ROOTS)');
+        throw new AppError(403, 'PATH_NOT_ALLOWED', "The task's directory is outside the allowed scan roots now (SCAN_ROOTS)");
       }
       const name = q.path.slice(q.path.lastIndexOf('/') + 1).replace(/[^\w.-]/g, '_');
       c.header('Content-Type', 'audio/wav');

@@ -25,7 +25,15 @@ class Checker {
 
   constructor(private readonly doc: OpenAPIV3_1.Document) {
     const escape = (s: string) => s.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
-    this.templates = Object.keys(doc.paths ?? {}).map((p) => [new RegExp(`^${p.split(/\{[^}]+\}/).map(escape).join('[^/]+')}$`), p]);
+    this.templates = Object.keys(doc.paths ?? {}).map((p) => [
+      new RegExp(
+        `^${p
+          .split(/\{[^}]+\}/)
+          .map(escape)
+          .join('[^/]+')}$`,
+      ),
+      p,
+    ]);
   }
 
   /** The documented path of a request: its route's pattern, or the template its path fits. */

@@ -10,7 +10,7 @@ const PAGE = 1000;
  * export of any size holds one page in memory and waits on its reader between pages.
  */
 export async function* allRows(store: ResultStore, taskId: string, filter: ResultFilter, sort: ResultSort): AsyncGenerator<FileResult> {
-  for (let after: ResultCursor | undefined; ; ) {
+  for (let after: ResultCursor | undefined; ;) {
     const page = await store.page(taskId, { filter, sort, after, limit: PAGE });
     yield* page.rows;
     if (!page.next) return;

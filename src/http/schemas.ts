@@ -24,13 +24,10 @@ export const ScanRequestSchema = z
       )
       .max(100, 'at most 100 subsets')
       .optional(),
-    reuse: z
-      .enum(['auto', 'none'], { error: 'reuse must be "auto" or "none"' })
-      .default('auto')
-      .meta({
-        description:
-          '`auto`: copy the rows of files unchanged since the latest completed scan of the same root (same or richer analysis) instead of reading them; `none`: read everything',
-      }),
+    reuse: z.enum(['auto', 'none'], { error: 'reuse must be "auto" or "none"' }).default('auto').meta({
+      description:
+        '`auto`: copy the rows of files unchanged since the latest completed scan of the same root (same or richer analysis) instead of reading them; `none`: read everything',
+    }),
   })
   .strict();
 

@@ -32,7 +32,8 @@ const SpeakerQuerySchema = z
     max_duration: seconds('max_duration').meta({ description: 'Longest clip, seconds (default 12)' }),
   })
   .superRefine((q, ctx) => {
-    if ((q.min_duration ?? DEFAULT_WINDOW.min) > (q.max_duration ?? DEFAULT_WINDOW.max)) ctx.addIssue({ code: 'custom', path: ['min_duration'], message: 'min_duration is above max_duration' });
+    if ((q.min_duration ?? DEFAULT_WINDOW.min) > (q.max_duration ?? DEFAULT_WINDOW.max))
+      ctx.addIssue({ code: 'custom', path: ['min_duration'], message: 'min_duration is above max_duration' });
   });
 
 const SpeakerParamSchema = TaskIdParamSchema.extend({ speaker_id: z.string().max(200).meta({ description: 'The speaker id (a LibriTTS reader id)' }) });

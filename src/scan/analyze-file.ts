@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import type { Analysis, FileError, FileResult, RecordedFile } from '../domain/file-result.ts';
-import { FdSource } from './byte-source.ts';
+import { FdSource, type ByteSource } from './byte-source.ts';
 import { fsPath } from './file-names.ts';
 import { parseLibriTTSPath, type LibriTTSIds, type TranscriptReader } from './libritts.ts';
 import { isRacy } from './racy.ts';
-import { isOpened, openUnder } from './safe-open.ts';
+import { isOpened, openUnder, type OpenOutcome } from './safe-open.ts';
 import { SignalAccumulator, type SignalStats } from './signal-stats.ts';
 import type { DiscoveredFile } from './types.ts';
-import { readWavHeader } from './wav-header.ts';
+import { readWavHeader, type WavHeader } from './wav-header.ts';
 
 /** What a header-only read fetches up front: enough for any ordinary header in one syscall. */
 export const HEADER_WINDOW = 4096;
@@ -63,10 +63,18 @@ export function blankResult(rel: string, error: FileError | null = null): FileRe
  * Never throws: every failure becomes the result's `error`.
  */
 export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analysis, state: AnalyzerState): RecordedFile {
+  // Every open goes through safe-open.ts: no symlink followed out of the root, no FIFO waited on.
+  return analyzeOpened(root, file, analysis, state, openUnder(root, fsPath(root, file.rel), file.link));
+}
+
+/**
+ * analyzeFile once the file is open (or failed to open, `opened` says why), by whichever of the
+ * two safe ways it was opened (safe-open.ts, or relative to a checked directory: native-io.ts).
+ * Closes the descriptor.
+ */
+export function analyzeOpened(root: string, file: DiscoveredFile, analysis: Analysis, state: AnalyzerState, opened: OpenOutcome): RecordedFile {
   const result: RecordedFile = blankResult(file.rel);
   const ids: LibriTTSIds = result;
-  // Every open goes through safe-open.ts: no symlink followed out of the root, no FIFO waited on.
-  const opened = openUnder(root, fsPath(root, file.rel), file.link);
   // A file that leads out of the root says nothing of itself, transcripts included.
   if (!isOpened(opened) && opened.code === 'OUTSIDE_ROOT') {
     result.error = opened;
@@ -86,19 +94,9 @@ export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analys
     const src = new FdSource(fd, size, state.buffer);
     src.prefetch(0, analysis === 'full' ? state.buffer.length : HEADER_WINDOW);
     const header = readWavHeader(src);
-    const { format, data } = header;
-    if (format) {
-      result.sample_rate = format.sampleRate;
-      result.channels = format.channels;
-      result.bits_per_sample = format.bitsPerSample;
-      result.encoding = format.encoding;
-    }
-    if (format && data) {
-      result.frames = data.frames;
-      result.duration_s = Math.round((data.frames / format.sampleRate) * 1e6) / 1e6;
-    }
-    result.error = header.error;
-    if (analysis === 'full' && format && data && (header.error === null || header.error.code === 'TRUNCATED')) {
+    putHeader(result, header);
+    if (analysis === 'full' && header.format && header.data && (header.error === null || header.error.code === 'TRUNCATED')) {
+      const { format, data } = header;
       const acc = new SignalAccumulator(format, { kernel: state.kernel });
       if (acc.decodable) {
         const chunk = Math.max(format.blockAlign, Math.floor(state.buffer.length / format.blockAlign) * format.blockAlign);
@@ -121,7 +119,62 @@ export function analyzeFile(root: string, file: DiscoveredFile, analysis: Analys
     result.error = ioError(err);
     result.mtime_ns = null; // an I/O error may pass: read this file again next time
   } finally {
-    fs.closeSync(fd);
+    (opened.close ?? fs.closeSync)(fd);
   }
+  return result;
+}
+
+/** The header's fields of a result. */
+function putHeader(result: RecordedFile, header: WavHeader): void {
+  const { format, data } = header;
+  if (format) {
+    result.sample_rate = format.sampleRate;
+    result.channels = format.channels;
+    result.bits_per_sample = format.bitsPerSample;
+    result.encoding = format.encoding;
+  }
+  if (format && data) {
+    result.frames = data.frames;
+    result.duration_s = Math.round((data.frames / format.sampleRate) * 1e6) / 1e6;
+  }
+  result.error = header.error;
+}
+
+/**
+ * The first bytes of a file, read without a descriptor to come back to (native-io.ts
+ * readHeaders): reads past them are noted, not made.
+ */
+class WindowSource implements ByteSource {
+  /** A read asked for bytes the window does not hold but the file does. */
+  short = false;
+  constructor(
+    private readonly bytes: Uint8Array,
+    readonly size: number,
+  ) {}
+  read(offset: number, length: number): Uint8Array {
+    if (length <= 0 || offset >= this.size) return new Uint8Array(0);
+    const end = Math.min(this.size, offset + length);
+    if (end > this.bytes.length) {
+      this.short = true;
+      return new Uint8Array(0);
+    }
+    return this.bytes.subarray(offset, end);
+  }
+}
+
+/**
+ * A header-only scan of a regular file from its first bytes, size and modification time, as
+ * analyzeOpened would give it; null when the header reaches past `window` (the caller then
+ * scans the file the ordinary way).
+ */
+export function analyzeHeaderWindow(root: string, file: DiscoveredFile, window: Uint8Array, size: number, mtimeNs: bigint, state: AnalyzerState): RecordedFile | null {
+  const src = new WindowSource(window, size);
+  const header = readWavHeader(src);
+  if (src.short) return null;
+  const result: RecordedFile = blankResult(file.rel);
+  Object.assign(result, state.transcripts.read(root, file.rel, result));
+  result.mtime_ns = file.link || isRacy(mtimeNs) ? null : String(mtimeNs);
+  result.bytes = size;
+  putHeader(result, header);
   return result;
 }

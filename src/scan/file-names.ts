@@ -48,7 +48,7 @@ export function nameToText(bytes: Uint8Array): string {
   // Fast path: no replacement character means the bytes were valid (or held a literal U+FFFD).
   if (!s.includes('\\') && (!s.includes('\uFFFD') || isValidUtf8(bytes))) return s;
   let out = '';
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const n = sequenceLength(bytes, i);
     if (n === 0) {
       out += `\\x${hex(bytes[i]!)}`;

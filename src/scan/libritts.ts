@@ -72,6 +72,14 @@ const field = (s: string | undefined): string | null => {
 export interface ChapterTable {
   table: Map<string, Transcript>;
   sig: string | null;
+  /** `sidecars` of a row that consulted this table alone (made on first use). */
+  alone?: string | null;
+}
+
+/** The `sidecars` of a row decided by `chapter` (named `name`) alone: `{"<name>":"<sig>"}`, or null when untrusted. */
+function tableOnly(chapter: ChapterTable, name: string): string | null {
+  if (chapter.alone === undefined) chapter.alone = chapter.sig === null ? null : JSON.stringify({ [name]: chapter.sig });
+  return chapter.alone;
 }
 
 /**
@@ -125,8 +133,13 @@ export class TranscriptReader {
     };
     if (names.table) {
       const chapter = this.chapter(root, `${dir}${names.table}`);
-      note(names.table, chapter.sig);
       const fromTsv = chapter.table.get(ids.utterance_id!);
+      // The common case (every LibriTTS clip): the table alone decides, and every clip of the
+      // chapter records the same `sidecars`, made once.
+      if (fromTsv && fromTsv.text_normalized !== null && fromTsv.text_original !== null) {
+        return { text_normalized: fromTsv.text_normalized, text_original: fromTsv.text_original, sidecars: tableOnly(chapter, names.table) };
+      }
+      note(names.table, chapter.sig);
       if (fromTsv) ({ text_normalized, text_original } = fromTsv);
     }
     if (text_normalized === null) {

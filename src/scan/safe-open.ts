@@ -29,6 +29,8 @@ export interface OpenedFile {
   size: number;
   /** Modification time in nanoseconds, as the filesystem keeps it (incremental rescans compare it). */
   mtimeNs: bigint;
+  /** How to close `fd` when not fs.closeSync (a descriptor the native addon opened: native-io.ts). */
+  close?: (fd: number) => void;
 }
 
 export type OpenOutcome = OpenedFile | FileError;

@@ -1,4 +1,4 @@
-import type { Analysis, FileFingerprint, FileResult, SummaryRow } from '../domain/file-result.ts';
+import type { Analysis, FileFingerprint, SummaryRow } from '../domain/file-result.ts';
 import { NO_PROGRESS, type PartProgress, type PartSpec } from '../domain/scan-part.ts';
 import type { ReuseReference } from '../domain/task.ts';
 import type { Metrics } from '../metrics.ts';
@@ -6,7 +6,7 @@ import { ScanFailure } from '../domain/scan-failure.ts';
 import { StorageFullError, type RecordedPrint, type ResultStore } from '../store/types.ts';
 import { ScanAggregator } from './summary.ts';
 import type { DiscoveredFile } from './types.ts';
-import { AbortError, RootRefusedError, type WorkerPool } from './worker-pool.ts';
+import { AbortError, RootRefusedError, type BatchOutcome, type WorkerPool } from './worker-pool.ts';
 
 export { NO_PROGRESS, type PartProgress } from '../domain/scan-part.ts';
 
@@ -158,10 +158,26 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
     });
   };
 
-  const record = async (rows: FileResult[]) => {
-    await results.insertResults(job.taskId, rows);
-    deps.metrics?.scanned(rows);
-    count(rows);
+  // Where the store allows it (SQLite), the reading threads record the rows themselves: a
+  // batch answers with its counts and its part of the summary instead of its rows.
+  const threadWrites = results.threadWrites(job.taskId);
+  const read = (batch: DiscoveredFile[]) => {
+    const work = pool.run(job.root, job.analysis, batch, signal, threadWrites?.target ?? null);
+    return threadWrites ? threadWrites.track(work) : work;
+  };
+  const record = async ({ rows, written }: BatchOutcome) => {
+    if (rows.length) {
+      await results.insertResults(job.taskId, rows);
+      deps.metrics?.scanned(rows);
+      count(rows);
+    }
+    for (const w of written) {
+      agg.merge(w.summary);
+      p.done += w.rows;
+      p.failed += w.failed;
+      p.bytes += w.bytes;
+      deps.metrics?.scannedOutcomes(w.outcomes, w.bytes);
+    }
     onProgress({ ...p });
   };
   let walking = true;
@@ -179,7 +195,7 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
           pending.splice(0, next);
           next = 0;
         }
-        await record(await pool.run(job.root, job.analysis, batch, signal));
+        await record(await read(batch));
       } else if (!walking) {
         return;
       } else {

@@ -33,7 +33,6 @@ const inc = (m: Record<string, number>, k: string): void => {
   m[k] = (m[k] ?? 0) + 1;
 };
 
-
 const addInto = (into: Record<string, number>, from: Record<string, number>): void => {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 };

@@ -1,10 +1,9 @@
 import type { Analysis, FileFingerprint, RecordedFile } from '../domain/file-result.ts';
 import type { SpeakerInfo } from './libritts.ts';
-import type { PartSpec, WalkScope } from '../domain/scan-part.ts';
+import type { AggregateState, PartSpec, WalkScope } from '../domain/scan-part.ts';
+import type { RowTarget } from '../store/types.ts';
 
 export type { PartSpec, WalkScope } from '../domain/scan-part.ts';
-
-
 
 /** A discovered file, relative to the scan root (always `/`-separated; see file-names.ts). */
 export interface DiscoveredFile {
@@ -15,9 +14,19 @@ export interface DiscoveredFile {
   fp?: FileFingerprint | undefined;
 }
 
+/** What a scan thread tells of a batch it recorded itself: counts and the batch's part of the summary. */
+export interface WrittenBatch {
+  rows: number;
+  failed: number;
+  bytes: number;
+  /** Rows by outcome: 'ok' or an error code (metrics.ts). */
+  outcomes: Record<string, number>;
+  summary: AggregateState;
+}
+
 /** Main thread → scan worker. Every request names the root, which the worker re-checks first. */
 export type WorkerRequest =
-  | { type: 'batch'; id: number; root: string; analysis: Analysis; files: DiscoveredFile[] }
+  | { type: 'batch'; id: number; root: string; analysis: Analysis; files: DiscoveredFile[]; write: RowTarget | null }
   | { type: 'walk'; id: number; root: string; scope: WalkScope; batch: number; fingerprints: boolean }
   | { type: 'plan'; id: number; root: string; subsets: string[] | null }
   | { type: 'count'; id: number; root: string; scopes: WalkScope[] }
@@ -26,6 +35,8 @@ export type WorkerRequest =
 /** Scan worker → main thread. A walk answers with `found` messages, then `walked`. */
 export type WorkerResponse =
   | { type: 'result'; id: number; results: RecordedFile[] }
+  | { type: 'written'; id: number; batch: WrittenBatch }
+  | { type: 'write-failed'; id: number; storageFull: boolean; message: string }
   | { type: 'found'; id: number; files: DiscoveredFile[] }
   | { type: 'walked'; id: number }
   | { type: 'speakers'; id: number; speakers: SpeakerInfo[] }
@@ -44,4 +55,10 @@ export interface WorkerFaults {
    * whose path ends with `hangOn`: a system call that never returns, like one on a hung mount.
    */
   hangOn?: { suffix: string; fifo: string };
+  /**
+   * SQLite's `max_page_count`, shared with the test: a scan thread's connection applies it before
+   * each batch it records (the limit is per connection), so a test can fill the database for
+   * every connection of the service at once. 0: no limit set.
+   */
+  dbPageLimit?: Int32Array;
 }

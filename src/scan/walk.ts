@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { FileFingerprint } from '../domain/file-result.ts';
 import { fsPath, nameToText } from './file-names.ts';
+import { nativeIo, PinnedDir } from './native-io.ts';
 import { parseLibriTTSPath, readChapterTable, sidecarNames, tableDecides, type ChapterTable } from './libritts.ts';
 import type { WalkScope } from '../domain/scan-part.ts';
 import type { DiscoveredFile } from './types.ts';
@@ -19,22 +20,87 @@ function isWavName(b: Buffer): boolean {
 /** macOS resource forks (`._x.wav`) copied along with a dataset. */
 const isResourceFork = (b: Buffer): boolean => b[0] === DOT && b[1] === UNDERSCORE;
 
+type Kind = 'dir' | 'file' | 'link' | 'other';
+
+/** A directory entry: its name's bytes, and what it is (never following a symlink). */
+interface Entry {
+  name: Buffer;
+  kind: Kind;
+}
+
 /**
- * Lists a directory, and then checks that the directory listed really is the one under the
- * root: one swapped for a symlink after it was found (a subset, or any folder) lists nothing.
+ * Lists a directory that must be exactly where its path says (the root is a real path): one
+ * swapped for a symlink after it was found (a subset, or any folder) lists nothing. With the
+ * native addon the directory is opened without following a symlink, checked by the kernel's path
+ * of that descriptor, and listed through it, so the names listed are those of the directory
+ * checked; the portable way lists, then checks the path again.
  */
-function list(dir: string | Buffer): fs.Dirent<Buffer>[] {
+function list(dir: string | Buffer, all = true): Entry[] {
+  const io = nativeIo;
+  if (io) {
+    const pinned = PinnedDir.open(dir);
+    if (!(pinned instanceof PinnedDir)) return [];
+    try {
+      return listPinned(io, pinned, all);
+    } finally {
+      pinned.close();
+    }
+  }
   try {
     const entries = fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
     const real = fs.realpathSync.native(dir, { encoding: 'buffer' });
     const expected = typeof dir === 'string' ? Buffer.from(dir, 'utf8') : dir;
-    return real.equals(expected) ? entries : [];
+    return real.equals(expected) ? entries.map((e) => ({ name: e.name, kind: kindOf(dir, e) })) : [];
   } catch {
     return []; // unreadable or vanished: nothing to list
   }
 }
 
-type Kind = 'dir' | 'file' | 'link' | 'other';
+/** The listing buffer, grown when a directory does not fit (native-io.ts listDir answers -ERANGE). */
+let listing = Buffer.alloc(1 << 20);
+const ERANGE = 34;
+const KINDS: (Kind | null)[] = [null, 'dir', 'file', 'link', 'other'];
+
+/** Whether the `len` bytes at `at` end in `.wav` (any letter case): isWavName without a Buffer. */
+function wavAt(b: Buffer, at: number, len: number): boolean {
+  const e = at + len;
+  return len > 4 && b[e - 4] === DOT && (b[e - 3]! | 0x20) === 0x77 && (b[e - 2]! | 0x20) === 0x61 && (b[e - 1]! | 0x20) === 0x76;
+}
+
+/** The entries of a pinned directory; without `all`, only folders and `*.wav` names (a walk that fingerprints nothing needs no more). */
+function listPinned(io: NonNullable<typeof nativeIo>, dir: PinnedDir, all: boolean): Entry[] {
+  let used = io.listDir(dir.fd, listing);
+  while (used === -ERANGE && listing.length < 1 << 30) used = io.listDir(dir.fd, (listing = Buffer.alloc(listing.length * 4)));
+  if (used < 0) return [];
+  // One copy per directory: the names stay valid while the walk works through them.
+  const bytes = Buffer.from(listing.subarray(0, used));
+  const out: Entry[] = [];
+  for (let at = 0; at < used;) {
+    const len = bytes[at + 1]! | (bytes[at + 2]! << 8);
+    const type = bytes[at]!;
+    // Two of a LibriTTS folder's three entries are transcripts: skipped without making a name.
+    if (!all && type !== 1 && type !== 0 && !wavAt(bytes, at + 3, len)) {
+      at += 3 + len;
+      continue;
+    }
+    const name = bytes.subarray(at + 3, at + 3 + len);
+    // DT_UNKNOWN on some filesystems: ask lstat, which never follows a link.
+    out.push({ name, kind: KINDS[type] ?? lstatKind(Buffer.concat([dir.path, SLASH, name])) });
+    at += 3 + len;
+  }
+  return out;
+}
+
+const SLASH = Buffer.from('/');
+
+function lstatKind(full: Buffer): Kind {
+  try {
+    const st = fs.lstatSync(full);
+    return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'link' : 'other';
+  } catch {
+    return 'other';
+  }
+}
 
 function kindOf(dir: string | Buffer, e: fs.Dirent<Buffer>): Kind {
   if (e.isDirectory()) return 'dir';
@@ -42,17 +108,10 @@ function kindOf(dir: string | Buffer, e: fs.Dirent<Buffer>): Kind {
   if (e.isSymbolicLink()) return 'link';
   if (!e.isFIFO() && !e.isSocket() && !e.isBlockDevice() && !e.isCharacterDevice()) {
     // DT_UNKNOWN on some filesystems: ask lstat, which never follows a link.
-    try {
-      const full = typeof dir === 'string' ? Buffer.concat([Buffer.from(`${dir}/`), e.name]) : Buffer.concat([dir, Buffer.from('/'), e.name]);
-      const st = fs.lstatSync(full);
-      return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'link' : 'other';
-    } catch {
-      return 'other';
-    }
+    return lstatKind(typeof dir === 'string' ? Buffer.concat([Buffer.from(`${dir}/`), e.name]) : Buffer.concat([dir, SLASH, e.name]));
   }
   return 'other';
 }
-
 
 /** FNV-1a over a name's bytes: stable across processes and machines, which is all a shard needs. */
 export function nameHash(b: Uint8Array): number {
@@ -84,12 +143,12 @@ class FolderPrints {
 
   constructor(
     dir: string | Buffer,
-    entries: [fs.Dirent<Buffer>, Kind][],
+    entries: Entry[],
     /** The scan's root and this folder's path under it (text form), for reading chapter tables. */
     private readonly root: string,
     private readonly rel: string,
   ) {
-    for (const [e, kind] of entries) this.kinds.set(nameToText(e.name), kind);
+    for (const e of entries) this.kinds.set(nameToText(e.name), e.kind);
     this.prefix = Buffer.concat([typeof dir === 'string' ? Buffer.from(dir, 'utf8') : dir, Buffer.from('/')]);
   }
 
@@ -170,10 +229,9 @@ export function* walkWavFiles(root: string, scope: WalkScope = { dirs: [''], rec
     const rel = stack.pop()!;
     const dir = rel === '' ? root : fsPath(root, rel);
     const subdirs: string[] = [];
-    const entries = list(dir).map((e): [fs.Dirent<Buffer>, Kind] => [e, kindOf(dir, e)]);
+    const entries = list(dir, !!opts.fingerprints);
     const prints = opts.fingerprints ? new FolderPrints(dir, entries, root, rel) : null;
-    for (const [e, kind] of entries) {
-      const name = e.name;
+    for (const { name, kind } of entries) {
       if (kind === 'dir') {
         if (scope.recursive) subdirs.push(rel === '' ? nameToText(name) : `${rel}/${nameToText(name)}`);
       } else if ((kind === 'file' || kind === 'link') && isWavName(name) && !isResourceFork(name)) {
@@ -205,8 +263,8 @@ export function listFolders(root: string, dirs: readonly string[], depth: number
     const next: string[] = [];
     for (const rel of level) {
       const dir = rel === '' ? root : fsPath(root, rel);
-      for (const e of list(dir)) {
-        if (kindOf(dir, e) === 'dir') next.push(rel === '' ? nameToText(e.name) : `${rel}/${nameToText(e.name)}`);
+      for (const e of list(dir, false)) {
+        if (e.kind === 'dir') next.push(rel === '' ? nameToText(e.name) : `${rel}/${nameToText(e.name)}`);
       }
     }
     level = next.sort();

@@ -61,9 +61,7 @@ function u16(b: Uint8Array, at: number, le: boolean): number {
 }
 
 function u32(b: Uint8Array, at: number, le: boolean): number {
-  return le
-    ? (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000
-    : ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) + b[at]! * 0x1000000;
+  return le ? (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000 : ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) + b[at]! * 0x1000000;
 }
 
 /** 64-bit little-endian size as a JS number (exact below 2^53, which any real file is). */
@@ -177,7 +175,8 @@ export function readWavHeader(src: ByteSource): WavHeader {
     } else if (id === 'data' && dataOffset < 0) {
       dataOffset = bodyAt;
       if (container === 'RF64' && chunkSize === UNKNOWN_SIZE) dataDeclared = ds64DataSize;
-      else if (chunkSize === UNKNOWN_SIZE) dataDeclared = null; // streamed: "until end of file"
+      else if (chunkSize === UNKNOWN_SIZE)
+        dataDeclared = null; // streamed: "until end of file"
       else dataDeclared = chunkSize;
       if (format) break;
       if (dataDeclared === null) break;

@@ -1,16 +1,26 @@
 import { Worker } from 'node:worker_threads';
 import type { Analysis, FileResult, RecordedFile } from '../domain/file-result.ts';
+import { StorageFullError, type RowTarget } from '../store/types.ts';
 import { workerModule } from '../worker-url.ts';
 import { blankResult } from './analyze-file.ts';
 import type { SpeakerInfo } from './libritts.ts';
 import type { PartSpec } from './plan.ts';
 import type { WalkScope } from './walk.ts';
-import type { DiscoveredFile, RootRefusalCode, WorkerFaults, WorkerRequest, WorkerResponse } from './types.ts';
+import type { DiscoveredFile, RootRefusalCode, WorkerFaults, WorkerRequest, WorkerResponse, WrittenBatch } from './types.ts';
 
 // 4 MB made a warm header scan spend 11% of its reading threads' time in scavenges; 8 MB took the
 // 50k-file benchmark from 1.0 s to 0.87 s (16 MB: 0.83 s, but a 100k-file scan's peak RSS then
 // grew 1.46–1.49× over a 10k one, against 1.39× at 8 MB; bench/memory.ts, bound 1.5×).
 const WORKER_YOUNG_GEN_MB = 8;
+
+/** How long an aborted job waits for its thread to be gone (see abort). */
+const ABORT_GRACE_MS = 1000;
+
+/** A batch's rows: those the worker recorded itself (`written`), and those the caller records (`rows`). */
+export interface BatchOutcome {
+  rows: RecordedFile[];
+  written: WrittenBatch[];
+}
 
 /** Raised for jobs whose signal aborted before or while they ran. */
 export class AbortError extends Error {
@@ -67,6 +77,8 @@ export interface WorkerPoolOptions {
   /** Allowed scan roots (resolved); every worker checks each job's root against them. */
   roots?: string[];
   faults?: WorkerFaults;
+  /** Read every file the portable way (safe-open.ts), even where the native addon is built: the tests' oracle. */
+  portable?: boolean;
 }
 
 /**
@@ -92,9 +104,13 @@ export class WorkerPool {
     this.slots.push(this.spawn('list'));
   }
 
-  /** Scans `files` under `root` in one worker; rejects with AbortError when `signal` aborts. */
-  run(root: string, analysis: Analysis, files: DiscoveredFile[], signal?: AbortSignal): Promise<RecordedFile[]> {
-    return this.batch(root, analysis, files, signal, false);
+  /**
+   * Scans `files` under `root` in one worker; rejects with AbortError when `signal` aborts. With
+   * `write`, the worker records the rows itself and answers with what they add up to; rows it
+   * could not record (files that crashed a worker twice) come back in `rows` for the caller.
+   */
+  run(root: string, analysis: Analysis, files: DiscoveredFile[], signal?: AbortSignal, write: RowTarget | null = null): Promise<BatchOutcome> {
+    return this.batch(root, analysis, files, signal, write, false);
   }
 
   /**
@@ -171,20 +187,26 @@ export class WorkerPool {
     return { stuck: stopped.filter((ok) => !ok).length };
   }
 
-  private batch(root: string, analysis: Analysis, files: DiscoveredFile[], signal: AbortSignal | undefined, retry: boolean): Promise<RecordedFile[]> {
+  private batch(root: string, analysis: Analysis, files: DiscoveredFile[], signal: AbortSignal | undefined, write: RowTarget | null, retry: boolean): Promise<BatchOutcome> {
     return new Promise((resolve, reject) =>
       this.enqueue(
-        { type: 'batch', root, analysis, files },
+        { type: 'batch', root, analysis, files, write },
         signal,
         reject,
         (msg) => {
-          if (msg.type === 'result') resolve(msg.results);
+          if (msg.type === 'result') resolve({ rows: msg.results, written: [] });
+          else if (msg.type === 'written') resolve({ rows: [], written: [msg.batch] });
+          else if (msg.type === 'write-failed') reject(msg.storageFull ? new StorageFullError(msg.message) : new Error(`a scan worker could not record its rows: ${msg.message}`));
           return true;
         },
         // A batch that crashed its worker is retried file by file; a file that crashes one again gets an error.
         () => {
-          if (retry || files.length === 1) resolve(files.map((f) => crashedResult(f.rel)));
-          else Promise.all(files.map((f) => this.batch(root, analysis, [f], signal, true))).then((parts) => resolve(parts.flat()), reject);
+          if (retry || files.length === 1) resolve({ rows: files.map((f) => crashedResult(f.rel)), written: [] });
+          else
+            Promise.all(files.map((f) => this.batch(root, analysis, [f], signal, write, true))).then(
+              (parts) => resolve({ rows: parts.flatMap((p) => p.rows), written: parts.flatMap((p) => p.written) }),
+              reject,
+            );
         },
       ),
     );
@@ -217,7 +239,7 @@ export class WorkerPool {
     // default lets each thread's heap swell with the number of files scanned (bench/memory.ts).
     const thread = new Worker(worker.url, {
       ...worker.options,
-      workerData: { faults: this.options.faults, roots: this.options.roots ?? [] },
+      workerData: { faults: this.options.faults, roots: this.options.roots ?? [], portable: this.options.portable ?? false },
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB },
     });
     const slot: Slot = { worker: thread, lane, job: null };
@@ -257,18 +279,24 @@ export class WorkerPool {
     const q = queue.indexOf(job);
     if (q >= 0) queue.splice(q, 1);
     const slot = this.slots.find((s) => s.job === job);
-    if (slot) {
-      // terminate() stops a thread even inside a blocking call; a fresh worker takes its place.
-      slot.job = null;
-      const idx = this.slots.indexOf(slot);
-      this.slots[idx] = this.spawn(slot.lane);
-      const old = slot.worker;
-      old.removeAllListeners('exit');
-      this.terminating.add(old);
-      void old.terminate().then(() => this.terminating.delete(old));
+    if (!slot) {
+      job.reject(new AbortError());
+      return;
     }
-    job.reject(new AbortError());
+    // terminate() stops a thread even inside a blocking call; a fresh worker takes its place.
+    slot.job = null;
+    const idx = this.slots.indexOf(slot);
+    this.slots[idx] = this.spawn(slot.lane);
+    const old = slot.worker;
+    old.removeAllListeners('exit');
+    this.terminating.add(old);
+    const gone = old.terminate().then(() => this.terminating.delete(old));
     this.dispatch();
+    // A thread that records rows itself may be committing a batch: the job settles once the
+    // thread is gone, so that what is stored no longer changes after its caller hears of the
+    // abort (a shutdown's checkpoint counts the stored rows). A thread stuck in a system call
+    // gets a grace period, not a wait without end.
+    void Promise.race([gone, new Promise((r) => setTimeout(r, ABORT_GRACE_MS).unref())]).then(() => job.reject(new AbortError()));
   }
 
   private settle(job: Job, err: unknown): void {
@@ -279,6 +307,8 @@ export class WorkerPool {
   private dispatch(): void {
     for (const slot of this.slots) {
       const queue = this.queues[slot.lane];
+      // A job whose signal aborted (its own abort listener has yet to run) is not started.
+      while (queue.length && queue[0]!.signal?.aborted) this.settle(queue.shift()!, new AbortError());
       if (slot.job || queue.length === 0) continue;
       const job = queue.shift()!;
       slot.job = job;

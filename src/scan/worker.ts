@@ -2,12 +2,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { analyzeFile, SAMPLE_CHUNK, type AnalyzerState } from './analyze-file.ts';
+import { SAMPLE_CHUNK, type AnalyzerState } from './analyze-file.ts';
 import { sampleBuffer } from './int16-kernel.ts';
 import { readSpeakerInfo, TranscriptReader } from './libritts.ts';
+import { nativeIo } from './native-io.ts';
 import { folderPlan } from './plan.ts';
+import { HeaderRecords, readBatch, type BatchReader } from './read-batch.ts';
 import { verifyRoot } from './safe-open.ts';
-import type { DiscoveredFile, WorkerFaults, WorkerRequest, WorkerResponse } from './types.ts';
+import type { Analysis, RecordedFile } from '../domain/file-result.ts';
+import { SqliteRowWriter } from '../store/sqlite/row-writer.ts';
+import { StorageFullError } from '../store/types.ts';
+import { ScanAggregator } from './summary.ts';
+import type { DiscoveredFile, WorkerFaults, WorkerRequest, WorkerResponse, WrittenBatch } from './types.ts';
 import { walkWavFiles } from './walk.ts';
 
 if (!parentPort) throw new Error('scan worker must run in a worker thread');
@@ -22,7 +28,7 @@ try {
 }
 const port = parentPort;
 
-const data = (workerData ?? {}) as { faults?: WorkerFaults; roots?: string[] };
+const data = (workerData ?? {}) as { faults?: WorkerFaults; roots?: string[]; portable?: boolean };
 // Fault injection for tests of crash recovery; never set in production wiring.
 const faults = data.faults;
 // SCAN_ROOTS, resolved: every request's root is checked against them here, in the thread that
@@ -30,6 +36,43 @@ const faults = data.faults;
 const roots = data.roots ?? [];
 
 const state: AnalyzerState = { buffer: sampleBuffer(SAMPLE_CHUNK), transcripts: new TranscriptReader() };
+
+const reader: BatchReader = {
+  io: data.portable ? null : nativeIo,
+  records: new HeaderRecords(),
+  before: faults
+    ? (file) => {
+        if (faults.crashOn && file.rel.endsWith(faults.crashOn)) process.exit(70);
+        if (faults.hangOn && file.rel.endsWith(faults.hangOn.suffix)) fs.readFileSync(faults.hangOn.fifo);
+      }
+    : undefined,
+};
+
+/** This thread's connection to the service's database, opened on first use (row-writer.ts). */
+let writer: SqliteRowWriter | null = null;
+function writerFor(db: string): SqliteRowWriter {
+  if (writer?.file !== db) {
+    writer?.close();
+    writer = new SqliteRowWriter(db, { pageLimit: faults?.dbPageLimit });
+  }
+  return writer;
+}
+
+/** What the main thread needs of rows this thread recorded: counts, and their part of the summary. */
+function writtenBatch(analysis: Analysis, rows: RecordedFile[]): WrittenBatch {
+  const summary = new ScanAggregator(analysis);
+  summary.add(rows);
+  const outcomes: Record<string, number> = {};
+  let failed = 0;
+  let bytes = 0;
+  for (const r of rows) {
+    const outcome = r.error ? r.error.code : 'ok';
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    if (r.error) failed++;
+    bytes += r.bytes ?? 0;
+  }
+  return { rows: rows.length, failed, bytes, outcomes, summary: summary.toState() };
+}
 
 const send = (msg: WorkerResponse): void => port.postMessage(msg);
 
@@ -43,12 +86,18 @@ port.on('message', (msg: WorkerRequest) => {
     case 'batch': {
       // Chapter tables are cached within a batch only: a rescan must see the tables as they are now.
       state.transcripts.reset();
-      const results = msg.files.map((file) => {
-        if (faults?.crashOn && file.rel.endsWith(faults.crashOn)) process.exit(70);
-        if (faults?.hangOn && file.rel.endsWith(faults.hangOn.suffix)) fs.readFileSync(faults.hangOn.fifo);
-        return analyzeFile(msg.root, file, msg.analysis, state);
-      });
-      send({ type: 'result', id: msg.id, results });
+      const rows = readBatch(msg.root, msg.files, msg.analysis, state, reader);
+      if (!msg.write) {
+        send({ type: 'result', id: msg.id, results: rows });
+        return;
+      }
+      try {
+        writerFor(msg.write.db).write(msg.write.task, rows);
+      } catch (err) {
+        send({ type: 'write-failed', id: msg.id, storageFull: err instanceof StorageFullError, message: (err as Error).message });
+        return;
+      }
+      send({ type: 'written', id: msg.id, batch: writtenBatch(msg.analysis, rows) });
       return;
     }
     case 'walk': {

@@ -28,7 +28,18 @@ export interface ResultFilter {
 }
 
 /** The keys of a ResultFilter: what a query's other parameters (limit, cursor, format…) are not. */
-export const FILTER_KEYS = ['speaker_id', 'subset', 'chapter_id', 'min_duration', 'max_duration', 'min_snr_db', 'max_peak_dbfs', 'clipped', 'q', 'only'] as const satisfies readonly (keyof ResultFilter)[];
+export const FILTER_KEYS = [
+  'speaker_id',
+  'subset',
+  'chapter_id',
+  'min_duration',
+  'max_duration',
+  'min_snr_db',
+  'max_peak_dbfs',
+  'clipped',
+  'q',
+  'only',
+] as const satisfies readonly (keyof ResultFilter)[];
 
 /** Where the last page ended: the sort value of its last row (null when it had none) and its path. */
 export interface ResultCursor {
@@ -143,7 +154,11 @@ export function pageQueries(d: Dialect, select: string, from: string | PagePlan,
       where += ` AND (${col} ${cmp} ${d.param(n0 + 1)} OR (${col} = ${d.param(n0 + 2)} AND path ${cmp} ${d.param(n0 + 3)}))`;
     }
     params.push(q.limit);
-    out.push({ sql: `SELECT ${select} FROM ${plan.from(q.sort.key)} WHERE ${where} ORDER BY ${plan.order(col)} ${dir}, ${plan.order('path')} ${dir} LIMIT ${d.param(params.length)}`, params, nulls: false });
+    out.push({
+      sql: `SELECT ${select} FROM ${plan.from(q.sort.key)} WHERE ${where} ORDER BY ${plan.order(col)} ${dir}, ${plan.order('path')} ${dir} LIMIT ${d.param(params.length)}`,
+      params,
+      nulls: false,
+    });
   }
   const params = [...cond.params];
   let where = `${cond.sql} AND ${col} IS NULL`;

@@ -133,9 +133,28 @@ export interface RecordedPrint {
   sidecars: string;
 }
 
+/** A database a scan thread can open to record a task's rows itself (SQLite: its file and the task's key). */
+export interface RowTarget {
+  db: string;
+  task: number;
+}
+
+/** How scan threads record a task's rows themselves (ResultStore.threadWrites). */
+export interface ThreadWrites {
+  target: RowTarget;
+  /** Runs while a batch a thread writes is in flight: counted as a write of this process (the catalog indexer waits). */
+  track<T>(work: Promise<T>): Promise<T>;
+}
+
 export interface ResultStore {
   /** Records results in one write; a path recorded before keeps its row (retries are idempotent). */
   insertResults(taskId: string, rows: RecordedFile[]): Promise<void>;
+  /**
+   * Where scan threads may record this task's rows themselves (row-writer.ts), with the same
+   * rules as insertResults; null when rows must come back to insertResults (a database no other
+   * connection can open, or a store across the network).
+   */
+  threadWrites(taskId: string): ThreadWrites | null;
   /** One page of the rows that match a filter, in a sort order (result-query.ts). */
   page(taskId: string, query: ResultsQuery): Promise<ResultPage>;
   /** How many rows match a filter. */

@@ -109,7 +109,7 @@ export class TaskExecutor {
       return await end('completed');
     } catch (err) {
       if (signal.aborted && isInterruption(signal.reason)) {
-        await em.checkpoint();
+        await em.checkpoint(await this.deps.results.resultCounts(s.task_id).catch(() => undefined));
         return 'interrupted';
       }
       if (signal.aborted || err instanceof CancelRequestedError) {

@@ -94,9 +94,17 @@ export class TaskEmitter {
     return ended;
   }
 
-  /** Persists the newest counters as an event of their own (a shutdown's checkpoint), then stops. */
-  checkpoint(): Promise<TaskEvent | null> {
+  /**
+   * Persists the newest counters as an event of their own (a shutdown's checkpoint), then stops.
+   * `stored`: the counts of the rows the store holds, which replace the ones heard of so far (a
+   * scan thread may have recorded a batch it never got to report).
+   */
+  checkpoint(stored?: Pick<TaskProgress, 'done' | 'failed' | 'reused' | 'bytes'>): Promise<TaskEvent | null> {
     if (this.closed) return this.chain.then(() => null);
+    if (stored) {
+      // Not `walked`: the total stays as it was.
+      this.apply({ found: this.snap.files_total ?? 0, walked: false, ...stored });
+    }
     this.snap.files_per_s = null;
     this.snap.eta_s = null;
     const done = this.emitNow('progress', false);

@@ -64,7 +64,11 @@ describe('cluster faults', () => {
     const id = await postScan(api, { libritts_path: tree.root, analysis: 'full' });
     await pollUntil(api, id, (s) => s.files_done >= 100 || ended(s));
     await redis.stop(); // without persistence: every job and lock in Redis is gone for good
-    const refused = await fetch(`${api.url}${BASE}/scan-libritts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ libritts_path: tree.root }) });
+    const refused = await fetch(`${api.url}${BASE}/scan-libritts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ libritts_path: tree.root }),
+    });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(await refused.json()).toMatchObject({ code: 'QUEUE_UNAVAILABLE' });

@@ -106,7 +106,9 @@ export async function startPostgres(): Promise<PostgresServer> {
   const socket = path.join(dir, 'sock');
   fs.mkdirSync(socket);
   // As root, the server runs as the postgres user (spawned with its uid, so signals reach it).
-  const user = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) } : {};
+  const user = asRoot
+    ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) }
+    : {};
   if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
   const init = spawnSync(pgBin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8'], { encoding: 'utf8', cwd: dir, ...user });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
@@ -117,7 +119,11 @@ export async function startPostgres(): Promise<PostgresServer> {
     adminUrl,
     port,
     async start() {
-      proc = spawn(pgBin('postgres'), ['-D', data, '-p', String(port), '-k', socket, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=300'], { stdio: 'ignore', cwd: dir, ...user });
+      proc = spawn(pgBin('postgres'), ['-D', data, '-p', String(port), '-k', socket, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=300'], {
+        stdio: 'ignore',
+        cwd: dir,
+        ...user,
+      });
       await waitUntil('postgres', async () => {
         const c = new pg.Client({ connectionString: adminUrl });
         await c.connect();
@@ -149,4 +155,3 @@ export async function startPostgres(): Promise<PostgresServer> {
   await server.start();
   return server;
 }
-

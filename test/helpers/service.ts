@@ -23,8 +23,7 @@ export async function startTestService(overrides: Partial<Config> = {}, options:
   const config = testConfig({ DB_PATH: path.join(tempDir('vl-db-'), 'test.db'), SCAN_WORKERS: 2, LOG_LEVEL: 'silent', CONTRACT_CHECK: true, ...overrides });
   const service = await createService(config, undefined, options);
   const request = async (pathname: string, init?: RequestInit) => service.app.request(pathname, init);
-  const post = (pathname: string, body: unknown) =>
-    request(pathname, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (pathname: string, body: unknown) => request(pathname, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return {
     ...service,
     config,

@@ -39,7 +39,10 @@ const audio = (p: string, init?: RequestInit, extra = '') => svc.request(`${BASE
 describe('GET /scan-audio', () => {
   it('is refused (403 PATH_NOT_ALLOWED) once the task’s root is taken out of SCAN_ROOTS, and served while it is in', async () => {
     const elsewhere = tempDir('vl-other-root-');
-    for (const [roots, status] of [[[elsewhere, path.dirname(tree.root)], 200], [[elsewhere], 403]] as const) {
+    for (const [roots, status] of [
+      [[elsewhere, path.dirname(tree.root)], 200],
+      [[elsewhere], 403],
+    ] as const) {
       // The same database, another configuration: as after a restart with SCAN_ROOTS changed.
       const other = await startTestService({ DB_PATH: svc.config.DB_PATH, SCAN_ROOTS: [...roots] });
       onTestFinished(async () => void (await other.close()));

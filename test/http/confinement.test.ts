@@ -254,7 +254,11 @@ describe('FIFOs and huge files next to the WAVs', () => {
     fs.writeFileSync(path.join(root, 'hang.wav'), toneWav());
     const server = await startChildServer({ DB_PATH: path.join(tempDir('vl-db-'), 'v.db'), SCAN_WORKERS: '1' }, { faults: { hangOn: { suffix: 'hang.wav', fifo } } });
     onTestFinished(() => void server.proc.kill('SIGKILL'));
-    const post = await fetch(`${server.url}${BASE}/scan-libritts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ libritts_path: root }) });
+    const post = await fetch(`${server.url}${BASE}/scan-libritts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ libritts_path: root }),
+    });
     const { task_id: id } = (await post.json()) as { task_id: string };
     for (;;) {
       const s = (await (await fetch(`${server.url}${BASE}/scan-status/${id}`)).json()) as TaskSnapshot;
@@ -284,11 +288,18 @@ describe('FIFOs and huge files next to the WAVs', () => {
     }
     const server = await startChildServer({ DB_PATH: path.join(tempDir('vl-db-'), 'v.db') });
     onTestFinished(() => void server.proc.kill('SIGKILL'));
-    const post = await fetch(`${server.url}${BASE}/scan-libritts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ libritts_path: tree.root, analysis: 'header' }) });
+    const post = await fetch(`${server.url}${BASE}/scan-libritts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ libritts_path: tree.root, analysis: 'header' }),
+    });
     const { task_id: id } = (await post.json()) as { task_id: string };
     const events = await (await fetch(`${server.url}${BASE}/scan-events/${id}`)).text();
     expect(events).toContain('event: completed');
-    const rows = (await (await fetch(`${server.url}${BASE}/scan-results/${id}?format=jsonl`)).text()).trim().split('\n').map((l) => JSON.parse(l) as FileResult);
+    const rows = (await (await fetch(`${server.url}${BASE}/scan-results/${id}?format=jsonl`)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as FileResult);
     expect(rows.map((r) => [r.text_original, r.text_normalized !== null])).toEqual(rows.map(() => [null, true]));
     // Peak resident memory of the whole server process: a 1 GB sidecar read would exceed it alone.
     const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))![1]) * 1024;

@@ -20,7 +20,12 @@ async function scan(root: string, analysis: 'header' | 'full' = 'full') {
   const id = await svc.startScan({ libritts_path: root, analysis });
   const done = await svc.waitDone(id);
   const jsonl = await (await svc.request(`${BASE}/scan-results/${id}?format=jsonl`)).text();
-  const rows = jsonl.trim() ? jsonl.trim().split('\n').map((l) => JSON.parse(l) as FileResult) : [];
+  const rows = jsonl.trim()
+    ? jsonl
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as FileResult)
+    : [];
   return { id, done, rows, byPath: new Map(rows.map((r) => [r.path, r])) };
 }
 
@@ -86,7 +91,10 @@ describe('chunk layouts that are odd but valid', () => {
 
   it('an odd-sized chunk written without its pad byte is followed where the writer put the next one', async () => {
     const root = tempDir('vl-chunks-');
-    fs.writeFileSync(path.join(root, 'nopad.wav'), rawWav({ data: Buffer.alloc(4800), chunksBeforeData: [['LIST', Buffer.from('INFOISFT\x05\x00\x00\x00Lavf\x00', 'latin1')]], noPad: true }));
+    fs.writeFileSync(
+      path.join(root, 'nopad.wav'),
+      rawWav({ data: Buffer.alloc(4800), chunksBeforeData: [['LIST', Buffer.from('INFOISFT\x05\x00\x00\x00Lavf\x00', 'latin1')]], noPad: true }),
+    );
     fs.writeFileSync(path.join(root, 'pad.wav'), rawWav({ data: Buffer.alloc(4800), chunksBeforeData: [['LIST', Buffer.from('INFOISFT\x05\x00\x00\x00Lavf\x00', 'latin1')]] }));
     const { byPath } = await scan(root, 'full');
     expect(byPath.get('nopad.wav')).toMatchObject({ error: null, frames: 2400, peak_dbfs: -200 });

@@ -77,7 +77,10 @@ describe('HTTP hygiene', () => {
   it('logs one line per request with its request id, never the token', async () => {
     const lines: string[] = [];
     const config = testConfig({ DB_PATH: `${tempDir('vl-db-')}/t.db`, API_TOKEN: 'tok-SECRET-123', SCAN_WORKERS: 1 });
-    const local: Service = await createService(config, createLogger('info', (l) => lines.push(l)));
+    const local: Service = await createService(
+      config,
+      createLogger('info', (l) => lines.push(l)),
+    );
     const res = await local.app.request(`${BASE}/scans`, { headers: { authorization: 'Bearer tok-SECRET-123', 'x-request-id': 'req-42' } });
     expect(res.headers.get('x-request-id')).toBe('req-42');
     await local.app.request(`${BASE}/scan-events/00000000-0000-4000-8000-000000000000?access_token=tok-SECRET-123`);

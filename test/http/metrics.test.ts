@@ -46,7 +46,17 @@ describe('GET /metrics', () => {
     if (r.error) throw new Error(`promtool is needed for this test (apt-get install -y prometheus): ${r.error.message}`);
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
-    for (const name of ['vl_files_scanned_total', 'vl_scanned_bytes_total', 'vl_scan_duration_seconds', 'vl_tasks', 'vl_queue_depth', 'vl_sse_streams_open', 'vl_http_requests_total', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']) {
+    for (const name of [
+      'vl_files_scanned_total',
+      'vl_scanned_bytes_total',
+      'vl_scan_duration_seconds',
+      'vl_tasks',
+      'vl_queue_depth',
+      'vl_sse_streams_open',
+      'vl_http_requests_total',
+      'process_cpu_seconds_total',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
       expect(text, name).toContain(`# TYPE ${name} `);
     }
   });

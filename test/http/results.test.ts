@@ -32,13 +32,13 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
+      if (ch === '"' && text[i + 1] === '"') ((field += '"'), i++);
       else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(field), (field = '');
+    else if (ch === ',') (row.push(field), (field = ''));
     else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(field), rows.push(row), (row = []), (field = ''), i++;
+      (row.push(field), rows.push(row), (row = []), (field = ''), i++);
     } else field += ch;
   }
   return rows;
@@ -76,7 +76,10 @@ describe('GET /scan-results', () => {
     const res = await svc.request(`${BASE}/scan-results/${id}?format=jsonl`);
     expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="scan-${id}.jsonl"`);
-    const lines = (await res.text()).trimEnd().split('\n').map((l) => JSON.parse(l) as FileResult);
+    const lines = (await res.text())
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as FileResult);
     expect(lines).toEqual((await page('?limit=1000')).items);
   });
 
@@ -105,7 +108,7 @@ describe('GET /scan-results', () => {
     const running = await svc.startScan({ libritts_path: flat.root, analysis: 'full' });
     await new Promise<void>((resolve) => {
       const off = svc.events.subscribe(running, (e) => {
-        if (e.snapshot.files_done > 0 && e.snapshot.files_done < 3000) off(), resolve();
+        if (e.snapshot.files_done > 0 && e.snapshot.files_done < 3000) (off(), resolve());
       });
     });
     const partial = (await (await svc.request(`${BASE}/scan-results/${running}?limit=1000`)).json()) as Page;

@@ -113,7 +113,14 @@ describe('POST /scan-libritts with reuse', () => {
     const dir = path.join(tree.root, path.dirname(missing.rel));
     const table = path.join(dir, `${missing.speaker}_${missing.chapter}.trans.tsv`);
     // The table without the first clip's line: its row is decided by its .txt files.
-    fs.writeFileSync(table, fs.readFileSync(table, 'utf8').split('\n').filter((l) => !l.startsWith(missing.utterance)).join('\n'));
+    fs.writeFileSync(
+      table,
+      fs
+        .readFileSync(table, 'utf8')
+        .split('\n')
+        .filter((l) => !l.startsWith(missing.utterance))
+        .join('\n'),
+    );
     ageTree(tree.root);
     const first = await scan(tree.root);
     const old = new Date(Date.now() - 900_000);

@@ -222,7 +222,6 @@ describe('result filters and sorts', () => {
   });
 });
 
-
 const speaker = (task: string, id: string, query = '') => get<SpeakerDetail>(`${BASE}/scan-speakers/${task}/${id}${query}`);
 const kindOf = (p: string) => tree.clips.find((c) => c.rel === p)?.kind;
 

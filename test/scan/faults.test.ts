@@ -18,7 +18,7 @@ afterEach(async () => {
 const waitFor = (svc: { events: TestService['events'] }, id: string, pred: (s: TaskSnapshot) => boolean) =>
   new Promise<void>((resolve) => {
     const off = svc.events.subscribe(id, (e) => {
-      if (pred(e.snapshot)) off(), resolve();
+      if (pred(e.snapshot)) (off(), resolve());
     });
   });
 
@@ -45,7 +45,9 @@ describe('faults during a scan, through the service', () => {
   });
 
   it('the database fills up: the task fails with STORAGE_FULL, the server keeps serving, recorded results stay', async () => {
-    const svc = await startTestService({ SCAN_WORKERS: 1 });
+    // The page limit is per connection: the scan thread, which records the rows, applies the same one.
+    const dbPageLimit = new Int32Array(new SharedArrayBuffer(4));
+    const svc = await startTestService({ SCAN_WORKERS: 1 }, { faults: { dbPageLimit } });
     cleanups.push(() => svc.close());
     const flat = makeFlatTree(3000);
     cleanups.push(flat.cleanup);
@@ -54,6 +56,7 @@ describe('faults during a scan, through the service', () => {
     const db: Database.Database = svc.stores.database.db;
     const pages = db.pragma('page_count', { simple: true }) as number;
     db.pragma(`max_page_count = ${pages}`);
+    Atomics.store(dbPageLimit, 0, pages);
     const done = await svc.waitDone(id);
     expect(done.status).toBe('failed');
     expect(done.error).toEqual({ code: 'STORAGE_FULL', detail: expect.stringMatching(/full/) });
@@ -70,6 +73,7 @@ describe('faults during a scan, through the service', () => {
     expect(kept).toBeGreaterThan(0);
     // With room again, scanning works.
     db.pragma('max_page_count = 1073741823');
+    Atomics.store(dbPageLimit, 0, 0);
     const next = await svc.startScan({ libritts_path: flat.root, analysis: 'header' });
     expect((await svc.waitDone(next)).status).toBe('completed');
   });

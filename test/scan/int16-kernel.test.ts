@@ -18,7 +18,19 @@ const toInt16 = (x: Float64Array): Int16Array => Int16Array.from(x, (v) => Math.
 const CORPUS = fs.realpathSync(fileURLToPath(new URL('../../../shared/wav-conformance/', import.meta.url)));
 
 const int16 = (channels: number, sampleRate = 24_000): WavFormat =>
-  ({ container: 'RIFF', formatTag: 1, kind: 'int', encoding: 'pcm_s16le', bitsPerSample: 16, validBits: 16, bytesPerSample: 2, littleEndian: true, channels, blockAlign: 2 * channels, sampleRate }) as WavFormat;
+  ({
+    container: 'RIFF',
+    formatTag: 1,
+    kind: 'int',
+    encoding: 'pcm_s16le',
+    bitsPerSample: 16,
+    validBits: 16,
+    bytesPerSample: 2,
+    littleEndian: true,
+    channels,
+    blockAlign: 2 * channels,
+    sampleRate,
+  }) as WavFormat;
 
 /** The statistics of `samples` fed in the given chunk sizes (bytes, whole frames), with one kernel or the other. */
 function stats(fmt: WavFormat, samples: Int16Array, chunkFrames: number[], kernel: 'wasm' | 'js', inPlace: boolean) {
@@ -74,12 +86,18 @@ describe('the WebAssembly int16 kernel', () => {
   it('agrees on long inputs: slices past its per-call limits, blocks past 4,096 vectors, full-scale squares', () => {
     const long = speech({ ...SPEAKERS[3]!, durationS: 30 }); // 720k samples: several calls, SNR frames across chunks
     const loud = new Int16Array(600_000).map((_, i) => (i % 3 === 0 ? -32768 : i % 3 === 1 ? 32767 : -32767));
-    for (const [name, samples] of [['speech', toInt16(long)], ['noisy', toInt16(withNoise(long, 10, 3))], ['full scale', loud]] as const) {
+    for (const [name, samples] of [
+      ['speech', toInt16(long)],
+      ['noisy', toInt16(withNoise(long, 10, 3))],
+      ['full scale', loud],
+    ] as const) {
       for (const chunk of [SAMPLE_CHUNK / 2, 65_537, 479]) {
         for (const ch of [1, 2]) {
           const fmt = int16(ch);
           const n = samples.length - (samples.length % ch);
-          expect(stats(fmt, samples.subarray(0, n), [chunk / ch], 'wasm', true), `${name}, ${ch} ch, ${chunk}`).toEqual(stats(fmt, samples.subarray(0, n), [chunk / ch], 'js', false));
+          expect(stats(fmt, samples.subarray(0, n), [chunk / ch], 'wasm', true), `${name}, ${ch} ch, ${chunk}`).toEqual(
+            stats(fmt, samples.subarray(0, n), [chunk / ch], 'js', false),
+          );
         }
       }
     }
@@ -93,7 +111,10 @@ describe('the WebAssembly int16 kernel', () => {
       for (const f of fs.readdirSync(path.join(CORPUS, sub.name))) if (f.toLowerCase().endsWith('.wav')) files.push([CORPUS, `${sub.name}/${f}`]);
     }
     // Speech in the formats LibriTTS and others ship: mono and stereo 16-bit, long enough for many chunks.
-    for (const [name, ch] of [['mono.wav', 1], ['stereo.wav', 2]] as const) {
+    for (const [name, ch] of [
+      ['mono.wav', 1],
+      ['stereo.wav', 2],
+    ] as const) {
       const s = toInt16(withNoise(speech({ ...SPEAKERS[2]!, durationS: 50 }), 20, 5));
       const w = new WaveFile();
       w.fromScratch(ch, 24_000, '16', ch === 1 ? s : [s, s.map((v) => -v)]);

@@ -6,7 +6,9 @@ import { parseChapterTable, parseSpeakersTsv, parseSpeakersTxt, MAX_TRANSCRIPT_B
 
 const text = fc.oneof(
   fc.string({ maxLength: 400 }),
-  fc.array(fc.oneof(fc.constantFrom('\t', '|', '\n', '\r\n', '\r', ';', ' ', '14', 'F', 'dev-clean', 'é', '\u0000', '\uFFFD'), fc.string({ maxLength: 8 })), { maxLength: 120 }).map((a) => a.join('')),
+  fc
+    .array(fc.oneof(fc.constantFrom('\t', '|', '\n', '\r\n', '\r', ';', ' ', '14', 'F', 'dev-clean', 'é', '\u0000', '\uFFFD'), fc.string({ maxLength: 8 })), { maxLength: 120 })
+    .map((a) => a.join('')),
 );
 
 describe('sidecar parsers on hostile text (property-based)', () => {

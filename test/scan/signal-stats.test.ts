@@ -96,7 +96,18 @@ describe('signal statistics (full analysis)', () => {
 
 describe('SNR frames of a very long file', () => {
   it('go to a histogram past the cap: memory stays bounded, the estimate stays put', () => {
-    const fmt: WavFormat = { container: 'RIFF', kind: 'int', sampleRate: 24_000, channels: 1, bitsPerSample: 16, bytesPerSample: 2, blockAlign: 2, littleEndian: true, encoding: 'pcm_s16le', formatTag: 1 };
+    const fmt: WavFormat = {
+      container: 'RIFF',
+      kind: 'int',
+      sampleRate: 24_000,
+      channels: 1,
+      bitsPerSample: 16,
+      bytesPerSample: 2,
+      blockAlign: 2,
+      littleEndian: true,
+      encoding: 'pcm_s16le',
+      formatTag: 1,
+    };
     const clip = withNoise(speech(SPEAKERS[2]!), 15, 5);
     const pcm = Buffer.alloc(clip.length * 2);
     clip.forEach((v, i) => pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32768))), i * 2));

@@ -49,7 +49,10 @@ const seeds = [
 
 describe('readWavHeader on hostile input (property-based)', () => {
   it('random bytes: never throws, answers fast, reads a bounded amount (5,000 cases)', () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 512 }), (b) => check(b)), { numRuns: 5000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 512 }), (b) => check(b)),
+      { numRuns: 5000 },
+    );
   });
 
   it('random bytes behind a valid RIFF/RIFX/RF64 WAVE preamble (2,000 cases)', () => {

@@ -62,7 +62,7 @@ describe('WAV conformance corpus (../shared/wav-conformance)', () => {
           expect(r.rms_dbfs).not.toBeNull();
         }
       }
-      expect(header.format?.container ?? null).toBe(e.container ?? (e.expect === 'error' ? header.format?.container ?? null : null));
+      expect(header.format?.container ?? null).toBe(e.container ?? (e.expect === 'error' ? (header.format?.container ?? null) : null));
       // Whatever a header claims, reading it allocates next to nothing.
       expect(process.memoryUsage().arrayBuffers - heapBefore).toBeLessThan(8 * 1024 * 1024);
     });

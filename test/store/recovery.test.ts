@@ -23,9 +23,28 @@ async function addTask(stores: Stores): Promise<string> {
 }
 /** A good row with the transcript "a morning word". */
 const row = (p: string): FileResult => ({
-  path: p, subset: 'dev-clean', speaker_id: '84', chapter_id: '1', utterance_id: null, text_normalized: 'a morning word', text_original: null, sample_rate: 24000, channels: 1,
-  bits_per_sample: 16, encoding: 'pcm_s16le', frames: 24000, duration_s: 1, bytes: 48044, peak_dbfs: -3, rms_dbfs: -20, clipped_samples: 0, dc_offset: 0,
-  leading_silence_s: 0, trailing_silence_s: 0, snr_db: 30, error: null,
+  path: p,
+  subset: 'dev-clean',
+  speaker_id: '84',
+  chapter_id: '1',
+  utterance_id: null,
+  text_normalized: 'a morning word',
+  text_original: null,
+  sample_rate: 24000,
+  channels: 1,
+  bits_per_sample: 16,
+  encoding: 'pcm_s16le',
+  frames: 24000,
+  duration_s: 1,
+  bytes: 48044,
+  peak_dbfs: -3,
+  rms_dbfs: -20,
+  clipped_samples: 0,
+  dc_offset: 0,
+  leading_silence_s: 0,
+  trailing_silence_s: 0,
+  snr_db: 30,
+  error: null,
 });
 
 describe('a stored task whose record is damaged', () => {
@@ -123,7 +142,7 @@ describe('the catalog indexer', () => {
     const indexed = () => (db.prepare('SELECT COUNT(*) AS n FROM catalog').get() as { n: number }).n;
     // A scan's pace: a batch every 20 ms for 2.5 s, through several of the indexer's 500 ms ticks.
     let n = 0;
-    for (const end = Date.now() + 2500; Date.now() < end; ) {
+    for (const end = Date.now() + 2500; Date.now() < end;) {
       await stores.results.insertResults(id, [row(`${String(n++).padStart(5, '0')}.wav`)]);
       await new Promise((r) => setTimeout(r, 20));
     }

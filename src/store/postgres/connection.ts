@@ -12,7 +12,12 @@ const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND',
 export function mapPgError(err: unknown): unknown {
   const e = err as { code?: string; message?: string };
   if (e?.code === '53100') return new StorageFullError('The database disk is full; results recorded so far are kept');
-  if ((e?.code && (UNAVAILABLE.test(e.code) || NETWORK.has(e.code))) || /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(e?.message ?? '')) {
+  if (
+    (e?.code && (UNAVAILABLE.test(e.code) || NETWORK.has(e.code))) ||
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
+      e?.message ?? '',
+    )
+  ) {
     return new StoreUnavailableError(`PostgreSQL is unavailable: ${e?.message ?? e?.code ?? 'unknown error'}`);
   }
   return err;

@@ -39,11 +39,10 @@ export class PgEventLog implements EventLog {
   }
 
   async eventsAfter(taskId: string, afterId: number, limit: number): Promise<TaskEvent[]> {
-    const { rows } = await this.db.query<{ id: number; type: TaskEventType; snapshot: string }>('SELECT id, type, snapshot FROM events WHERE task_id = $1 AND id > $2 ORDER BY id LIMIT $3', [
-      taskId,
-      afterId,
-      limit,
-    ]);
+    const { rows } = await this.db.query<{ id: number; type: TaskEventType; snapshot: string }>(
+      'SELECT id, type, snapshot FROM events WHERE task_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+      [taskId, afterId, limit],
+    );
     return rows.map((r) => this.toEvent(taskId, r));
   }
 

@@ -1,7 +1,7 @@
 import { RESULT_COLUMNS, SIGNAL_FIELDS, type SummaryRow } from '../../domain/file-result.ts';
 import { fromRecord, SUMMARY_RETURNED, summaryOf, type ResultRecord } from '../result-record.ts';
 import { filterCondition, pageQueries, type Dialect, type ResultCursor, type ResultFilter, type SortKey } from '../result-query.ts';
-import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow } from '../types.ts';
+import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, ThreadWrites, SpeakerRow } from '../types.ts';
 import type { Pg } from './connection.ts';
 
 const COLS = [...RESULT_COLUMNS, 'error_code', 'error_detail'] as const;
@@ -51,7 +51,6 @@ const DIALECT: Dialect = {
 const UPSERT = `INSERT INTO results (task_id, ${COLS.join(', ')}, mtime_ns, sidecars, reused)
   SELECT * FROM UNNEST($1::uuid[], ${COLS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ')}, $${COLS.length + 2}::int8[], $${COLS.length + 3}::text[], $${COLS.length + 4}::bool[])
   ON CONFLICT (task_id, path) DO NOTHING`;
-
 
 /** What a reused row takes from the one it copies: every column but the task, the flag and the generated ones. */
 const COPIED = [...COLS, 'mtime_ns', 'sidecars'];
@@ -131,6 +130,11 @@ export class PgResultStore implements ResultStore {
     }
     const columns = COLS.map((c) => rows.map((r) => (c === 'error_code' ? (r.error?.code ?? null) : c === 'error_detail' ? (r.error?.detail ?? null) : r[c])));
     await this.db.query(UPSERT, [taskIds, ...columns, rows.map((r) => r.mtime_ns ?? null), rows.map((r) => r.sidecars ?? null), rows.map((r) => r.reused === true)]);
+  }
+
+  /** Rows travel to PostgreSQL from the process that scans them, through this store. */
+  threadWrites(): ThreadWrites | null {
+    return null;
   }
 
   async page(taskId: string, q: ResultsQuery): Promise<ResultPage> {

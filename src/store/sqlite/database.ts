@@ -17,7 +17,7 @@ export class SqliteDatabase {
   readonly maintenance: Maintenance | null = null;
   private readonly seqs = new Map<string, number>();
 
-  constructor(file: string) {
+  constructor(readonly file: string) {
     this.db = openDatabase(file);
     if (file !== ':memory:') {
       // Checkpoints run in a background thread (maintenance.ts), not inside a request's commit.
@@ -51,17 +51,25 @@ export class SqliteDatabase {
   }
 }
 
-/** Runs a write, turning SQLite's own "disk full" into the store-neutral StorageFullError. */
-export function write<T>(fn: () => T): T {
+/** Counts a write of this process as waiting or under way (write-gate.ts) until the returned function is called. */
+export function beginWrite(): () => void {
   Atomics.add(WRITE_GATE, 0, 1);
   Atomics.add(WRITE_GATE, 1, 1);
+  return () => {
+    if (Atomics.sub(WRITE_GATE, 0, 1) === 1) Atomics.notify(WRITE_GATE, 0);
+  };
+}
+
+/** Runs a write, turning SQLite's own "disk full" into the store-neutral StorageFullError. */
+export function write<T>(fn: () => T): T {
+  const done = beginWrite();
   try {
     return fn();
   } catch (err) {
     if ((err as { code?: string }).code === 'SQLITE_FULL') throw new StorageFullError('The database is full; results recorded so far are kept');
     throw err;
   } finally {
-    if (Atomics.sub(WRITE_GATE, 0, 1) === 1) Atomics.notify(WRITE_GATE, 0);
+    done();
   }
 }
 

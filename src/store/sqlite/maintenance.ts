@@ -16,7 +16,11 @@ export class Maintenance {
   private failed: Error | null = null;
 
   constructor(file: string, intervalMs = 500) {
-    this.worker = new Worker(thread.url, { ...thread.options, workerData: { file, checkpointMs: intervalMs, gate: WRITE_GATE.buffer }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    this.worker = new Worker(thread.url, {
+      ...thread.options,
+      workerData: { file, checkpointMs: intervalMs, gate: WRITE_GATE.buffer },
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
     this.worker.unref();
     this.worker.on('message', (m: { type: string; id?: number; error?: string | null }) => {
       if (m.type !== 'caught-up' || m.id === undefined) return;

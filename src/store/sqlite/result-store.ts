@@ -2,9 +2,10 @@ import type Database from 'better-sqlite3';
 import { RESULT_COLUMNS, SIGNAL_FIELDS, type FileResult, type SummaryRow } from '../../domain/file-result.ts';
 import { fromRecord, SUMMARY_RETURNED, summaryOf, type ResultRecord } from '../result-record.ts';
 import { filterCondition, pageQueries, searchWords, type Dialect, type PagePlan, type ResultCursor, type ResultFilter, type SortKey } from '../result-query.ts';
-import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow } from '../types.ts';
+import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow, ThreadWrites } from '../types.ts';
 import { catalogIndexer } from './catalog-indexer.ts';
-import { write, type SqliteDatabase } from './database.ts';
+import { beginWrite, write, type SqliteDatabase } from './database.ts';
+import { rowInserter } from './result-insert.ts';
 
 const COLS = [...RESULT_COLUMNS, 'error_code', 'error_detail'];
 /** What a reused row takes from the one it copies: every column but the task and the flag. */
@@ -21,7 +22,9 @@ export const DIALECT: Dialect = {
   // Probing asks FTS5 about one rowid (8 ms a page of a common word over 375k rows); the list
   // form builds a table of every match first (32 ms), which only pays when the matches are few.
   search: (param, probe) =>
-    probe ? `EXISTS (SELECT 1 FROM catalog_text WHERE catalog_text MATCH ${param} AND rowid = catalog.rid)` : `rid IN (SELECT rowid FROM catalog_text WHERE catalog_text MATCH ${param})`,
+    probe
+      ? `EXISTS (SELECT 1 FROM catalog_text WHERE catalog_text MATCH ${param} AND rowid = catalog.rid)`
+      : `rid IN (SELECT rowid FROM catalog_text WHERE catalog_text MATCH ${param})`,
   // The task's token, and each word as a quoted FTS5 string (letters and digits only, see
   // searchWords) that must occur in one of the two transcripts.
   searchValue: (words, task) => `task : "t${String(task)}" AND {text_normalized text_original} : (${words.map((w) => `"${w}"`).join(' AND ')})`,
@@ -37,7 +40,14 @@ export const DIALECT: Dialect = {
  */
 const DENSE_ROWS = 20_000;
 
-const SORT_INDEX: Record<SortKey, string> = { path: 'catalog_path', duration_s: 'catalog_duration', snr_db: 'catalog_snr', rms_dbfs: 'catalog_rms', peak_dbfs: 'catalog_peak', speaker_id: 'catalog_speaker' };
+const SORT_INDEX: Record<SortKey, string> = {
+  path: 'catalog_path',
+  duration_s: 'catalog_duration',
+  snr_db: 'catalog_snr',
+  rms_dbfs: 'catalog_rms',
+  peak_dbfs: 'catalog_peak',
+  speaker_id: 'catalog_speaker',
+};
 
 /** Whether a page walks its sort's index (many matching rows) or reads the matches and sorts them. */
 const isDense = (q: ResultsQuery): boolean => q.total === undefined || q.total > DENSE_ROWS;
@@ -86,7 +96,10 @@ function countQuery(seq: number, filter: ResultFilter, plain: boolean): { sql: s
     const match = DIALECT.searchValue(words, seq);
     if (Object.values(rest).every((v) => v === undefined)) return { sql: 'SELECT COUNT(*) AS n FROM catalog_text WHERE catalog_text MATCH ?', params: [match] };
     const cond = filterCondition(DIALECT, 'catalog.task', seq, rest, 2);
-    return { sql: `SELECT COUNT(*) AS n FROM catalog_text CROSS JOIN catalog ON catalog.rid = catalog_text.rowid WHERE catalog_text MATCH ? AND ${cond.sql}`, params: [match, ...cond.params] };
+    return {
+      sql: `SELECT COUNT(*) AS n FROM catalog_text CROSS JOIN catalog ON catalog.rid = catalog_text.rowid WHERE catalog_text MATCH ? AND ${cond.sql}`,
+      params: [match, ...cond.params],
+    };
   }
   const cond = filterCondition(DIALECT, 'task', seq, filter);
   const index = filterIndex(filter);
@@ -104,7 +117,7 @@ const isPlain = (f: ResultFilter): boolean => Object.entries(f).every(([k, v]) =
  */
 export class SqliteResultStore implements ResultStore {
   private readonly stmt;
-  private readonly insertMany: (task: number, rows: RecordedFile[]) => void;
+  private readonly insertMany: ReturnType<typeof rowInserter>;
   private readonly byPaths = new Map<number, Database.Statement>();
   private readonly byRids = new Map<number, Database.Statement>();
   private readonly printsByPaths = new Map<number, Database.Statement>();
@@ -115,11 +128,6 @@ export class SqliteResultStore implements ResultStore {
   constructor(private readonly sql: SqliteDatabase) {
     const db = sql.db;
     this.stmt = {
-      // Positional parameters: binding by name costs about twice as much per row. A path recorded
-      // before (a resumed part) keeps its first row: rows never change, which the catalog relies on.
-      insert: db.prepare(
-        `INSERT INTO results (task, ${COLS.join(', ')}, mtime_ns, sidecars, reused) VALUES (?, ${COLS.map(() => '?').join(', ')}, ?, ?, ?) ON CONFLICT (task, path) DO NOTHING`,
-      ),
       counts: db.prepare(
         'SELECT COUNT(*) AS done, COALESCE(SUM(error_code IS NOT NULL), 0) AS failed, COALESCE(SUM(CASE WHEN reused THEN 0 ELSE bytes END), 0) AS bytes, COALESCE(SUM(reused), 0) AS reused FROM results WHERE task = ?',
       ),
@@ -134,40 +142,7 @@ export class SqliteResultStore implements ResultStore {
         'SELECT speaker_id, name, gender, subsets, utterances, failed, duration_s, median_snr_db, reference_clip FROM speakers WHERE task_id = ? AND speaker_id = ?',
       ),
     };
-    const insert = this.stmt.insert;
-    this.insertMany = db.transaction((task: number, rows: RecordedFile[]) => {
-      for (const r of rows) {
-        insert.run(
-          task,
-          r.path,
-          r.subset,
-          r.speaker_id,
-          r.chapter_id,
-          r.utterance_id,
-          r.text_normalized,
-          r.text_original,
-          r.sample_rate,
-          r.channels,
-          r.bits_per_sample,
-          r.encoding,
-          r.frames,
-          r.duration_s,
-          r.bytes,
-          r.peak_dbfs,
-          r.rms_dbfs,
-          r.clipped_samples,
-          r.dc_offset,
-          r.leading_silence_s,
-          r.trailing_silence_s,
-          r.snr_db,
-          r.error?.code ?? null,
-          r.error?.detail ?? null,
-          r.mtime_ns === null || r.mtime_ns === undefined ? null : BigInt(r.mtime_ns),
-          r.sidecars ?? null,
-          r.reused ? 1 : 0,
-        );
-      }
-    });
+    this.insertMany = rowInserter(db);
     // `:memory:` has no maintenance thread (no second connection sees it): index on the spot.
     this.indexInline = sql.maintenance ? null : catalogIndexer(db);
   }
@@ -190,6 +165,18 @@ export class SqliteResultStore implements ResultStore {
   private async catchUp(): Promise<void> {
     if (this.indexInline) this.indexInline();
     else await this.sql.maintenance!.catchUp();
+  }
+
+  threadWrites(taskId: string): ThreadWrites | null {
+    // `:memory:` is this connection's alone.
+    if (!this.sql.maintenance) return null;
+    return {
+      target: { db: this.sql.file, task: this.seq(taskId) },
+      track: <T>(work: Promise<T>) => {
+        const done = beginWrite();
+        return work.finally(done);
+      },
+    };
   }
 
   async insertResults(taskId: string, rows: RecordedFile[]): Promise<void> {

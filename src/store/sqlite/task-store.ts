@@ -39,7 +39,9 @@ export class SqliteTaskStore implements TaskStore {
       unfinished: db.prepare(`SELECT ${cols} FROM tasks WHERE status IN ('queued', 'running') ORDER BY seq`),
       counts: db.prepare('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status'),
       // Past every seq ever used, rows of a deleted task included: a seq is never given twice.
-      maxSeq: db.prepare('SELECT MAX(COALESCE((SELECT MAX(seq) FROM tasks), 0), COALESCE((SELECT MAX(task) FROM results), 0), COALESCE((SELECT MAX(task) FROM catalog), 0)) AS seq'),
+      maxSeq: db.prepare(
+        'SELECT MAX(COALESCE((SELECT MAX(seq) FROM tasks), 0), COALESCE((SELECT MAX(task) FROM results), 0), COALESCE((SELECT MAX(task) FROM catalog), 0)) AS seq',
+      ),
       requestCancel: db.prepare('UPDATE tasks SET cancel_requested = 1 WHERE id = ?'),
       deleteResultsChunk: db.prepare(`DELETE FROM results WHERE task = ? AND path IN (SELECT path FROM results WHERE task = ? LIMIT ${DELETE_CHUNK})`),
       catalogChunk: db.prepare(`SELECT rid FROM catalog WHERE task = ? LIMIT ${DELETE_CHUNK}`),

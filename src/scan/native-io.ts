@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import type { FileError } from '../domain/file-result.ts';
+
+/**
+ * The directory-relative file access of `native/scan-io.c` (built by `npm install`, or
+ * `npm run build:native`): opens relative to a directory descriptor that was checked once, so
+ * no per-file containment check is needed, and reads a batch of headers in one call. Where the
+ * addon is not built, or `/proc/self/fd` is missing (not Linux), `nativeIo` is null and every
+ * caller takes the portable path of safe-open.ts, which gives the same rows.
+ */
+interface Binding {
+  readHeaders(dirfd: number, names: Buffer, count: number, window: number, out: Buffer): number;
+  openAt(dirfd: number, name: Buffer, stat: Float64Array): number;
+  listDir(dirfd: number, out: Buffer): number;
+  closeFd(fd: number): number;
+}
+
+/** What the addon's file was looked for as, from this module's folder (sources and worker bundles alike). */
+export const ADDON_PATH = new URL('../../native/build/Release/scan_io.node', import.meta.url);
+
+function load(): { io: Binding | null; why: string } {
+  if (process.env['VOICE_LIBRARY_NATIVE_IO'] === 'off') return { io: null, why: 'turned off by VOICE_LIBRARY_NATIVE_IO=off' };
+  try {
+    fs.readlinkSync('/proc/self/fd/0');
+  } catch {
+    return { io: null, why: 'no /proc/self/fd on this system' };
+  }
+  try {
+    return { io: createRequire(import.meta.url)(ADDON_PATH.pathname) as Binding, why: '' };
+  } catch (err) {
+    return { io: null, why: `native/build/Release/scan_io.node did not load (${(err as Error).message.split('\n')[0]}); run npm run build:native` };
+  }
+}
+
+const loaded = load();
+export const nativeIo: Binding | null = loaded.io;
+/** Why `nativeIo` is null ('' when it is not). */
+export const nativeIoMissing = loaded.why;
+
+/** Per header record: status, bytes read, size, mtime seconds, mtime nanoseconds (scan-io.c). */
+export const RECORD_HEAD = 32;
+const NOT_REGULAR = 100000;
+
+const errnoNames = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
+/** A failed open or read as the portable path words it (safe-open.ts), from an errno. */
+export function errnoError(errno: number): FileError {
+  if (errno === -1 || errno === NOT_REGULAR) return { code: 'READ_ERROR', detail: 'not a regular file' };
+  return { code: 'READ_ERROR', detail: `cannot read file (${errnoNames.get(errno) ?? 'EIO'})` };
+}
+
+const DIR_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+
+/**
+ * A directory under a scan root, held open: files are opened relative to it. It is checked once,
+ * on open: `O_NOFOLLOW` refuses a last component that is a symlink, and the kernel's own path for
+ * the descriptor must be exactly the path asked for, so no component on the way was a symlink
+ * either (the root is a real path). Whatever happens to those paths later, the descriptor stays
+ * on this directory. Call `close()`.
+ */
+export class PinnedDir {
+  private constructor(
+    readonly fd: number,
+    /** The directory's absolute path, bytes. */
+    readonly path: Buffer,
+  ) {}
+
+  /** Opens `dir` (absolute bytes or text) when it is exactly where it claims; else the reason. */
+  static open(dir: string | Buffer): PinnedDir | FileError {
+    const want = typeof dir === 'string' ? Buffer.from(dir, 'utf8') : dir;
+    let fd: number;
+    try {
+      fd = fs.openSync(want, DIR_FLAGS);
+    } catch (err) {
+      return { code: 'READ_ERROR', detail: `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'EIO'})` };
+    }
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' }).equals(want)) return new PinnedDir(fd, want);
+    } catch {
+      // fall through: cannot tell where it is
+    }
+    fs.closeSync(fd);
+    return { code: 'OUTSIDE_ROOT', detail: 'file lies outside the scanned directory; not read' };
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+const statOut = new Float64Array(3);
+
+/** An open regular file: its descriptor, size and modification time in nanoseconds; `close` closes it. */
+export interface OpenedAt {
+  fd: number;
+  size: number;
+  mtimeNs: bigint;
+  close: (fd: number) => void;
+}
+
+/** Opens the regular file `name` (bytes, no `/`) in `dir`, never following a symlink. */
+export function openAt(io: Binding, dir: PinnedDir, name: Buffer): OpenedAt | FileError {
+  const fd = io.openAt(dir.fd, Buffer.concat([name, ZERO]), statOut);
+  if (fd < 0) return errnoError(-fd);
+  return { fd, size: statOut[0]!, mtimeNs: BigInt(statOut[1]!) * 1_000_000_000n + BigInt(statOut[2]!), close: (d) => void io.closeFd(d) };
+}
+
+const ZERO = Buffer.alloc(1);
+
+export type NativeIo = Binding;
