@@ -1,5 +1,6 @@
 // Header scan throughput against the raw open+read+close limit and against peer tools.
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { ensureCorpus } from './lib/corpus.ts';
 import { withService, timedScan } from './lib/inprocess.ts';
@@ -9,6 +10,8 @@ import { onShares } from './lib/threads.ts';
 
 export interface HeaderOptions {
   files: number;
+  /** A second, smaller tree (0: none). */
+  smallFiles: number;
   corpusDir: string;
   workers: number;
   runs: number;
@@ -87,83 +90,167 @@ async function musicMetadata(paths: string[]): Promise<number | string> {
   return paths.length / ((performance.now() - t0) / 1000);
 }
 
-export async function headerBench(o: HeaderOptions): Promise<BenchResult> {
-  const started = performance.now();
-  const corpus = ensureCorpus({ dir: o.corpusDir, files: o.files, minS: 0.2, maxS: 1.0, transcripts: true, seed: 7 });
-  const paths = corpus.files.map((f) => path.join(corpus.root, f));
+/** The issue's raw limit on one thread, on this (the bench's own) thread: open, read 4 KiB, close. */
+function rawOneThread(paths: string[]): number {
+  const buf = Buffer.alloc(4096);
+  const t0 = performance.now();
+  for (const f of paths) {
+    const fd = fs.openSync(f, 'r');
+    fs.readSync(fd, buf, 0, 4096, 0);
+    fs.closeSync(fd);
+  }
+  return paths.length / ((performance.now() - t0) / 1000);
+}
 
-  const raw: number[] = [];
-  const endToEnd: number[] = [];
+const worst = (xs: number[]): number => Math.min(...xs);
+const fmt = (xs: number[]): string => xs.map((x) => `${x.toFixed(2)}×`).join(', ');
+
+/**
+ * One tree: `runs` rounds, warm, each measuring the raw loop, our scan and soxi back to back, so
+ * that each round's ratios come from one moment of a shared machine; a target is met only when
+ * every round meets it (the issue: three runs out of three). Then the same cold, each after a
+ * fresh drop of the page cache.
+ */
+async function oneTree(o: HeaderOptions, files: number, seed: number, peersOnce: boolean): Promise<Metric[]> {
+  const corpus = ensureCorpus({ dir: o.corpusDir, files, minS: 0.2, maxS: 1.0, transcripts: true, seed });
+  const paths = corpus.files.map((f) => path.join(corpus.root, f));
+  const tree = `${files.toLocaleString('en')} files`;
+  const raw1: number[] = [];
+  const raw2: number[] = [];
+  const ours: number[] = [];
+  const soxiRates: number[] = [];
+  let soxiNote: string | null = null;
+  const findS: number[] = [];
   await withService({ SCAN_WORKERS: o.workers, MAX_CONCURRENT_SCANS: 1 }, async (svc) => {
-    await rawFilesPerS(paths, o.workers); // warm the page cache and the JIT
+    // Warm the page cache, the JIT and the service (its threads, statements) once.
+    rawOneThread(paths);
     await timedScan(svc, { libritts_path: corpus.root, analysis: 'header' });
+    const s0 = await soxi(paths, o.workers);
+    if (typeof s0 === 'string') soxiNote = s0;
     for (let i = 0; i < o.runs; i++) {
-      raw.push(await rawFilesPerS(paths, o.workers));
+      raw1.push(rawOneThread(paths));
+      raw2.push(await rawFilesPerS(paths, o.workers));
       const t = await timedScan(svc, { libritts_path: corpus.root, analysis: 'header' });
-      endToEnd.push(o.files / t.totalS);
+      ours.push(files / t.totalS);
+      findS.push(await timed(() => runProcess('find', [corpus.root, '-type', 'f', '-iname', '*.wav'])));
+      if (!soxiNote) soxiRates.push((await soxi(paths, o.workers)) as number);
     }
   });
-  const rawW = median(raw);
-  const ours = median(endToEnd);
-  // Discovery and reading overlap, so the honest figure is the whole job: POST to completed,
-  // listing the tree included. Peers are handed a file list; they are charged a `find` of the
-  // same tree, measured in the same run, so that both sides do the same job.
+  const vsRaw = ours.map((x, i) => x / raw1[i]!);
+  // Peers are handed a file list; each is charged a `find` of the same tree from its round, so
+  // that both sides do the same job (our figure includes discovery: POST to completed).
+  const soxiFind = soxiRates.map((r, i) => 1 / (1 / r + findS[i]! / files));
+  const vsSoxi = ours.map((x, i) => x / soxiFind[i]!);
   const metrics: Metric[] = [
-    { label: `raw open+read 4 KiB+close, ${o.workers} threads (warm cache)`, value: rawW, unit: 'files/s' },
-    { label: 'header scan, POST to completed incl. discovery (warm)', value: ours, unit: 'files/s', baseline: { label: 'raw', value: rawW }, ratio: ratio(ours, rawW), target: '≥ 0.7× raw', pass: (ratio(ours, rawW) ?? 0) >= 0.7 },
+    { label: `${tree}: raw open+read 4 KiB+close, 1 thread (warm)`, value: median(raw1), unit: 'files/s', note: `2 threads: ${Math.round(median(raw2))} files/s` },
+    {
+      label: `${tree}: header scan, POST to completed incl. discovery (warm)`,
+      value: median(ours),
+      unit: 'files/s',
+      baseline: { label: 'raw, 1 thread', value: median(raw1) },
+      ratio: median(vsRaw),
+      target: '≥ 0.7× raw (1 thread), every round',
+      pass: worst(vsRaw) >= 0.7,
+      note: `rounds: ${fmt(vsRaw)}`,
+    },
   ];
-  // Peers run while the cache is as warm as it was for us; the cold runs come last.
-  await rawFilesPerS(paths, o.workers);
-  const findS = await timed(() => runProcess('find', [corpus.root, '-type', 'f', '-iname', '*.wav']));
-  // Each peer gets a warm-up pass first, as our scan did: soxi and soundfile read more of each
-  // file than a 4 KiB header, and would otherwise be timed on pages our scan never touched.
+  if (soxiNote) metrics.push({ label: `${tree}: peer: soxi -D, batched`, value: null, unit: 'files/s', note: soxiNote, pass: null });
+  else
+    metrics.push({
+      label: `${tree}: peer: soxi -D, batched, + find (warm)`,
+      value: median(soxiFind),
+      unit: 'files/s',
+      baseline: { label: 'our scan', value: median(ours) },
+      ratio: median(vsSoxi),
+      target: 'we are faster (ratio > 1), every round',
+      pass: worst(vsSoxi) > 1,
+      note: `rounds: ${fmt(vsSoxi)}; ${Math.round(median(soxiRates))} files/s on a given list`,
+    });
+  const findMean = findS.reduce((a, b) => a + b, 0) / findS.length;
   const warm = async (run: () => Promise<number | string>) => {
     const first = await run();
     return typeof first === 'string' ? first : run();
   };
-  const peers: [string, number | string][] = [
-    ['peer: soxi -D, batched', await warm(() => soxi(paths, o.workers))],
-    ['peer: python soundfile.info', await warm(() => soundfile(paths, o.workers))],
-    ['peer: music-metadata parseFile (≤ 5,000 files)', await warm(() => musicMetadata(paths.slice(0, 5000)))],
-  ];
-  for (const [label, rate] of peers) {
+  // Slower peers, once each (a warm-up pass first: they read more of each file than we do).
+  const peers: [string, () => Promise<number | string>][] = [['peer: python soundfile.info', () => soundfile(paths, o.workers)]];
+  if (peersOnce) peers.push(['peer: music-metadata parseFile (≤ 5,000 files)', () => musicMetadata(paths.slice(0, 5000))]);
+  for (const [label, run] of peers) {
+    const rate = await warm(run);
     if (typeof rate === 'string') {
-      metrics.push({ label, value: null, unit: 'files/s', note: rate, target: 'slower than us', pass: null });
+      metrics.push({ label: `${tree}: ${label}`, value: null, unit: 'files/s', note: rate, target: 'slower than us', pass: null });
       continue;
     }
-    const v = 1 / (1 / rate + findS / o.files); // the peer's own rate, plus listing the tree with find
-    metrics.push({ label: `${label} + find`, value: v, unit: 'files/s', baseline: { label: 'our scan', value: ours }, ratio: ratio(ours, v), target: 'we are faster (ratio > 1)', pass: ours > v, note: `${Math.round(rate)} files/s on a given list` });
-  }
-  if (o.cold && dropCaches()) {
-    const coldRaw = await rawFilesPerS(paths, o.workers);
-    dropCaches();
-    const coldScan = await withService({ SCAN_WORKERS: o.workers }, (svc) => timedScan(svc, { libritts_path: corpus.root, analysis: 'header' }));
-    metrics.push(
-      { label: `raw open+read+close, ${o.workers} threads (cold cache)`, value: coldRaw, unit: 'files/s' },
-      {
-        label: 'header scan, POST to completed (cold cache)',
-        value: o.files / coldScan.totalS,
-        unit: 'files/s',
-        baseline: { label: 'raw cold', value: coldRaw },
-        ratio: ratio(o.files / coldScan.totalS, coldRaw),
-        target: '≥ 0.7× raw',
-        pass: (ratio(o.files / coldScan.totalS, coldRaw) ?? 0) >= 0.7,
-      },
-    );
+    const v = 1 / (1 / rate + findMean / files);
+    metrics.push({ label: `${tree}: ${label} + find (warm)`, value: v, unit: 'files/s', baseline: { label: 'our scan', value: median(ours) }, ratio: ratio(median(ours), v), target: 'we are faster (ratio > 1)', pass: median(ours) > v, note: `${Math.round(rate)} files/s on a given list` });
   }
 
-  // A first scan of a dataset meets a cold cache: the peers there too, each after a fresh drop.
-  if (o.cold) {
-    const coldOurs = metrics.find((m) => m.label.startsWith('header scan, POST to completed (cold'))?.value ?? null;
-    for (const [label, run] of [
-      ['peer: soxi -D, batched (cold cache)', () => soxi(paths, o.workers)],
-      ['peer: python soundfile.info (cold cache)', () => soundfile(paths, o.workers)],
-    ] as const) {
-      if (!dropCaches()) break;
-      const v = await run();
-      if (typeof v === 'string') metrics.push({ label, value: null, unit: 'files/s', note: v, pass: null });
-      else metrics.push({ label, value: v, unit: 'files/s', baseline: { label: 'our scan cold', value: coldOurs }, ratio: ratio(coldOurs, v), target: 'we are faster (ratio > 1)', pass: coldOurs !== null && coldOurs > v, note: 'on a given list, no find' });
+  // Cold: what "cold" means here is after `echo 3 > /proc/sys/vm/drop_caches`, which empties this
+  // (virtual) machine's page cache, not a cache its host's storage may keep. Every measurement
+  // gets a fresh drop; peers are handed the file list (no find), ours includes discovery.
+  if (o.cold && dropCaches()) {
+    const c = { raw: [] as number[], ours: [] as number[], soxi: [] as number[], soundfile: [] as number[] };
+    let notes = '';
+    // A running service meets a dataset it has not read: the service is started and has scanned
+    // once before the cache is dropped, as soxi's own binary is on disk, not in a fresh process.
+    await withService({ SCAN_WORKERS: o.workers, MAX_CONCURRENT_SCANS: 1 }, async (svc) => {
+      await timedScan(svc, { libritts_path: corpus.root, analysis: 'header' });
+      for (let i = 0; i < o.runs; i++) {
+        dropCaches();
+        c.raw.push(rawOneThread(paths));
+        dropCaches();
+        c.ours.push(files / (await timedScan(svc, { libritts_path: corpus.root, analysis: 'header' })).totalS);
+        for (const [key, run] of [
+          ['soxi', () => soxi(paths, o.workers)],
+          ['soundfile', () => soundfile(paths, o.workers)],
+        ] as const) {
+          dropCaches();
+          const v = await run();
+          if (typeof v === 'string') notes = v;
+          else c[key].push(v);
+        }
+      }
+    });
+    const vsRawCold = c.ours.map((x, i) => x / c.raw[i]!);
+    metrics.push(
+      { label: `${tree}: raw open+read+close, 1 thread (cold)`, value: median(c.raw), unit: 'files/s' },
+      {
+        label: `${tree}: header scan, POST to completed (cold)`,
+        value: median(c.ours),
+        unit: 'files/s',
+        baseline: { label: 'raw cold', value: median(c.raw) },
+        ratio: median(vsRawCold),
+        target: '≥ 0.7× raw, every round',
+        pass: worst(vsRawCold) >= 0.7,
+        note: `rounds: ${fmt(vsRawCold)}`,
+      },
+    );
+    for (const key of ['soxi', 'soundfile'] as const) {
+      if (c[key].length !== c.ours.length) {
+        metrics.push({ label: `${tree}: peer: ${key} (cold)`, value: null, unit: 'files/s', note: notes, pass: null });
+        continue;
+      }
+      const vs = c.ours.map((x, i) => x / c[key][i]!);
+      metrics.push({
+        label: `${tree}: peer: ${key === 'soxi' ? 'soxi -D, batched' : 'python soundfile.info'} (cold)`,
+        value: median(c[key]),
+        unit: 'files/s',
+        baseline: { label: 'our scan cold', value: median(c.ours) },
+        ratio: median(vs),
+        target: 'we are faster (ratio > 1), every round',
+        pass: worst(vs) > 1,
+        note: `rounds: ${fmt(vs)}; on a given list, no find`,
+      });
     }
   }
-  return { name: 'header', params: { files: o.files, workers: o.workers, runs: o.runs, transcripts: true }, metrics, seconds: (performance.now() - started) / 1000 };
+  return metrics;
+}
+
+export async function headerBench(o: HeaderOptions): Promise<BenchResult> {
+  const started = performance.now();
+  const metrics: Metric[] = [];
+  // The issue's two sizes: at 5,000 files the fixed costs of a scan (thread wake-up, statements,
+  // the first batch) weigh; at 50,000 the per-file costs do.
+  if (o.smallFiles > 0) metrics.push(...(await oneTree(o, o.smallFiles, 5, true)));
+  metrics.push(...(await oneTree(o, o.files, 7, o.smallFiles <= 0)));
+  return { name: 'header', params: { files: o.files, smallFiles: o.smallFiles, workers: o.workers, runs: o.runs, transcripts: true }, metrics, seconds: (performance.now() - started) / 1000 };
 }

@@ -25,6 +25,7 @@ const { values } = parseArgs({
     cold: { type: 'boolean', default: true },
     'no-cold': { type: 'boolean', default: false },
     'header-files': { type: 'string' },
+    'header-small': { type: 'string' },
     'full-mb': { type: 'string' },
     runs: { type: 'string' },
     requests: { type: 'string' },
@@ -42,6 +43,7 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(`npm run bench -- [--only ${ALL.join(',')}] [--smoke] [--no-cold]
   --header-files N   header corpus size (default 50000)     --full-mb N      full-analysis corpus (default 2100)
+  --header-small N   second, small header corpus (5000; 0: none)
   --runs N           repetitions, the median is kept (3)    --requests N     POSTs per latency run (2000)
   --sse-clients N    clients on one task (1000)             --sse-tasks N    tasks with 10 clients each (100)
   --mem-small N      small tree for memory (10000)          --mem-large N    large tree (100000)
@@ -66,7 +68,7 @@ const results: BenchResult[] = [];
 const started = Date.now();
 for (const name of only) {
   process.stderr.write(`running ${name}…\n`);
-  if (name === 'header') results.push(await headerBench({ files: headerFiles, corpusDir, workers: 2, runs, cold }));
+  if (name === 'header') results.push(await headerBench({ files: headerFiles, smallFiles: num(values['header-small'], 5000, 0), corpusDir, workers: 2, runs, cold }));
   if (name === 'full') results.push(await fullBench({ megabytes: fullMb, corpusDir, runs, cold }));
   if (name === 'latency') results.push(await latencyBench({ requests: num(values.requests, 2000, 60), corpusDir, fullMegabytes: fullMb, headerFiles }));
   if (name === 'sse') results.push(await sseBench({ clients: num(values['sse-clients'], 1000, 20), tasks: num(values['sse-tasks'], 100, 4), clientsPerTask: smoke ? 3 : 10, corpusDir, fullMegabytes: fullMb }));

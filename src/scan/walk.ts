@@ -229,7 +229,9 @@ export function* walkWavFiles(root: string, scope: WalkScope = { dirs: [''], rec
     const rel = stack.pop()!;
     const dir = rel === '' ? root : fsPath(root, rel);
     const subdirs: string[] = [];
-    const entries = list(dir, !!opts.fingerprints);
+    // In byte order (as SQLite's BINARY collation orders paths): the rows of a walk then reach
+    // the (task, path) index in ascending order, and results come out in the same order every time.
+    const entries = list(dir, !!opts.fingerprints).sort((a, b) => Buffer.compare(a.name, b.name));
     const prints = opts.fingerprints ? new FolderPrints(dir, entries, root, rel) : null;
     for (const { name, kind } of entries) {
       if (kind === 'dir') {

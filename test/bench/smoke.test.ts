@@ -24,7 +24,7 @@ describe('benchmarks (smoke run at tiny sizes, so they cannot rot)', () => {
     const metric = (bench: string, label: RegExp) => report.results.find((x) => x.name === bench)!.metrics.find((m) => label.test(m.label))!;
     // Baselines are measured in the same run and ratios computed against them.
     for (const [bench, label] of [
-      ['header', /^header scan, POST to completed incl. discovery \(warm\)/],
+      ['header', /^[\d,]+ files: header scan, POST to completed incl. discovery \(warm\)/],
       ['full', /^scaling/],
       ['latency', /^POST p99, two full scans/],
       ['memory', /^peak RSS scanning 2,000/],
@@ -46,7 +46,7 @@ describe('benchmarks (smoke run at tiny sizes, so they cannot rot)', () => {
     expect(rescan.value).toBeGreaterThan(0);
     expect(rescan.ratio).toBeCloseTo(rescan.baseline!.value! / rescan.value!, 5);
     // Peers are either measured or reported as missing, never dropped.
-    const peers = report.results[0]!.metrics.filter((m) => m.label.startsWith('peer:'));
+    const peers = report.results[0]!.metrics.filter((m) => / peer: /.test(m.label) && !m.label.includes('(cold)'));
     expect(peers).toHaveLength(3);
     for (const p of peers) expect(p.value !== null || /not installed/.test(p.note ?? '')).toBe(true);
   }, 300_000);
