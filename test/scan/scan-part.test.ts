@@ -1,14 +1,16 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { FileResult } from '../../src/domain/file-result.ts';
 import { wholeTreePlan } from '../../src/scan/plan.ts';
 import { scanPart, type PartProgress } from '../../src/scan/scan-part.ts';
 import { SCANNER_VERSION } from '../../src/scan/version.ts';
+import { walkWavFiles } from '../../src/scan/walk.ts';
 import { WorkerPool } from '../../src/scan/worker-pool.ts';
 import { openSqliteStores } from '../../src/store/sqlite/index.ts';
-import type { Stores } from '../../src/store/types.ts';
+import type { ResultStore, Stores } from '../../src/store/types.ts';
 import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
-import { ageTree, makeFlatTree, tempDir } from '../helpers/libritts-tree.ts';
+import { ageTree, makeFlatTree, makeLibriTTSTree, tempDir } from '../helpers/libritts-tree.ts';
 
 /** scanPart with a reuse reference, on a real worker pool and a real SQLite store. */
 
@@ -82,3 +84,25 @@ describe('scanPart reusing a reference scan', () => {
     expect(await rows(task)).toEqual(expected);
   });
 });
+
+describe('scanPart where the reading threads record the rows (SQLite)', () => {
+  it.each(['header', 'full'] as const)('records the same rows, counts and summary as when every row comes back to this thread (%s)', async (analysis) => {
+    const tree = makeLibriTTSTree({ utterancesPerChapter: 7 });
+    const root = fs.realpathSync(tree.root);
+    const part = wholeTreePlan(null)[0]!;
+    const run = async (threads: boolean) => {
+      // The same store, except that it lets no thread record rows (as the PostgreSQL store).
+      const results: ResultStore = threads ? stores.results : Object.create(stores.results, { threadWrites: { value: () => null } });
+      const task = await newTask(root);
+      let last: PartProgress | null = null;
+      const agg = await scanPart({ taskId: task, root, analysis, part, resume: false, reference: null }, { pool, results, headerBatch: 5, fullBatch: 3 }, new AbortController().signal, (p) => (last = p));
+      return { rows: (await rows(task)).map((r) => JSON.stringify(r)), progress: last, summary: agg.summary(), speakers: agg.speakers(new Map()) };
+    };
+    const viaThreads = await run(true);
+    const viaMain = await run(false);
+    expect(stores.results.threadWrites(await newTask(root))).not.toBeNull();
+    expect(viaThreads.rows).toHaveLength([...walkWavFiles(root)].length);
+    expect(viaThreads).toEqual(viaMain);
+  });
+});
+
