@@ -95,7 +95,12 @@ describe('scanPart where the reading threads record the rows (SQLite)', () => {
       const results: ResultStore = threads ? stores.results : Object.create(stores.results, { threadWrites: { value: () => null } });
       const task = await newTask(root);
       let last: PartProgress | null = null;
-      const agg = await scanPart({ taskId: task, root, analysis, part, resume: false, reference: null }, { pool, results, headerBatch: 5, fullBatch: 3 }, new AbortController().signal, (p) => (last = p));
+      const agg = await scanPart(
+        { taskId: task, root, analysis, part, resume: false, reference: null },
+        { pool, results, headerBatch: 5, fullBatch: 3 },
+        new AbortController().signal,
+        (p) => (last = p),
+      );
       return { rows: (await rows(task)).map((r) => JSON.stringify(r)), progress: last, summary: agg.summary(), speakers: agg.speakers(new Map()) };
     };
     const viaThreads = await run(true);
@@ -105,4 +110,3 @@ describe('scanPart where the reading threads record the rows (SQLite)', () => {
     expect(viaThreads).toEqual(viaMain);
   });
 });
-

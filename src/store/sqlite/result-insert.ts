@@ -7,7 +7,8 @@ const COLS = [...RESULT_COLUMNS, 'error_code', 'error_detail'];
 // Positional parameters: binding by name costs about twice as much per row. A path recorded
 // before (a resumed part) keeps its first row: rows never change, which the catalog relies on.
 const ROW = `(?, ${COLS.map(() => '?').join(', ')}, ?, ?, ?)`;
-const insertSql = (rows: number) => `INSERT INTO results (task, ${COLS.join(', ')}, mtime_ns, sidecars, reused) VALUES ${Array(rows).fill(ROW).join(', ')} ON CONFLICT (task, path) DO NOTHING`;
+const insertSql = (rows: number) =>
+  `INSERT INTO results (task, ${COLS.join(', ')}, mtime_ns, sidecars, reused) VALUES ${Array(rows).fill(ROW).join(', ')} ON CONFLICT (task, path) DO NOTHING`;
 const PARAMS = COLS.length + 4;
 /**
  * Rows per statement: one statement for 8 rows took ~20% off the insert (one trip into SQLite's
