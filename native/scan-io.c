@@ -23,6 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Records are read back little-endian (src/scan/read-batch.ts). */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "records are written in host order, read little-endian");
+
 #define OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 /* Returned (negated) for a name that is not a regular file. */
 #define NOT_REGULAR 100000
@@ -30,11 +33,14 @@
 #define RECORD_HEAD 32
 
 static int bad_name(const char *name) {
+  /* Names come from a listing: never a path, never the folder or its parent. */
   return name[0] == 0 || strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
 }
 
 /* Opens `name` in `dirfd` and checks it is a regular file; fills st. Returns fd or -errno / -NOT_REGULAR. */
 static int open_regular(int dirfd, const char *name, struct stat *st) {
+  /* A negative descriptor (AT_FDCWD among them) would open relative to the working directory. */
+  if (dirfd < 0) return -EBADF;
   if (bad_name(name)) return -EINVAL;
   int fd;
   do fd = openat(dirfd, name, OPEN_FLAGS);
@@ -172,6 +178,7 @@ static napi_value list_dir(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "listDir(dirfd, out)");
     return NULL;
   }
+  if (dirfd < 0) return int_value(env, -EBADF);
   int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) return int_value(env, -errno);
   DIR *d = fdopendir(fd);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { FileError } from '../domain/file-result.ts';
 
 /**
@@ -28,7 +29,7 @@ function load(): { io: Binding | null; why: string } {
     return { io: null, why: 'no /proc/self/fd on this system' };
   }
   try {
-    return { io: createRequire(import.meta.url)(ADDON_PATH.pathname) as Binding, why: '' };
+    return { io: createRequire(import.meta.url)(fileURLToPath(ADDON_PATH)) as Binding, why: '' };
   } catch (err) {
     return { io: null, why: `native/build/Release/scan_io.node did not load (${(err as Error).message.split('\n')[0]}); run npm run build:native` };
   }

@@ -42,7 +42,7 @@ export function readBatch(root: string, files: DiscoveredFile[], analysis: Analy
   const io = reader.io;
   for (let i = 0; i < files.length;) {
     const first = files[i]!;
-    if (!io || first.link) {
+    if (!io || first.link || nameBytes(first.rel) === null) {
       each([first]);
       portable(first);
       i++;
@@ -51,7 +51,7 @@ export function readBatch(root: string, files: DiscoveredFile[], analysis: Analy
     // A run of regular files in one directory (the walk sends a chapter's files together).
     const dir = dirOf(first.rel);
     let j = i + 1;
-    while (j < files.length && !files[j]!.link && j - i < reader.records.capacity && dirOf(files[j]!.rel) === dir) j++;
+    while (j < files.length && !files[j]!.link && j - i < reader.records.capacity && dirOf(files[j]!.rel) === dir && nameBytes(files[j]!.rel) !== null) j++;
     const run = files.slice(i, j);
     i = j;
     each(run);
@@ -65,7 +65,7 @@ export function readBatch(root: string, files: DiscoveredFile[], analysis: Analy
       if (analysis === 'header') readHeaders(io, pinned, root, run, state, reader.records, out, portable);
       else
         for (const f of run) {
-          const opened = openAt(io, pinned, nameBytes(f.rel));
+          const opened = openAt(io, pinned, nameBytes(f.rel)!);
           // Failures are rare; the portable path words them exactly as it always has.
           if ('fd' in opened) out.push(analyzeOpened(root, f, analysis, state, opened));
           else portable(f);
@@ -77,9 +77,9 @@ export function readBatch(root: string, files: DiscoveredFile[], analysis: Analy
   return out;
 }
 
-function nameBytes(rel: string): Buffer {
-  const name = rel.slice(rel.lastIndexOf('/') + 1);
-  return textToBytes(name) ?? Buffer.from(name, 'utf8');
+/** A file's name as bytes; null for text that names no file (the portable path then says so, as it always has). */
+function nameBytes(rel: string): Buffer | null {
+  return textToBytes(rel.slice(rel.lastIndexOf('/') + 1));
 }
 
 function readHeaders(
@@ -93,7 +93,7 @@ function readHeaders(
   portable: (f: DiscoveredFile) => void,
 ): void {
   const names: Buffer[] = [];
-  for (const f of run) names.push(nameBytes(f.rel), NUL);
+  for (const f of run) names.push(nameBytes(f.rel)!, NUL);
   const { bytes, view, stride } = records;
   const done = io.readHeaders(dir.fd, Buffer.concat(names), run.length, HEADER_WINDOW, bytes);
   for (let k = 0; k < run.length; k++) {

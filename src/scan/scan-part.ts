@@ -160,11 +160,8 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
 
   // Where the store allows it (SQLite), the reading threads record the rows themselves: a
   // batch answers with its counts and its part of the summary instead of its rows.
-  const threadWrites = results.threadWrites(job.taskId);
-  const read = (batch: DiscoveredFile[]) => {
-    const work = pool.run(job.root, job.analysis, batch, signal, threadWrites?.target ?? null);
-    return threadWrites ? threadWrites.track(work) : work;
-  };
+  const target = results.threadWrites(job.taskId);
+  const read = (batch: DiscoveredFile[]) => pool.run(job.root, job.analysis, batch, signal, target);
   const record = async ({ rows, written }: BatchOutcome) => {
     if (rows.length) {
       await results.insertResults(job.taskId, rows);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { FileFingerprint } from '../domain/file-result.ts';
 import { fsPath, nameToText } from './file-names.ts';
-import { nativeIo, PinnedDir } from './native-io.ts';
+import { nativeIo, PinnedDir, type NativeIo } from './native-io.ts';
 import { parseLibriTTSPath, readChapterTable, sidecarNames, tableDecides, type ChapterTable } from './libritts.ts';
 import type { WalkScope } from '../domain/scan-part.ts';
 import type { DiscoveredFile } from './types.ts';
@@ -35,8 +35,7 @@ interface Entry {
  * of that descriptor, and listed through it, so the names listed are those of the directory
  * checked; the portable way lists, then checks the path again.
  */
-function list(dir: string | Buffer, all = true): Entry[] {
-  const io = nativeIo;
+function list(dir: string | Buffer, all = true, io: NativeIo | null = nativeIo): Entry[] {
   if (io) {
     const pinned = PinnedDir.open(dir);
     if (!(pinned instanceof PinnedDir)) return [];
@@ -56,8 +55,9 @@ function list(dir: string | Buffer, all = true): Entry[] {
   }
 }
 
-/** The listing buffer, grown when a directory does not fit (native-io.ts listDir answers -ERANGE). */
-let listing = Buffer.alloc(1 << 20);
+/** The listing buffer, made on first use, grown for a directory that does not fit (listDir answers -ERANGE). */
+const LISTING_BYTES = 1 << 20;
+let listing: Buffer | null = null;
 const ERANGE = 34;
 const KINDS: (Kind | null)[] = [null, 'dir', 'file', 'link', 'other'];
 
@@ -68,12 +68,14 @@ function wavAt(b: Buffer, at: number, len: number): boolean {
 }
 
 /** The entries of a pinned directory; without `all`, only folders and `*.wav` names (a walk that fingerprints nothing needs no more). */
-function listPinned(io: NonNullable<typeof nativeIo>, dir: PinnedDir, all: boolean): Entry[] {
-  let used = io.listDir(dir.fd, listing);
-  while (used === -ERANGE && listing.length < 1 << 30) used = io.listDir(dir.fd, (listing = Buffer.alloc(listing.length * 4)));
+function listPinned(io: NativeIo, dir: PinnedDir, all: boolean): Entry[] {
+  let buf = (listing ??= Buffer.alloc(LISTING_BYTES));
+  let used = io.listDir(dir.fd, buf);
+  while (used === -ERANGE && buf.length < 1 << 30) used = io.listDir(dir.fd, (buf = Buffer.alloc(buf.length * 4)));
+  // A huge directory's buffer is not kept for the thread's life.
   if (used < 0) return [];
   // One copy per directory: the names stay valid while the walk works through them.
-  const bytes = Buffer.from(listing.subarray(0, used));
+  const bytes = Buffer.from(buf.subarray(0, used));
   const out: Entry[] = [];
   for (let at = 0; at < used;) {
     const len = bytes[at + 1]! | (bytes[at + 2]! << 8);
@@ -210,7 +212,12 @@ class FolderPrints {
  * leads. Names are read as bytes and reported in the text form of file-names.ts. Sync on
  * purpose: it runs in a scan worker thread.
  */
-export function* walkWavFiles(root: string, scope: WalkScope = { dirs: [''], recursive: true }, opts: { fingerprints?: boolean } = {}): Generator<DiscoveredFile> {
+export function* walkWavFiles(
+  root: string,
+  scope: WalkScope = { dirs: [''], recursive: true },
+  /** `io: null`: list the portable way (the tests' oracle), even where the native reader is built. */
+  opts: { fingerprints?: boolean; io?: NativeIo | null } = {},
+): Generator<DiscoveredFile> {
   const stack: string[] = [];
   for (const d of [...new Set(scope.dirs)].reverse()) {
     if (d === '') {
@@ -229,9 +236,9 @@ export function* walkWavFiles(root: string, scope: WalkScope = { dirs: [''], rec
     const rel = stack.pop()!;
     const dir = rel === '' ? root : fsPath(root, rel);
     const subdirs: string[] = [];
-    // In byte order (as SQLite's BINARY collation orders paths): the rows of a walk then reach
-    // the (task, path) index in ascending order, and results come out in the same order every time.
-    const entries = list(dir, !!opts.fingerprints).sort((a, b) => Buffer.compare(a.name, b.name));
+    // In byte order: results come out in the same order every time, and a folder's rows reach
+    // the (task, path) index mostly in ascending order (SQLite's BINARY collation).
+    const entries = list(dir, !!opts.fingerprints, opts.io === undefined ? nativeIo : opts.io).sort((a, b) => Buffer.compare(a.name, b.name));
     const prints = opts.fingerprints ? new FolderPrints(dir, entries, root, rel) : null;
     for (const { name, kind } of entries) {
       if (kind === 'dir') {

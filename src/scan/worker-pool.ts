@@ -202,11 +202,15 @@ export class WorkerPool {
         // A batch that crashed its worker is retried file by file; a file that crashes one again gets an error.
         () => {
           if (retry || files.length === 1) resolve({ rows: files.map((f) => crashedResult(f.rel)), written: [] });
+          // Settled, not all: with rows recorded by the threads, the batch must not end while a
+          // sibling retry may still be committing (an abort settles once every thread is gone).
           else
-            Promise.all(files.map((f) => this.batch(root, analysis, [f], signal, write, true))).then(
-              (parts) => resolve({ rows: parts.flatMap((p) => p.rows), written: parts.flatMap((p) => p.written) }),
-              reject,
-            );
+            void Promise.allSettled(files.map((f) => this.batch(root, analysis, [f], signal, write, true))).then((parts) => {
+              const failed = parts.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+              if (failed) return reject(failed.reason);
+              const done = parts.map((p) => (p as PromiseFulfilledResult<BatchOutcome>).value);
+              resolve({ rows: done.flatMap((p) => p.rows), written: done.flatMap((p) => p.written) });
+            });
         },
       ),
     );
@@ -290,13 +294,15 @@ export class WorkerPool {
     const old = slot.worker;
     old.removeAllListeners('exit');
     this.terminating.add(old);
-    const gone = old.terminate().then(() => this.terminating.delete(old));
+    const gone = old.terminate().finally(() => this.terminating.delete(old));
     this.dispatch();
     // A thread that records rows itself may be committing a batch: the job settles once the
     // thread is gone, so that what is stored no longer changes after its caller hears of the
     // abort (a shutdown's checkpoint counts the stored rows). A thread stuck in a system call
     // gets a grace period, not a wait without end.
-    void Promise.race([gone, new Promise((r) => setTimeout(r, ABORT_GRACE_MS).unref())]).then(() => job.reject(new AbortError()));
+    void Promise.race([gone, new Promise((r) => setTimeout(r, ABORT_GRACE_MS).unref())])
+      .catch(() => undefined)
+      .then(() => job.reject(new AbortError()));
   }
 
   private settle(job: Job, err: unknown): void {

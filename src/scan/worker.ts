@@ -92,7 +92,7 @@ port.on('message', (msg: WorkerRequest) => {
         return;
       }
       try {
-        writerFor(msg.write.db).write(msg.write.task, rows);
+        writerFor(msg.write.db).write(msg.write.task, rows, new Int32Array(msg.write.gate));
       } catch (err) {
         send({ type: 'write-failed', id: msg.id, storageFull: err instanceof StorageFullError, message: (err as Error).message });
         return;
@@ -102,7 +102,7 @@ port.on('message', (msg: WorkerRequest) => {
     }
     case 'walk': {
       let files: DiscoveredFile[] = [];
-      for (const f of walkWavFiles(msg.root, msg.scope, { fingerprints: msg.fingerprints })) {
+      for (const f of walkWavFiles(msg.root, msg.scope, { fingerprints: msg.fingerprints, io: reader.io })) {
         files.push(f);
         if (files.length >= msg.batch) {
           send({ type: 'found', id: msg.id, files });
@@ -118,7 +118,7 @@ port.on('message', (msg: WorkerRequest) => {
       return;
     case 'count': {
       let files = 0;
-      for (const scope of msg.scopes) for (const _ of walkWavFiles(msg.root, scope)) files++;
+      for (const scope of msg.scopes) for (const _ of walkWavFiles(msg.root, scope, { io: reader.io })) files++;
       send({ type: 'count', id: msg.id, files });
       return;
     }

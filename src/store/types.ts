@@ -133,17 +133,14 @@ export interface RecordedPrint {
   sidecars: string;
 }
 
-/** A database a scan thread can open to record a task's rows itself (SQLite: its file and the task's key). */
+/**
+ * A database a scan thread can open to record a task's rows itself (SQLite: its file, the task's
+ * key, and the process's write gate, shared memory: sqlite/write-gate.ts).
+ */
 export interface RowTarget {
   db: string;
   task: number;
-}
-
-/** How scan threads record a task's rows themselves (ResultStore.threadWrites). */
-export interface ThreadWrites {
-  target: RowTarget;
-  /** Runs while a batch a thread writes is in flight: counted as a write of this process (the catalog indexer waits). */
-  track<T>(work: Promise<T>): Promise<T>;
+  gate: SharedArrayBuffer;
 }
 
 export interface ResultStore {
@@ -154,7 +151,7 @@ export interface ResultStore {
    * rules as insertResults; null when rows must come back to insertResults (a database no other
    * connection can open, or a store across the network).
    */
-  threadWrites(taskId: string): ThreadWrites | null;
+  threadWrites(taskId: string): RowTarget | null;
   /** One page of the rows that match a filter, in a sort order (result-query.ts). */
   page(taskId: string, query: ResultsQuery): Promise<ResultPage>;
   /** How many rows match a filter. */

@@ -113,6 +113,12 @@ describe('GET /scan-results', () => {
     });
     const partial = (await (await svc.request(`${BASE}/scan-results/${running}?limit=1000`)).json()) as Page;
     expect(partial.items.length).toBeGreaterThan(0);
+    // A filtered page needs the catalog caught up; the scan threads, which record the rows, hold
+    // the write gate only while they commit, so the catch-up runs now, not after the scan.
+    const filtered = (await (await svc.request(`${BASE}/scan-results/${running}?min_duration=0&limit=1000`)).json()) as Page & { total: number };
+    expect(filtered.total).toBeGreaterThan(0);
+    const now = (await (await svc.request(`${BASE}/scan-status/${running}`)).json()) as { status: string };
+    expect(now.status, 'answered while the scan still ran').toBe('running');
     await svc.waitDone(running);
     flat.cleanup();
   });

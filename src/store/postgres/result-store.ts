@@ -1,7 +1,7 @@
 import { RESULT_COLUMNS, SIGNAL_FIELDS, type SummaryRow } from '../../domain/file-result.ts';
 import { fromRecord, SUMMARY_RETURNED, summaryOf, type ResultRecord } from '../result-record.ts';
 import { filterCondition, pageQueries, type Dialect, type ResultCursor, type ResultFilter, type SortKey } from '../result-query.ts';
-import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, ThreadWrites, SpeakerRow } from '../types.ts';
+import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, RowTarget, SpeakerRow } from '../types.ts';
 import type { Pg } from './connection.ts';
 
 const COLS = [...RESULT_COLUMNS, 'error_code', 'error_detail'] as const;
@@ -133,7 +133,7 @@ export class PgResultStore implements ResultStore {
   }
 
   /** Rows travel to PostgreSQL from the process that scans them, through this store. */
-  threadWrites(): ThreadWrites | null {
+  threadWrites(): RowTarget | null {
     return null;
   }
 

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { StorageFullError, StoreOpenError } from '../types.ts';
 import { Maintenance } from './maintenance.ts';
 import { MIGRATIONS } from './schema.ts';
-import { WRITE_GATE } from './write-gate.ts';
+import { beginWrite } from './write-gate.ts';
 
 /**
  * One SQLite connection shared by the task, event and result stores: WAL mode, migrations run
@@ -49,15 +49,6 @@ export class SqliteDatabase {
     await this.maintenance?.close();
     if (this.db.open) this.db.close();
   }
-}
-
-/** Counts a write of this process as waiting or under way (write-gate.ts) until the returned function is called. */
-export function beginWrite(): () => void {
-  Atomics.add(WRITE_GATE, 0, 1);
-  Atomics.add(WRITE_GATE, 1, 1);
-  return () => {
-    if (Atomics.sub(WRITE_GATE, 0, 1) === 1) Atomics.notify(WRITE_GATE, 0);
-  };
 }
 
 /** Runs a write, turning SQLite's own "disk full" into the store-neutral StorageFullError. */

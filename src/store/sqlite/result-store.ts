@@ -2,9 +2,10 @@ import type Database from 'better-sqlite3';
 import { RESULT_COLUMNS, SIGNAL_FIELDS, type FileResult, type SummaryRow } from '../../domain/file-result.ts';
 import { fromRecord, SUMMARY_RETURNED, summaryOf, type ResultRecord } from '../result-record.ts';
 import { filterCondition, pageQueries, searchWords, type Dialect, type PagePlan, type ResultCursor, type ResultFilter, type SortKey } from '../result-query.ts';
-import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow, ThreadWrites } from '../types.ts';
+import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow, RowTarget } from '../types.ts';
 import { catalogIndexer } from './catalog-indexer.ts';
-import { beginWrite, write, type SqliteDatabase } from './database.ts';
+import { write, type SqliteDatabase } from './database.ts';
+import { WRITE_GATE } from './write-gate.ts';
 import { rowInserter } from './result-insert.ts';
 
 const COLS = [...RESULT_COLUMNS, 'error_code', 'error_detail'];
@@ -167,16 +168,10 @@ export class SqliteResultStore implements ResultStore {
     else await this.sql.maintenance!.catchUp();
   }
 
-  threadWrites(taskId: string): ThreadWrites | null {
+  threadWrites(taskId: string): RowTarget | null {
     // `:memory:` is this connection's alone.
     if (!this.sql.maintenance) return null;
-    return {
-      target: { db: this.sql.file, task: this.seq(taskId) },
-      track: <T>(work: Promise<T>) => {
-        const done = beginWrite();
-        return work.finally(done);
-      },
-    };
+    return { db: this.sql.file, task: this.seq(taskId), gate: WRITE_GATE.buffer as SharedArrayBuffer };
   }
 
   async insertResults(taskId: string, rows: RecordedFile[]): Promise<void> {

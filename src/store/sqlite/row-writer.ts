@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { RecordedFile } from '../types.ts';
 import { StorageFullError } from '../types.ts';
 import { rowInserter } from './result-insert.ts';
+import { beginWrite } from './write-gate.ts';
 
 /**
  * A scan thread's own connection to the service's database, for recording the rows it reads
@@ -32,15 +33,22 @@ export class SqliteRowWriter {
     this.insert = rowInserter(this.db);
   }
 
-  /** Records a batch in one transaction; a full disk is a StorageFullError. */
-  write(task: number, rows: RecordedFile[]): void {
+  /**
+   * Records a batch in one transaction; a full disk is a StorageFullError. The write counts in
+   * the process's write gate while it waits for the lock and runs (`gate`: RowTarget.gate), as
+   * the main thread's writes do.
+   */
+  write(task: number, rows: RecordedFile[], gate: Int32Array): void {
     const limit = this.faults.pageLimit ? Atomics.load(this.faults.pageLimit, 0) : 0;
     if (limit !== this.pageLimit) this.db.pragma(`max_page_count = ${(this.pageLimit = limit) || 1073741823}`);
+    const done = beginWrite(gate);
     try {
       this.insert.immediate(task, rows);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_FULL') throw new StorageFullError('The database is full; results recorded so far are kept');
       throw err;
+    } finally {
+      done();
     }
   }
 

@@ -8,3 +8,17 @@
  * the indexer's transactions: 0.23 s of a 0.53 s full scan, on the event loop).
  */
 export const WRITE_GATE = new Int32Array(new SharedArrayBuffer(8));
+
+/**
+ * Counts a write as waiting or under way in `gate` (this process's WRITE_GATE, or the same
+ * memory seen from a scan thread: row-writer.ts) until the returned function is called. Only the
+ * write itself: a gate held while a batch is read would keep a filtered query's catch-up
+ * (catalog-indexer.ts giveWay) waiting for the whole scan.
+ */
+export function beginWrite(gate: Int32Array = WRITE_GATE): () => void {
+  Atomics.add(gate, 0, 1);
+  Atomics.add(gate, 1, 1);
+  return () => {
+    if (Atomics.sub(gate, 0, 1) === 1) Atomics.notify(gate, 0);
+  };
+}
