@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { FileResult } from './domain/file-result.ts';
+import { tally, type FileResult } from './domain/file-result.ts';
 import { TASK_STATUSES, type TaskSnapshot, type TaskStatus } from './domain/task.ts';
 
 /** What the metrics read when scraped: the tasks by status, and the queue. */
@@ -89,12 +89,8 @@ export class Metrics {
 
   /** Counts rows just read from disk (not those an earlier run recorded). */
   scanned(rows: readonly FileResult[]): void {
-    let bytes = 0;
-    for (const r of rows) {
-      this.files.inc({ outcome: r.error ? r.error.code : 'ok' });
-      bytes += r.bytes ?? 0;
-    }
-    if (bytes) this.bytes.inc(bytes);
+    const t = tally(rows);
+    this.scannedOutcomes(t.outcomes, t.bytes);
   }
 
   /** The same, from counts by outcome (rows a scan thread recorded itself). */

@@ -105,6 +105,27 @@ export const SUMMARY_COLUMNS = [
 ] as const satisfies readonly (keyof FileResult)[];
 export type SummaryRow = Pick<FileResult, (typeof SUMMARY_COLUMNS)[number] | 'error'>;
 
+/** What rows add up to for progress and metrics: how many, how many failed, their bytes, and how many by outcome ('ok' or an error code). */
+export interface Tally {
+  rows: number;
+  failed: number;
+  bytes: number;
+  outcomes: Record<string, number>;
+}
+
+export function tally(rows: readonly Pick<FileResult, 'error' | 'bytes'>[]): Tally {
+  const outcomes: Record<string, number> = {};
+  let failed = 0;
+  let bytes = 0;
+  for (const r of rows) {
+    const outcome = r.error ? r.error.code : 'ok';
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    if (r.error) failed++;
+    bytes += r.bytes ?? 0;
+  }
+  return { rows: rows.length, failed, bytes, outcomes };
+}
+
 /** What a rescan's walk sees of a file before reading it (walk.ts), to match a recorded row. */
 export interface FileFingerprint {
   size: number;

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { FileError } from '../domain/file-result.ts';
+import { codeError, ioError, NOT_REGULAR, OUTSIDE } from './safe-open.ts';
 
 /**
  * The directory-relative file access of `native/scan-io.c` (built by `npm install`, or
@@ -11,17 +12,17 @@ import type { FileError } from '../domain/file-result.ts';
  * addon is not built, or `/proc/self/fd` is missing (not Linux), `nativeIo` is null and every
  * caller takes the portable path of safe-open.ts, which gives the same rows.
  */
-interface Binding {
+export interface NativeIo {
   readHeaders(dirfd: number, names: Buffer, count: number, window: number, out: Buffer): number;
   openAt(dirfd: number, name: Buffer, stat: Float64Array): number;
   listDir(dirfd: number, out: Buffer): number;
   closeFd(fd: number): number;
 }
 
-/** What the addon's file was looked for as, from this module's folder (sources and worker bundles alike). */
-export const ADDON_PATH = new URL('../../native/build/Release/scan_io.node', import.meta.url);
+/** Where the addon's file is looked for, from this module's folder (sources and worker bundles alike). */
+const ADDON_PATH = new URL('../../native/build/Release/scan_io.node', import.meta.url);
 
-function load(): { io: Binding | null; why: string } {
+function load(): { io: NativeIo | null; why: string } {
   if (process.env['VOICE_LIBRARY_NATIVE_IO'] === 'off') return { io: null, why: 'turned off by VOICE_LIBRARY_NATIVE_IO=off' };
   try {
     fs.readlinkSync('/proc/self/fd/0');
@@ -29,26 +30,26 @@ function load(): { io: Binding | null; why: string } {
     return { io: null, why: 'no /proc/self/fd on this system' };
   }
   try {
-    return { io: createRequire(import.meta.url)(fileURLToPath(ADDON_PATH)) as Binding, why: '' };
+    return { io: createRequire(import.meta.url)(fileURLToPath(ADDON_PATH)) as NativeIo, why: '' };
   } catch (err) {
     return { io: null, why: `native/build/Release/scan_io.node did not load (${(err as Error).message.split('\n')[0]}); run npm run build:native` };
   }
 }
 
 const loaded = load();
-export const nativeIo: Binding | null = loaded.io;
+export const nativeIo: NativeIo | null = loaded.io;
 /** Why `nativeIo` is null ('' when it is not). */
 export const nativeIoMissing = loaded.why;
 
 /** Per header record: status, bytes read, size, mtime seconds, mtime nanoseconds (scan-io.c). */
 export const RECORD_HEAD = 32;
-const NOT_REGULAR = 100000;
+/** openAt's answer for a name that is not a regular file (scan-io.c NOT_REGULAR). */
+const NOT_REGULAR_ERRNO = 100000;
 
 const errnoNames = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
-/** A failed open or read as the portable path words it (safe-open.ts), from an errno. */
-export function errnoError(errno: number): FileError {
-  if (errno === -1 || errno === NOT_REGULAR) return { code: 'READ_ERROR', detail: 'not a regular file' };
-  return { code: 'READ_ERROR', detail: `cannot read file (${errnoNames.get(errno) ?? 'EIO'})` };
+/** A failed open as the portable path words it (safe-open.ts), from an errno. */
+function errnoError(errno: number): FileError {
+  return errno === NOT_REGULAR_ERRNO ? NOT_REGULAR : codeError(errnoNames.get(errno) ?? 'EIO');
 }
 
 const DIR_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
@@ -74,7 +75,7 @@ export class PinnedDir {
     try {
       fd = fs.openSync(want, DIR_FLAGS);
     } catch (err) {
-      return { code: 'READ_ERROR', detail: `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'EIO'})` };
+      return ioError(err);
     }
     try {
       if (fs.readlinkSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' }).equals(want)) return new PinnedDir(fd, want);
@@ -82,7 +83,7 @@ export class PinnedDir {
       // fall through: cannot tell where it is
     }
     fs.closeSync(fd);
-    return { code: 'OUTSIDE_ROOT', detail: 'file lies outside the scanned directory; not read' };
+    return OUTSIDE;
   }
 
   close(): void {
@@ -101,12 +102,10 @@ export interface OpenedAt {
 }
 
 /** Opens the regular file `name` (bytes, no `/`) in `dir`, never following a symlink. */
-export function openAt(io: Binding, dir: PinnedDir, name: Buffer): OpenedAt | FileError {
+export function openAt(io: NativeIo, dir: PinnedDir, name: Buffer): OpenedAt | FileError {
   const fd = io.openAt(dir.fd, Buffer.concat([name, ZERO]), statOut);
   if (fd < 0) return errnoError(-fd);
   return { fd, size: statOut[0]!, mtimeNs: BigInt(statOut[1]!) * 1_000_000_000n + BigInt(statOut[2]!), close: (d) => void io.closeFd(d) };
 }
 
 const ZERO = Buffer.alloc(1);
-
-export type NativeIo = Binding;

@@ -42,18 +42,25 @@ export function readBatch(root: string, files: DiscoveredFile[], analysis: Analy
   const io = reader.io;
   for (let i = 0; i < files.length;) {
     const first = files[i]!;
-    if (!io || first.link || nameBytes(first.rel) === null) {
+    const firstName = io && !first.link ? nameBytes(first.rel) : null;
+    if (!io || !firstName) {
       each([first]);
       portable(first);
       i++;
       continue;
     }
-    // A run of regular files in one directory (the walk sends a chapter's files together).
+    // A run of regular files in one directory (the walk sends a chapter's files together), with
+    // their names as bytes.
     const dir = dirOf(first.rel);
-    let j = i + 1;
-    while (j < files.length && !files[j]!.link && j - i < reader.records.capacity && dirOf(files[j]!.rel) === dir && nameBytes(files[j]!.rel) !== null) j++;
-    const run = files.slice(i, j);
-    i = j;
+    const names = [firstName];
+    for (let j = i + 1; j < files.length && names.length < reader.records.capacity; j++) {
+      const f = files[j]!;
+      const name = f.link || dirOf(f.rel) !== dir ? null : nameBytes(f.rel);
+      if (!name) break;
+      names.push(name);
+    }
+    const run = files.slice(i, i + names.length);
+    i += names.length;
     each(run);
     const pinned = PinnedDir.open(dir === '' ? root : fsPath(root, dir.slice(0, -1)));
     if (!(pinned instanceof PinnedDir)) {
@@ -62,14 +69,14 @@ export function readBatch(root: string, files: DiscoveredFile[], analysis: Analy
       continue;
     }
     try {
-      if (analysis === 'header') readHeaders(io, pinned, root, run, state, reader.records, out, portable);
+      if (analysis === 'header') readHeaders(io, pinned, root, run, names, state, reader.records, out, portable);
       else
-        for (const f of run) {
-          const opened = openAt(io, pinned, nameBytes(f.rel)!);
+        run.forEach((f, k) => {
+          const opened = openAt(io, pinned, names[k]!);
           // Failures are rare; the portable path words them exactly as it always has.
           if ('fd' in opened) out.push(analyzeOpened(root, f, analysis, state, opened));
           else portable(f);
-        }
+        });
     } finally {
       pinned.close();
     }
@@ -87,15 +94,14 @@ function readHeaders(
   dir: PinnedDir,
   root: string,
   run: DiscoveredFile[],
+  names: Buffer[],
   state: AnalyzerState,
   records: HeaderRecords,
   out: RecordedFile[],
   portable: (f: DiscoveredFile) => void,
 ): void {
-  const names: Buffer[] = [];
-  for (const f of run) names.push(nameBytes(f.rel)!, NUL);
   const { bytes, view, stride } = records;
-  const done = io.readHeaders(dir.fd, Buffer.concat(names), run.length, HEADER_WINDOW, bytes);
+  const done = io.readHeaders(dir.fd, Buffer.concat(names.flatMap((n) => [n, NUL])), run.length, HEADER_WINDOW, bytes);
   for (let k = 0; k < run.length; k++) {
     const f = run[k]!;
     const at = k * stride;

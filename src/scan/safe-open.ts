@@ -57,12 +57,14 @@ export function insideRoots(roots: readonly string[], p: string): boolean {
   return roots.length === 0 || roots.some((r) => r === p || isUnder(r, p));
 }
 
-function ioError(err: unknown): FileError {
-  const code = (err as NodeJS.ErrnoException)?.code ?? 'EIO';
-  return { code: 'READ_ERROR', detail: `cannot read file (${code})` };
+/** A failed open or read, worded by its error code (`cannot read file (ENOENT)`); the native reader words its own the same way. */
+export function ioError(err: unknown): FileError {
+  return codeError((err as NodeJS.ErrnoException)?.code ?? 'EIO');
 }
 
-const OUTSIDE: FileError = { code: 'OUTSIDE_ROOT', detail: 'file lies outside the scanned directory; not read' };
+export const codeError = (code: string): FileError => ({ code: 'READ_ERROR', detail: `cannot read file (${code})` });
+export const NOT_REGULAR: FileError = { code: 'READ_ERROR', detail: 'not a regular file' };
+export const OUTSIDE: FileError = { code: 'OUTSIDE_ROOT', detail: 'file lies outside the scanned directory; not read' };
 
 /** Where an open descriptor really is, or null where the platform cannot say. */
 function descriptorPath(fd: number, fallback: string | Buffer): Buffer | null {
@@ -99,7 +101,7 @@ export function openUnder(root: string, file: string | Buffer, followLink = fals
   let keep = false;
   try {
     const stat = fs.fstatSync(fd, { bigint: true });
-    if (!stat.isFile()) return { code: 'READ_ERROR', detail: 'not a regular file' };
+    if (!stat.isFile()) return NOT_REGULAR;
     const real = descriptorPath(fd, target);
     if (!real) return { code: 'READ_ERROR', detail: 'cannot tell where the file lies' };
     if (!isUnder(root, real)) return OUTSIDE;
@@ -210,7 +212,7 @@ export async function openUnderAsync(root: string, file: string | Buffer): Promi
   let keep = false;
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) return { code: 'READ_ERROR', detail: 'not a regular file' };
+    if (!stat.isFile()) return NOT_REGULAR;
     const real = HAVE_PROC_FD ? await fs.promises.readlink(`/proc/self/fd/${handle.fd}`, { encoding: 'buffer' }) : await fs.promises.realpath(target, { encoding: 'buffer' });
     if (!isUnder(root, real)) return OUTSIDE;
     keep = true;

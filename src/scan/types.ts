@@ -1,4 +1,4 @@
-import type { Analysis, FileFingerprint, RecordedFile } from '../domain/file-result.ts';
+import type { Analysis, FileFingerprint, RecordedFile, Tally } from '../domain/file-result.ts';
 import type { SpeakerInfo } from './libritts.ts';
 import type { AggregateState, PartSpec, WalkScope } from '../domain/scan-part.ts';
 import type { RowTarget } from '../store/types.ts';
@@ -15,12 +15,7 @@ export interface DiscoveredFile {
 }
 
 /** What a scan thread tells of a batch it recorded itself: counts and the batch's part of the summary. */
-export interface WrittenBatch {
-  rows: number;
-  failed: number;
-  bytes: number;
-  /** Rows by outcome: 'ok' or an error code (metrics.ts). */
-  outcomes: Record<string, number>;
+export interface WrittenBatch extends Tally {
   summary: AggregateState;
 }
 

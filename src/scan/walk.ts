@@ -55,7 +55,10 @@ function list(dir: string | Buffer, all = true, io: NativeIo | null = nativeIo):
   }
 }
 
-/** The listing buffer, made on first use, grown for a directory that does not fit (listDir answers -ERANGE). */
+/**
+ * The listing buffer, made on first use. A directory that does not fit (listDir answers -ERANGE)
+ * gets a larger one for its own listing, not kept for the thread's life.
+ */
 const LISTING_BYTES = 1 << 20;
 let listing: Buffer | null = null;
 const ERANGE = 34;
@@ -72,7 +75,6 @@ function listPinned(io: NativeIo, dir: PinnedDir, all: boolean): Entry[] {
   let buf = (listing ??= Buffer.alloc(LISTING_BYTES));
   let used = io.listDir(dir.fd, buf);
   while (used === -ERANGE && buf.length < 1 << 30) used = io.listDir(dir.fd, (buf = Buffer.alloc(buf.length * 4)));
-  // A huge directory's buffer is not kept for the thread's life.
   if (used < 0) return [];
   // One copy per directory: the names stay valid while the walk works through them.
   const bytes = Buffer.from(buf.subarray(0, used));
@@ -238,7 +240,7 @@ export function* walkWavFiles(
     const subdirs: string[] = [];
     // In byte order: results come out in the same order every time, and a folder's rows reach
     // the (task, path) index mostly in ascending order (SQLite's BINARY collation).
-    const entries = list(dir, !!opts.fingerprints, opts.io === undefined ? nativeIo : opts.io).sort((a, b) => Buffer.compare(a.name, b.name));
+    const entries = list(dir, !!opts.fingerprints, opts.io).sort((a, b) => Buffer.compare(a.name, b.name));
     const prints = opts.fingerprints ? new FolderPrints(dir, entries, root, rel) : null;
     for (const { name, kind } of entries) {
       if (kind === 'dir') {

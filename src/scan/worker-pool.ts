@@ -77,8 +77,6 @@ export interface WorkerPoolOptions {
   /** Allowed scan roots (resolved); every worker checks each job's root against them. */
   roots?: string[];
   faults?: WorkerFaults;
-  /** Read every file the portable way (safe-open.ts), even where the native addon is built: the tests' oracle. */
-  portable?: boolean;
 }
 
 /**
@@ -243,7 +241,7 @@ export class WorkerPool {
     // default lets each thread's heap swell with the number of files scanned (bench/memory.ts).
     const thread = new Worker(worker.url, {
       ...worker.options,
-      workerData: { faults: this.options.faults, roots: this.options.roots ?? [], portable: this.options.portable ?? false },
+      workerData: { faults: this.options.faults, roots: this.options.roots ?? [] },
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB },
     });
     const slot: Slot = { worker: thread, lane, job: null };

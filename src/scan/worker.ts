@@ -9,7 +9,7 @@ import { nativeIo } from './native-io.ts';
 import { folderPlan } from './plan.ts';
 import { HeaderRecords, readBatch, type BatchReader } from './read-batch.ts';
 import { verifyRoot } from './safe-open.ts';
-import type { Analysis, RecordedFile } from '../domain/file-result.ts';
+import { tally, type Analysis, type RecordedFile } from '../domain/file-result.ts';
 import { SqliteRowWriter } from '../store/sqlite/row-writer.ts';
 import { StorageFullError } from '../store/types.ts';
 import { ScanAggregator } from './summary.ts';
@@ -28,7 +28,7 @@ try {
 }
 const port = parentPort;
 
-const data = (workerData ?? {}) as { faults?: WorkerFaults; roots?: string[]; portable?: boolean };
+const data = (workerData ?? {}) as { faults?: WorkerFaults; roots?: string[] };
 // Fault injection for tests of crash recovery; never set in production wiring.
 const faults = data.faults;
 // SCAN_ROOTS, resolved: every request's root is checked against them here, in the thread that
@@ -38,7 +38,7 @@ const roots = data.roots ?? [];
 const state: AnalyzerState = { buffer: sampleBuffer(SAMPLE_CHUNK), transcripts: new TranscriptReader() };
 
 const reader: BatchReader = {
-  io: data.portable ? null : nativeIo,
+  io: nativeIo,
   records: new HeaderRecords(),
   before: faults
     ? (file) => {
@@ -62,16 +62,7 @@ function writerFor(db: string): SqliteRowWriter {
 function writtenBatch(analysis: Analysis, rows: RecordedFile[]): WrittenBatch {
   const summary = new ScanAggregator(analysis);
   summary.add(rows);
-  const outcomes: Record<string, number> = {};
-  let failed = 0;
-  let bytes = 0;
-  for (const r of rows) {
-    const outcome = r.error ? r.error.code : 'ok';
-    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-    if (r.error) failed++;
-    bytes += r.bytes ?? 0;
-  }
-  return { rows: rows.length, failed, bytes, outcomes, summary: summary.toState() };
+  return { ...tally(rows), summary: summary.toState() };
 }
 
 const send = (msg: WorkerResponse): void => port.postMessage(msg);
@@ -102,7 +93,7 @@ port.on('message', (msg: WorkerRequest) => {
     }
     case 'walk': {
       let files: DiscoveredFile[] = [];
-      for (const f of walkWavFiles(msg.root, msg.scope, { fingerprints: msg.fingerprints, io: reader.io })) {
+      for (const f of walkWavFiles(msg.root, msg.scope, { fingerprints: msg.fingerprints })) {
         files.push(f);
         if (files.length >= msg.batch) {
           send({ type: 'found', id: msg.id, files });
@@ -118,7 +109,7 @@ port.on('message', (msg: WorkerRequest) => {
       return;
     case 'count': {
       let files = 0;
-      for (const scope of msg.scopes) for (const _ of walkWavFiles(msg.root, scope, { io: reader.io })) files++;
+      for (const scope of msg.scopes) for (const _ of walkWavFiles(msg.root, scope)) files++;
       send({ type: 'count', id: msg.id, files });
       return;
     }

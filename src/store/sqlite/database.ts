@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StorageFullError, StoreOpenError } from '../types.ts';
+import { StoreOpenError } from '../types.ts';
 import { Maintenance } from './maintenance.ts';
 import { MIGRATIONS } from './schema.ts';
-import { beginWrite } from './write-gate.ts';
+export { write } from './write-gate.ts';
 
 /**
  * One SQLite connection shared by the task, event and result stores: WAL mode, migrations run
@@ -48,19 +48,6 @@ export class SqliteDatabase {
   async close(): Promise<void> {
     await this.maintenance?.close();
     if (this.db.open) this.db.close();
-  }
-}
-
-/** Runs a write, turning SQLite's own "disk full" into the store-neutral StorageFullError. */
-export function write<T>(fn: () => T): T {
-  const done = beginWrite();
-  try {
-    return fn();
-  } catch (err) {
-    if ((err as { code?: string }).code === 'SQLITE_FULL') throw new StorageFullError('The database is full; results recorded so far are kept');
-    throw err;
-  } finally {
-    done();
   }
 }
 

@@ -1,8 +1,7 @@
 import Database from 'better-sqlite3';
 import type { RecordedFile } from '../types.ts';
-import { StorageFullError } from '../types.ts';
 import { rowInserter } from './result-insert.ts';
-import { beginWrite } from './write-gate.ts';
+import { write } from './write-gate.ts';
 
 /**
  * A scan thread's own connection to the service's database, for recording the rows it reads
@@ -41,15 +40,7 @@ export class SqliteRowWriter {
   write(task: number, rows: RecordedFile[], gate: Int32Array): void {
     const limit = this.faults.pageLimit ? Atomics.load(this.faults.pageLimit, 0) : 0;
     if (limit !== this.pageLimit) this.db.pragma(`max_page_count = ${(this.pageLimit = limit) || 1073741823}`);
-    const done = beginWrite(gate);
-    try {
-      this.insert.immediate(task, rows);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_FULL') throw new StorageFullError('The database is full; results recorded so far are kept');
-      throw err;
-    } finally {
-      done();
-    }
+    write(() => this.insert.immediate(task, rows), gate);
   }
 
   close(): void {

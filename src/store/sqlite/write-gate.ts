@@ -1,3 +1,5 @@
+import { StorageFullError } from '../types.ts';
+
 /**
  * Shared with the maintenance thread. [0]: writers of this process waiting for or holding the
  * write lock; its indexer starts no transaction while it is above 0. SQLite's busy handler alone
@@ -15,10 +17,23 @@ export const WRITE_GATE = new Int32Array(new SharedArrayBuffer(8));
  * write itself: a gate held while a batch is read would keep a filtered query's catch-up
  * (catalog-indexer.ts giveWay) waiting for the whole scan.
  */
-export function beginWrite(gate: Int32Array = WRITE_GATE): () => void {
+function beginWrite(gate: Int32Array): () => void {
   Atomics.add(gate, 0, 1);
   Atomics.add(gate, 1, 1);
   return () => {
     if (Atomics.sub(gate, 0, 1) === 1) Atomics.notify(gate, 0);
   };
+}
+
+/** Runs a write counted in `gate` (see beginWrite), turning SQLite's own "disk full" into the store-neutral StorageFullError. */
+export function write<T>(fn: () => T, gate: Int32Array = WRITE_GATE): T {
+  const done = beginWrite(gate);
+  try {
+    return fn();
+  } catch (err) {
+    if ((err as { code?: string }).code === 'SQLITE_FULL') throw new StorageFullError('The database is full; results recorded so far are kept');
+    throw err;
+  } finally {
+    done();
+  }
 }
