@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { FileResult } from '../../src/domain/file-result.ts';
 import type { TaskSnapshot } from '../../src/domain/task.ts';
@@ -156,5 +157,39 @@ describe('the catalog indexer', () => {
     const deadline = Date.now() + 5000;
     while (indexed() < n + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(indexed()).toBe(n + 2);
+  });
+
+  it('catches up for filtered queries, and takes new tasks, while a scan thread commits batch after batch on its own connection', async () => {
+    const file = path.join(tempDir('vl-idx-race-'), 'v.db');
+    const stores = await openSqliteStores(file);
+    onTestFinished(() => stores.close());
+    const id = await addTask(stores);
+    // A scan thread's pace (row-writer.ts): a transaction of rows, then the next, for 1.5 s.
+    const writer = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const db = new (require(workerData.module))(workerData.file);
+       db.pragma('busy_timeout = 5000');
+       const insert = db.prepare("INSERT INTO results (task, path, text_normalized) VALUES (?, ?, 'a morning word')");
+       const batch = db.transaction((from) => { for (let i = from; i < from + 100; i++) insert.run(workerData.task, String(i).padStart(7, '0') + '.wav'); });
+       let n = 0;
+       for (const end = Date.now() + 1500; Date.now() < end; n += 100) batch.immediate(n);
+       db.close();
+       parentPort.postMessage(n);`,
+      { eval: true, workerData: { file, task: stores.database.seqOf(id), module: require.resolve('better-sqlite3') } },
+    );
+    const written = new Promise<number>((resolve, reject) => (writer.once('message', resolve), writer.once('error', reject)));
+    let done = false;
+    void written.finally(() => (done = true));
+    // Every catch-up meanwhile answers: none fails on a commit that came between its read and its write.
+    // So does a new task's insert, which reads the queue's length before it writes.
+    let asked = 0;
+    while (!done) {
+      expect(await stores.results.count(id, { q: 'morning' })).toBeGreaterThanOrEqual(0);
+      const snapshot = queuedSnapshot({ libritts_path: '/d', root: '/d', analysis: 'header' });
+      expect(await stores.tasks.insertTask({ snapshot, root: '/d', reuse: 'auto', scannerVersion: SCANNER_VERSION }, { id: 1, type: 'progress', snapshot }, 1_000_000)).toBe(true);
+      asked++;
+    }
+    expect(asked).toBeGreaterThan(5);
+    expect(await stores.results.count(id, { q: 'morning' })).toBe(await written);
   });
 });

@@ -44,7 +44,10 @@ export function catalogIndexer(db: Database.Database, opts: { checkpointEvery?: 
     // Rows recorded meanwhile are indexed too. A long catch-up checkpoints as it goes: SQLite's own
     // automatic checkpoints ran at nearly every commit here (the indexes touch pages all over the
     // file), and took 36 s of the 52 s that 375k rows took to index; every 64 chunks, 29 s in all.
-    for (let n = 1; !stop?.() && (giveWay(), step()); n++) {
+    // IMMEDIATE: the write lock is taken (or waited for) before the chunk reads its watermark. A
+    // deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another
+    // connection — a scan thread's — commits in between; busy handlers do not retry that case.
+    for (let n = 1; !stop?.() && (giveWay(), step.immediate()); n++) {
       if (opts.checkpointEvery && n % opts.checkpointEvery === 0) {
         try {
           db.pragma('wal_checkpoint(PASSIVE)');

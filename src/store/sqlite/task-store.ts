@@ -57,16 +57,20 @@ export class SqliteTaskStore implements TaskStore {
   async insertTask(task: NewTask, first: TaskEvent, maxQueued?: number): Promise<boolean> {
     const s = task.snapshot;
     const json = JSON.stringify(s);
+    // IMMEDIATE: it reads (the queue's length) before it writes; a deferred transaction would fail
+    // at once with SQLITE_BUSY when a scan thread commits in between (catalog-indexer.ts).
     return write(() =>
-      this.sql.db.transaction(() => {
-        if (maxQueued !== undefined && (this.stmt.queued.get() as { n: number }).n >= maxQueued) return false;
-        const seq = this.seq + 1;
-        this.stmt.insert.run(s.task_id, seq, s.status, s.created_at, first.id, json, task.root, task.reuse, task.scannerVersion);
-        this.stmt.insertEvent.run(s.task_id, first.id, first.type, new Date().toISOString(), json);
-        this.seq = seq;
-        this.sql.rememberSeq(s.task_id, seq);
-        return true;
-      })(),
+      this.sql.db
+        .transaction(() => {
+          if (maxQueued !== undefined && (this.stmt.queued.get() as { n: number }).n >= maxQueued) return false;
+          const seq = this.seq + 1;
+          this.stmt.insert.run(s.task_id, seq, s.status, s.created_at, first.id, json, task.root, task.reuse, task.scannerVersion);
+          this.stmt.insertEvent.run(s.task_id, first.id, first.type, new Date().toISOString(), json);
+          this.seq = seq;
+          this.sql.rememberSeq(s.task_id, seq);
+          return true;
+        })
+        .immediate(),
     );
   }
 
