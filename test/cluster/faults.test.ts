@@ -86,7 +86,7 @@ describe('cluster faults', () => {
 
   it('PostgreSQL stopped: reads and POSTs get 503 STORE_UNAVAILABLE, the processes stay up, and serve again once it is back', async () => {
     const postgres = await startPostgres();
-    onTestFinished(() => postgres.stop());
+    onTestFinished(() => postgres.dispose());
     const cluster = await startCluster({ apis: 1, workers: 1, env: { DATABASE_URL: await postgres.freshDatabase() } });
     const api = cluster.apis[0]!;
     const id = await postScan(api, { libritts_path: tree.root, analysis: 'header' });

@@ -86,6 +86,8 @@ export interface PostgresServer {
   freshDatabase(): Promise<string>;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Stops it for good and removes its data (~200 MB a cluster; they piled up in the temp dir). */
+  dispose(): Promise<void>;
 }
 
 function pgBin(name: string): string {
@@ -138,6 +140,10 @@ export async function startPostgres(): Promise<PostgresServer> {
       const exited = new Promise((r) => p.once('exit', r));
       p.kill('SIGINT'); // fast shutdown
       await exited;
+    },
+    async dispose() {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     },
     async freshDatabase() {
       const name = `vl_${randomBytes(6).toString('hex')}`;

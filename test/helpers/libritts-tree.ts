@@ -39,7 +39,23 @@ export interface Tree {
 }
 
 export function tempDir(prefix = 'vl-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Every temp dir this test file made (tempDir); removed after the file's tests (test/setup/temp-dirs.ts). */
+const made: string[] = [];
+
+/** Removes the temp dirs made so far. A large export's database alone is 1 GB: they piled up run after run. */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // still in use or mounted: left to the system's temp cleaning
+    }
+  }
 }
 
 /**

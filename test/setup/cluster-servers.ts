@@ -28,6 +28,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('postgresAdminUrl', postgres.adminUrl);
   } else project.provide('postgresAdminUrl', { error: String((p.reason as Error).message) });
   return async () => {
-    await Promise.allSettled([redis?.stop(), postgres?.stop()]);
+    await Promise.allSettled([redis?.stop(), postgres?.dispose()]);
   };
 }
