@@ -107,7 +107,8 @@ export function sidecarNames(name: string, ids: LibriTTSIds): { table: string | 
 export class TranscriptReader {
   private readonly chapters = new Map<string, ChapterTable>();
   // Files arrive chapter by chapter: remember the last table to skip even the map lookup.
-  private lastKey = '';
+  private lastRoot = '';
+  private lastRel = '';
   private lastTable: ChapterTable = { table: new Map(), sig: null };
 
   constructor(private readonly cacheSize = 32) {}
@@ -115,7 +116,8 @@ export class TranscriptReader {
   /** Forgets the tables read: they may have changed since (called for every batch of files). */
   reset(): void {
     this.chapters.clear();
-    this.lastKey = '';
+    this.lastRoot = '';
+    this.lastRel = '';
   }
 
   /** Transcripts of the WAV at `rel` (relative to `root`, in the text form of file-names.ts). */
@@ -156,15 +158,17 @@ export class TranscriptReader {
   }
 
   private chapter(root: string, rel: string): ChapterTable {
+    // The same chapter as the file before (nearly always): no key made, compared, or looked up.
+    if (rel === this.lastRel && root === this.lastRoot) return this.lastTable;
     const key = `${root}\0${rel}`;
-    if (key === this.lastKey) return this.lastTable;
     let table = this.chapters.get(key);
     if (!table) {
       table = readChapterTable(root, rel);
       if (this.chapters.size >= this.cacheSize) this.chapters.delete(this.chapters.keys().next().value!);
       this.chapters.set(key, table);
     }
-    this.lastKey = key;
+    this.lastRoot = root;
+    this.lastRel = rel;
     this.lastTable = table;
     return table;
   }

@@ -2,7 +2,8 @@ import type { Analysis, RecordedFile } from '../domain/file-result.ts';
 import { analyzeFile, analyzeHeaderWindow, analyzeOpened, HEADER_WINDOW, type AnalyzerState } from './analyze-file.ts';
 import { fsPath, textToBytes } from './file-names.ts';
 import { openAt, PinnedDir, RECORD_HEAD, type NativeIo } from './native-io.ts';
-import type { DiscoveredFile } from './types.ts';
+import { folderFiles, folderNames } from './folder-files.ts';
+import type { DiscoveredFile, ScanItem } from './types.ts';
 
 /** A scan thread's reusable memory for batched header reads: records of RECORD_HEAD + HEADER_WINDOW bytes. */
 export class HeaderRecords {
@@ -24,6 +25,14 @@ export interface BatchReader {
 
 const dirOf = (rel: string): string => rel.slice(0, rel.lastIndexOf('/') + 1);
 
+/** Files of one directory read together: the files, their names' bytes, and those names NUL-terminated in one buffer. */
+interface Run {
+  dir: string;
+  files: DiscoveredFile[];
+  names: Buffer[];
+  packed: Buffer;
+}
+
 /**
  * Scans a batch of files. With the native addon, the files of each directory are opened
  * relative to that directory, held open and checked once (native-io.ts PinnedDir), and a
@@ -32,47 +41,26 @@ const dirOf = (rel: string): string => rel.slice(0, rel.lastIndexOf('/') + 1);
  * symlinked file, an open or read that fails, a header that reaches past the first window, a
  * directory that cannot be pinned) is scanned the portable way.
  */
-export function readBatch(root: string, files: DiscoveredFile[], analysis: Analysis, state: AnalyzerState, reader: BatchReader): RecordedFile[] {
+export function readBatch(root: string, items: readonly ScanItem[], analysis: Analysis, state: AnalyzerState, reader: BatchReader): RecordedFile[] {
   const out: RecordedFile[] = [];
   /** The portable way, for a file `before` has already seen. */
   const portable = (f: DiscoveredFile) => void out.push(analyzeFile(root, f, analysis, state));
-  const each = (run: DiscoveredFile[]) => {
-    for (const f of run) reader.before?.(f);
-  };
   const io = reader.io;
-  for (let i = 0; i < files.length;) {
-    const first = files[i]!;
-    const firstName = io && !first.link ? nameBytes(first.rel) : null;
-    if (!io || !firstName) {
-      each([first]);
-      portable(first);
-      i++;
-      continue;
-    }
-    // A run of regular files in one directory (the walk sends a chapter's files together), with
-    // their names as bytes.
-    const dir = dirOf(first.rel);
-    const names = [firstName];
-    for (let j = i + 1; j < files.length && names.length < reader.records.capacity; j++) {
-      const f = files[j]!;
-      const name = f.link || dirOf(f.rel) !== dir ? null : nameBytes(f.rel);
-      if (!name) break;
-      names.push(name);
-    }
-    const run = files.slice(i, i + names.length);
-    i += names.length;
-    each(run);
-    const pinned = PinnedDir.open(dir === '' ? root : fsPath(root, dir.slice(0, -1)));
+  const capacity = reader.records.capacity;
+  const readRun = (run: Run) => {
+    for (const f of run.files) reader.before?.(f);
+    if (!io) return run.files.forEach(portable);
+    const pinned = PinnedDir.open(run.dir === '' ? root : fsPath(root, run.dir));
     if (!(pinned instanceof PinnedDir)) {
       // Vanished, or no longer where the walk found it: the portable path words each file's error.
-      run.forEach(portable);
-      continue;
+      run.files.forEach(portable);
+      return;
     }
     try {
-      if (analysis === 'header') readHeaders(io, pinned, root, run, names, state, reader.records, out, portable);
+      if (analysis === 'header') readHeaders(io, pinned, root, run, state, reader.records, out, portable);
       else
-        run.forEach((f, k) => {
-          const opened = openAt(io, pinned, names[k]!);
+        run.files.forEach((f, k) => {
+          const opened = openAt(io, pinned, run.names[k]!);
           // Failures are rare; the portable path words them exactly as it always has.
           if ('fd' in opened) out.push(analyzeOpened(root, f, analysis, state, opened));
           else portable(f);
@@ -80,8 +68,49 @@ export function readBatch(root: string, files: DiscoveredFile[], analysis: Analy
     } finally {
       pinned.close();
     }
+  };
+  for (let i = 0; i < items.length; ) {
+    const item = items[i]!;
+    if ('names' in item) {
+      // A folder the walk packed: its names are the bytes listed, as they are.
+      const names = folderNames(item);
+      const files = folderFiles(item, names);
+      if (files.length <= capacity) readRun({ dir: item.dir, files, names, packed: Buffer.from(item.names.buffer, item.names.byteOffset, item.names.byteLength) });
+      else
+        for (let at = 0; at < files.length; at += capacity) {
+          const part = names.slice(at, at + capacity);
+          readRun({ dir: item.dir, files: files.slice(at, at + capacity), names: part, packed: packNames(part) });
+        }
+      i++;
+      continue;
+    }
+    const firstName = io && !item.link ? nameBytes(item.rel) : null;
+    if (!firstName) {
+      reader.before?.(item);
+      portable(item);
+      i++;
+      continue;
+    }
+    // A run of regular files in one directory (a walk finds a chapter's files together), with
+    // their names as bytes.
+    const dir = dirOf(item.rel);
+    const names = [firstName];
+    for (let j = i + 1; j < items.length && names.length < capacity; j++) {
+      const f = items[j]!;
+      const name = 'names' in f || f.link || dirOf(f.rel) !== dir ? null : nameBytes(f.rel);
+      if (!name) break;
+      names.push(name);
+    }
+    const files = items.slice(i, i + names.length) as DiscoveredFile[];
+    i += names.length;
+    readRun({ dir: dir.slice(0, -1), files, names, packed: packNames(names) });
   }
   return out;
+}
+
+/** Names NUL-terminated, one after the other, as the native reader takes them. */
+function packNames(names: Buffer[]): Buffer {
+  return Buffer.concat(names.flatMap((n) => [n, NUL]));
 }
 
 /** A file's name as bytes; null for text that names no file (the portable path then says so, as it always has). */
@@ -93,17 +122,16 @@ function readHeaders(
   io: NativeIo,
   dir: PinnedDir,
   root: string,
-  run: DiscoveredFile[],
-  names: Buffer[],
+  run: Run,
   state: AnalyzerState,
   records: HeaderRecords,
   out: RecordedFile[],
   portable: (f: DiscoveredFile) => void,
 ): void {
   const { bytes, view, stride } = records;
-  const done = io.readHeaders(dir.fd, Buffer.concat(names.flatMap((n) => [n, NUL])), run.length, HEADER_WINDOW, bytes);
-  for (let k = 0; k < run.length; k++) {
-    const f = run[k]!;
+  const done = io.readHeaders(dir.fd, run.packed, run.files.length, HEADER_WINDOW, bytes);
+  for (let k = 0; k < run.files.length; k++) {
+    const f = run.files[k]!;
     const at = k * stride;
     if (k >= done || view.getInt32(at, true) !== 0) {
       portable(f);

@@ -5,7 +5,8 @@ import type { Metrics } from '../metrics.ts';
 import { ScanFailure } from '../domain/scan-failure.ts';
 import { StorageFullError, type RecordedPrint, type ResultStore } from '../store/types.ts';
 import { ScanAggregator } from './summary.ts';
-import type { DiscoveredFile } from './types.ts';
+import { eachFile, filesIn } from './folder-files.ts';
+import type { DiscoveredFile, ScanItem } from './types.ts';
 import { AbortError, RootRefusedError, type BatchOutcome, type WorkerPool } from './worker-pool.ts';
 
 export { NO_PROGRESS, type PartProgress } from '../domain/scan-part.ts';
@@ -60,6 +61,12 @@ export interface PartDeps {
 /** Files per message from the walking worker. */
 const DISCOVERY_BATCH = 256;
 
+/**
+ * Fewest files a batch takes while the walk goes on, when a reading thread would otherwise wait
+ * for a full batch: at the start of a scan, and wherever the walk falls behind the readers.
+ */
+const EARLY_BATCH = 64;
+
 function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new AbortError();
 }
@@ -96,8 +103,30 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
     }
   };
 
-  const pending: DiscoveredFile[] = [];
+  /** Files and packed folders waiting to be read, from `next` on; `waitingFiles` counts their files. */
+  const pending: ScanItem[] = [];
   let next = 0;
+  let waitingFiles = 0;
+  const queue = (items: readonly ScanItem[]) => {
+    for (const it of items) {
+      pending.push(it);
+      waitingFiles += filesIn(it);
+    }
+    if (ready()) wake();
+  };
+  /** Whether a lane should take a batch now. */
+  const ready = () => waitingFiles >= batchSize || (waitingFiles > 0 && (!walking || (waitingFiles >= EARLY_BATCH && pool.idleReaders > 0)));
+  /** About `batchSize` files from the front of the queue (whole folders). */
+  const take = (): ScanItem[] => {
+    const batch: ScanItem[] = [];
+    for (let n = 0; n < batchSize && next < pending.length; ) {
+      const it = pending[next++]!;
+      batch.push(it);
+      n += filesIn(it);
+      waitingFiles -= filesIn(it);
+    }
+    return batch;
+  };
   let stop = false;
   const waiting: (() => void)[] = [];
   const wake = () => {
@@ -143,17 +172,14 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
   // Each walked batch is checked against the store, in order, before its files queue: what an
   // earlier run of this task recorded (resume), then what the reference scan can give (reuse).
   let sorting: Promise<void> = Promise.resolve();
-  const sort = (files: DiscoveredFile[]) => {
-    if (!job.resume && !ref) {
-      pending.push(...files);
-      if (pending.length - next >= batchSize) wake();
-      return;
-    }
+  const sort = (items: ScanItem[]) => {
+    if (!job.resume && !ref) return queue(items);
+    // Looked up by path: one by one.
+    const files = eachFile(items);
     sorting = sorting.then(async () => {
       let left = job.resume ? await recorded(files) : files;
       left = await reusable(left);
-      for (const f of left) pending.push(f);
-      if (pending.length - next >= batchSize) wake();
+      queue(left);
       onProgress({ ...p });
     });
   };
@@ -161,7 +187,7 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
   // Where the store allows it (SQLite), the reading threads record the rows themselves: a
   // batch answers with its counts and its part of the summary instead of its rows.
   const target = results.threadWrites(job.taskId);
-  const read = (batch: DiscoveredFile[]) => pool.run(job.root, job.analysis, batch, signal, target);
+  const read = (batch: ScanItem[]) => pool.run(job.root, job.analysis, batch, signal, target);
   const record = async ({ rows, written }: BatchOutcome) => {
     if (rows.length) {
       await results.insertResults(job.taskId, rows);
@@ -183,12 +209,11 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
     for (;;) {
       throwIfAborted(signal);
       if (stop) return;
-      const available = pending.length - next;
-      if (available >= batchSize || (!walking && available > 0)) {
-        const batch = pending.slice(next, (next += batchSize));
-        // Files handed out are dropped from the list now and then, so that it holds the files
-        // waiting, not every file of the tree (100k entries on a 100k-file scan).
-        if (next >= 4096 && next * 2 >= pending.length) {
+      if (ready()) {
+        const batch = take();
+        // Items handed out are dropped from the list now and then, so that it holds the files
+        // waiting, not every file of the tree (100k entries on a 100k-file rescan).
+        if (next >= 1024 && next * 2 >= pending.length) {
           pending.splice(0, next);
           next = 0;
         }
@@ -204,14 +229,14 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
 
   const walkStop = new AbortController();
   let tooMany = false;
-  const onFiles = (files: DiscoveredFile[]) => {
-    p.found += files.length;
+  const onFiles = (items: ScanItem[]) => {
+    for (const it of items) p.found += filesIn(it);
     if (p.found > maxFiles) {
       tooMany = true;
       walkStop.abort();
       return;
     }
-    sort(files);
+    sort(items);
     // The executor coalesces progress to its interval, so reporting often is cheap.
     onProgress({ ...p });
   };

@@ -14,6 +14,25 @@ export interface DiscoveredFile {
   fp?: FileFingerprint | undefined;
 }
 
+/**
+ * The WAV files of one folder, packed: what a walk that takes no fingerprints hands on. One
+ * object and one run of bytes per folder instead of an object and a string per file, which a
+ * 50,000-file header scan cloned twice (walk → main thread → reading thread), ~0.6 µs a file
+ * each time, and the reading thread then turned back into bytes.
+ */
+export interface FolderFiles {
+  /** The folder, relative to the scan root, in the text form of file-names.ts ('' for the root). */
+  dir: string;
+  /** Each file's name as bytes, followed by a NUL, in the walk's order. */
+  names: Uint8Array;
+  count: number;
+  /** 1 where the entry is a symlink (the reader checks where it leads); null when none is. */
+  links: Uint8Array | null;
+}
+
+/** What a batch holds: files one by one (a rescan's, a resumed part's), folders packed, or both. */
+export type ScanItem = DiscoveredFile | FolderFiles;
+
 /** What a scan thread tells of a batch it recorded itself: counts and the batch's part of the summary. */
 export interface WrittenBatch extends Tally {
   summary: AggregateState;
@@ -21,7 +40,7 @@ export interface WrittenBatch extends Tally {
 
 /** Main thread → scan worker. Every request names the root, which the worker re-checks first. */
 export type WorkerRequest =
-  | { type: 'batch'; id: number; root: string; analysis: Analysis; files: DiscoveredFile[]; write: RowTarget | null }
+  | { type: 'batch'; id: number; root: string; analysis: Analysis; files: ScanItem[]; write: RowTarget | null }
   | { type: 'walk'; id: number; root: string; scope: WalkScope; batch: number; fingerprints: boolean }
   | { type: 'plan'; id: number; root: string; subsets: string[] | null }
   | { type: 'count'; id: number; root: string; scopes: WalkScope[] }
@@ -32,7 +51,7 @@ export type WorkerResponse =
   | { type: 'result'; id: number; results: RecordedFile[] }
   | { type: 'written'; id: number; batch: WrittenBatch }
   | { type: 'write-failed'; id: number; storageFull: boolean; message: string }
-  | { type: 'found'; id: number; files: DiscoveredFile[] }
+  | { type: 'found'; id: number; files: ScanItem[] }
   | { type: 'walked'; id: number }
   | { type: 'speakers'; id: number; speakers: SpeakerInfo[] }
   | { type: 'plan'; id: number; parts: PartSpec[] }

@@ -206,20 +206,20 @@ class FolderPrints {
   }
 }
 
+/** A folder of a walk: its path under the root (text form), its path on disk, its entries in byte order. */
+interface Folder {
+  rel: string;
+  dir: string | Buffer;
+  entries: Entry[];
+}
+
 /**
- * Walks the WAV files in a scope under `root`, depth first, the files of a directory before its
- * subdirectories so that a chapter's files arrive together. Never follows a directory symlink —
- * a starting folder (a subset) included — so nothing outside the root is listed and a symlink
- * loop cannot hang the walk; a file symlink is listed, marked, for the reader to check where it
- * leads. Names are read as bytes and reported in the text form of file-names.ts. Sync on
- * purpose: it runs in a scan worker thread.
+ * The folders of a scope under `root`, depth first, each before its subdirectories. Never
+ * follows a directory symlink — a starting folder (a subset) included — so nothing outside the
+ * root is listed and a symlink loop cannot hang the walk. Without `all`, a folder's entries are
+ * its subfolders and `*.wav` names only.
  */
-export function* walkWavFiles(
-  root: string,
-  scope: WalkScope = { dirs: [''], recursive: true },
-  /** `io: null`: list the portable way (the tests' oracle), even where the native reader is built. */
-  opts: { fingerprints?: boolean; io?: NativeIo | null } = {},
-): Generator<DiscoveredFile> {
+function* folders(root: string, scope: WalkScope, all: boolean, io: NativeIo | null | undefined): Generator<Folder> {
   const stack: string[] = [];
   for (const d of [...new Set(scope.dirs)].reverse()) {
     if (d === '') {
@@ -233,27 +233,64 @@ export function* walkWavFiles(
       // absent: nothing to scan there
     }
   }
-  const shard = scope.shard;
   while (stack.length) {
     const rel = stack.pop()!;
     const dir = rel === '' ? root : fsPath(root, rel);
-    const subdirs: string[] = [];
     // In byte order: results come out in the same order every time, and a folder's rows reach
     // the (task, path) index mostly in ascending order (SQLite's BINARY collation).
-    const entries = list(dir, !!opts.fingerprints, opts.io).sort((a, b) => Buffer.compare(a.name, b.name));
-    const prints = opts.fingerprints ? new FolderPrints(dir, entries, root, rel) : null;
-    for (const { name, kind } of entries) {
-      if (kind === 'dir') {
-        if (scope.recursive) subdirs.push(rel === '' ? nameToText(name) : `${rel}/${nameToText(name)}`);
-      } else if ((kind === 'file' || kind === 'link') && isWavName(name) && !isResourceFork(name)) {
-        if (shard && nameHash(name) % shard.count !== shard.index) continue;
-        const text = nameToText(name);
-        const fileRel = rel === '' ? text : `${rel}/${text}`;
-        const fp = prints && kind === 'file' ? prints.of(name, fileRel) : undefined;
-        yield fp ? { rel: fileRel, link: false, fp } : { rel: fileRel, link: kind === 'link' };
-      }
+    const entries = list(dir, all, io).sort((a, b) => Buffer.compare(a.name, b.name));
+    yield { rel, dir, entries };
+    if (!scope.recursive) continue;
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const { name, kind } = entries[i]!;
+      if (kind === 'dir') stack.push(rel === '' ? nameToText(name) : `${rel}/${nameToText(name)}`);
     }
-    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+  }
+}
+
+/** Whether a walk reports an entry: a `*.wav` name that is no resource fork, a regular file or a symlink, in the scope's shard. */
+function isWavEntry({ name, kind }: Entry, shard: WalkScope['shard']): boolean {
+  if ((kind !== 'file' && kind !== 'link') || !isWavName(name) || isResourceFork(name)) return false;
+  return !shard || nameHash(name) % shard.count === shard.index;
+}
+
+/**
+ * Walks the WAV files in a scope under `root` (see folders), the files of a directory before
+ * its subdirectories so that a chapter's files arrive together; a file symlink is listed,
+ * marked, for the reader to check where it leads. Names are read as bytes and reported in the
+ * text form of file-names.ts. Sync on purpose: it runs in a scan worker thread.
+ */
+export function* walkWavFiles(
+  root: string,
+  scope: WalkScope = { dirs: [''], recursive: true },
+  /** `io: null`: list the portable way (the tests' oracle), even where the native reader is built. */
+  opts: { fingerprints?: boolean; io?: NativeIo | null } = {},
+): Generator<DiscoveredFile> {
+  for (const { rel, dir, entries } of folders(root, scope, !!opts.fingerprints, opts.io)) {
+    const prints = opts.fingerprints ? new FolderPrints(dir, entries, root, rel) : null;
+    for (const e of entries) {
+      if (!isWavEntry(e, scope.shard)) continue;
+      const text = nameToText(e.name);
+      const fileRel = rel === '' ? text : `${rel}/${text}`;
+      const fp = prints && e.kind === 'file' ? prints.of(e.name, fileRel) : undefined;
+      yield fp ? { rel: fileRel, link: false, fp } : { rel: fileRel, link: e.kind === 'link' };
+    }
+  }
+}
+
+/**
+ * The same walk as walkWavFiles without fingerprints, folder by folder: each folder's WAV names
+ * as bytes, never made into text (the reading thread does that once, for its rows).
+ */
+export function* walkWavFolders(
+  root: string,
+  scope: WalkScope = { dirs: [''], recursive: true },
+  opts: { io?: NativeIo | null } = {},
+): Generator<{ dir: string; files: { name: Buffer; link: boolean }[] }> {
+  for (const { rel, entries } of folders(root, scope, false, opts.io)) {
+    const files: { name: Buffer; link: boolean }[] = [];
+    for (const e of entries) if (isWavEntry(e, scope.shard)) files.push({ name: e.name, link: e.kind === 'link' });
+    if (files.length) yield { dir: rel, files };
   }
 }
 

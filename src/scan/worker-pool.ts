@@ -6,7 +6,8 @@ import { blankResult } from './analyze-file.ts';
 import type { SpeakerInfo } from './libritts.ts';
 import type { PartSpec } from './plan.ts';
 import type { WalkScope } from './walk.ts';
-import type { DiscoveredFile, RootRefusalCode, WorkerFaults, WorkerRequest, WorkerResponse, WrittenBatch } from './types.ts';
+import { eachFile } from './folder-files.ts';
+import type { RootRefusalCode, ScanItem, WorkerFaults, WorkerRequest, WorkerResponse, WrittenBatch } from './types.ts';
 
 // 4 MB made a warm header scan spend 11% of its reading threads' time in scavenges; 8 MB took the
 // 50k-file benchmark from 1.0 s to 0.87 s (16 MB: 0.83 s, but a 100k-file scan's peak RSS then
@@ -107,15 +108,16 @@ export class WorkerPool {
    * `write`, the worker records the rows itself and answers with what they add up to; rows it
    * could not record (files that crashed a worker twice) come back in `rows` for the caller.
    */
-  run(root: string, analysis: Analysis, files: DiscoveredFile[], signal?: AbortSignal, write: RowTarget | null = null): Promise<BatchOutcome> {
+  run(root: string, analysis: Analysis, files: ScanItem[], signal?: AbortSignal, write: RowTarget | null = null): Promise<BatchOutcome> {
     return this.batch(root, analysis, files, signal, write, false);
   }
 
   /**
    * Walks the WAV files of a scope under `root` in a worker, handing them to `onFiles` batch by
-   * batch; with `fingerprints`, each regular file comes with what a rescan matches (walk.ts).
+   * batch: packed by folder, or with `fingerprints` one by one, each regular file with what a
+   * rescan matches (walk.ts).
    */
-  walk(root: string, scope: WalkScope, onFiles: (files: DiscoveredFile[]) => void, signal?: AbortSignal, opts: { batch?: number; fingerprints?: boolean } = {}): Promise<void> {
+  walk(root: string, scope: WalkScope, onFiles: (files: ScanItem[]) => void, signal?: AbortSignal, opts: { batch?: number; fingerprints?: boolean } = {}): Promise<void> {
     return new Promise((resolve, reject) =>
       this.enqueue({ type: 'walk', root, scope, batch: opts.batch ?? 256, fingerprints: opts.fingerprints ?? false }, signal, reject, (msg) => {
         if (msg.type === 'found') {
@@ -163,6 +165,11 @@ export class WorkerPool {
     return this.slots.filter((s) => s.job).length;
   }
 
+  /** Reading threads with nothing to do. */
+  get idleReaders(): number {
+    return this.slots.filter((s) => s.lane === 'read' && !s.job).length;
+  }
+
   get queued(): number {
     return this.queues.read.length + this.queues.list.length;
   }
@@ -185,7 +192,7 @@ export class WorkerPool {
     return { stuck: stopped.filter((ok) => !ok).length };
   }
 
-  private batch(root: string, analysis: Analysis, files: DiscoveredFile[], signal: AbortSignal | undefined, write: RowTarget | null, retry: boolean): Promise<BatchOutcome> {
+  private batch(root: string, analysis: Analysis, files: ScanItem[], signal: AbortSignal | undefined, write: RowTarget | null, retry: boolean): Promise<BatchOutcome> {
     return new Promise((resolve, reject) =>
       this.enqueue(
         { type: 'batch', root, analysis, files, write },
@@ -199,11 +206,12 @@ export class WorkerPool {
         },
         // A batch that crashed its worker is retried file by file; a file that crashes one again gets an error.
         () => {
-          if (retry || files.length === 1) resolve({ rows: files.map((f) => crashedResult(f.rel)), written: [] });
+          const singles = eachFile(files);
+          if (retry || singles.length === 1) resolve({ rows: singles.map((f) => crashedResult(f.rel)), written: [] });
           // Settled, not all: with rows recorded by the threads, the batch must not end while a
           // sibling retry may still be committing (an abort settles once every thread is gone).
           else
-            void Promise.allSettled(files.map((f) => this.batch(root, analysis, [f], signal, write, true))).then((parts) => {
+            void Promise.allSettled(singles.map((f) => this.batch(root, analysis, [f], signal, write, true))).then((parts) => {
               const failed = parts.find((p): p is PromiseRejectedResult => p.status === 'rejected');
               if (failed) return reject(failed.reason);
               const done = parts.map((p) => (p as PromiseFulfilledResult<BatchOutcome>).value);
@@ -241,7 +249,7 @@ export class WorkerPool {
     // default lets each thread's heap swell with the number of files scanned (bench/memory.ts).
     const thread = new Worker(worker.url, {
       ...worker.options,
-      workerData: { faults: this.options.faults, roots: this.options.roots ?? [] },
+      workerData: { faults: this.options.faults, roots: this.options.roots ?? [], lane },
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB },
     });
     const slot: Slot = { worker: thread, lane, job: null };

@@ -8,20 +8,26 @@ import { sampleBuffer } from '../../src/scan/int16-kernel.ts';
 import { TranscriptReader } from '../../src/scan/libritts.ts';
 import { nativeIo, nativeIoMissing, openAt, PinnedDir } from '../../src/scan/native-io.ts';
 import { HeaderRecords, readBatch } from '../../src/scan/read-batch.ts';
-import type { DiscoveredFile } from '../../src/scan/types.ts';
+import type { DiscoveredFile, ScanItem } from '../../src/scan/types.ts';
 import { walkWavFiles } from '../../src/scan/walk.ts';
 import { makeLibriTTSTree, tempDir } from '../helpers/libritts-tree.ts';
+import { packedFolders } from '../helpers/packed-folders.ts';
 import { toneWav } from '../helpers/wav.ts';
 
 const CORPUS = fs.realpathSync(path.resolve(import.meta.dirname, '../../../shared/wav-conformance'));
 
 const io = nativeIo!;
 const state = () => ({ buffer: sampleBuffer(SAMPLE_CHUNK), transcripts: new TranscriptReader() });
-/** Rows of a batch read the native way and the portable way (safe-open.ts), as JSON lines. */
-function bothWays(root: string, files: DiscoveredFile[], analysis: Analysis, between?: () => void): { native: string[]; portable: string[] } {
+/**
+ * Rows of a batch read the native way and the portable way (safe-open.ts), as JSON lines; with
+ * `packed`, the native way also reads the same files as the walk packs them by folder (folders of
+ * up to 20 files, more than the 8 headers read at a time), and must give the same rows.
+ */
+function bothWays(root: string, files: DiscoveredFile[], analysis: Analysis, between?: () => void, packed?: ScanItem[]): { native: string[]; portable: string[] } {
   const portable = readBatch(root, files, analysis, state(), { io: null, records: new HeaderRecords() }).map((r) => JSON.stringify(r));
   between?.();
   const native = readBatch(root, files, analysis, state(), { io, records: new HeaderRecords(8) }).map((r) => JSON.stringify(r));
+  if (packed) expect(readBatch(root, packed, analysis, state(), { io, records: new HeaderRecords(8) }).map((r) => JSON.stringify(r))).toEqual(native);
   return { native, portable };
 }
 
@@ -36,7 +42,7 @@ describe('the native file reader (native/scan-io.c)', () => {
       const files = [...walkWavFiles(root)];
       expect(files).toEqual([...walkWavFiles(root, undefined, { io: null })]);
       expect(files.length).toBeGreaterThan(10);
-      const { native, portable } = bothWays(root, files, analysis);
+      const { native, portable } = bothWays(root, files, analysis, undefined, packedFolders(root, { max: 20, message: 64 }));
       expect(native).toEqual(portable);
     }
   });
@@ -66,12 +72,14 @@ describe('the native file reader (native/scan-io.c)', () => {
     fs.writeFileSync(path.join(d, 'gone.wav'), wav);
     const files: DiscoveredFile[] = [...walkWavFiles(root)];
     expect(files).toEqual([...walkWavFiles(root, undefined, { io: null })]);
+    const packed: ScanItem[] = packedFolders(root, { max: 3 });
     const names = files.map((f) => f.rel).sort();
     expect(names).toEqual(['d/caf\\xe9.wav', 'd/empty.wav', 'd/gone.wav', 'd/in.wav', 'd/long-header.wav', 'd/ok.wav', 'd/out.wav', 'd/short.wav']);
     // Files the walk saw as regular files that are a FIFO and a folder by the time they are read, and one gone.
     files.push({ rel: 'd/pipe.wav', link: false }, { rel: 'd/folder.wav', link: false });
+    packed.push({ rel: 'd/pipe.wav', link: false }, { rel: 'd/folder.wav', link: false });
     fs.unlinkSync(path.join(d, 'gone.wav'));
-    const { native, portable } = bothWays(root, files, 'header');
+    const { native, portable } = bothWays(root, files, 'header', undefined, packed);
     expect(native).toEqual(portable);
     const byPath = new Map(native.map((l) => [JSON.parse(l).path as string, JSON.parse(l) as { error: { code: string; detail: string } | null; frames: number | null }]));
     expect(byPath.get('d/out.wav')!.error!.code).toBe('OUTSIDE_ROOT');
@@ -88,10 +96,11 @@ describe('the native file reader (native/scan-io.c)', () => {
     fs.writeFileSync(path.join(root, 'a', 'x.wav'), toneWav({ durationS: 0.05 }));
     fs.writeFileSync(path.join(outside, 'x.wav'), toneWav({ durationS: 0.2 }));
     const files = [...walkWavFiles(root)];
+    const packed = packedFolders(root);
     fs.renameSync(path.join(root, 'a'), path.join(root, 'a-moved'));
     fs.symlinkSync(outside, path.join(root, 'a'));
     for (const analysis of ['header', 'full'] as const) {
-      const { native, portable } = bothWays(root, files, analysis);
+      const { native, portable } = bothWays(root, files, analysis, undefined, packed);
       expect(native).toEqual(portable);
       expect(JSON.parse(native[0]!)).toMatchObject({ path: 'a/x.wav', frames: null, error: { code: 'OUTSIDE_ROOT' } });
     }

@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fsPath } from '../../src/scan/file-names.ts';
+import { eachFile } from '../../src/scan/folder-files.ts';
 import { walkWavFiles } from '../../src/scan/walk.ts';
+import { packedFolders } from '../helpers/packed-folders.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
 
 const list = (root: string, subsets?: string[]) => [...walkWavFiles(root, { dirs: subsets ?? [''], recursive: true })].sort((a, b) => (a.rel < b.rel ? -1 : 1));
@@ -67,5 +69,36 @@ describe('walkWavFiles', () => {
     const found = list(root);
     expect(found.map((f) => f.rel)).toEqual(['back\\\\slash.wav', 'sp\\xeaker/caf\\xe8.wav', 'sp\\xeaker/caf\\xe9.wav']);
     expect(found.map((f) => fs.readFileSync(fsPath(root, f.rel), 'utf8'))).toEqual(['bs', String(0xe8), String(0xe9)]);
+  });
+
+  it('packed by folder (as a scan sends files) and unpacked, gives the same files in the same order, either way of listing', () => {
+    const root = tempDir();
+    const outside = tempDir('vl-outside-');
+    fs.writeFileSync(path.join(outside, 'secret.wav'), 'x');
+    const dir = Buffer.from(`${root}/sp\xeaker`, 'latin1');
+    fs.mkdirSync(dir);
+    for (let b = 0xe0; b < 0xe8; b++) fs.writeFileSync(Buffer.concat([dir, Buffer.from([0x2f, 0x63, 0x61, 0x66, b, 0x2e, 0x77, 0x61, 0x76])]), '');
+    fs.mkdirSync(path.join(root, 's/1/2'), { recursive: true });
+    for (let i = 0; i < 9; i++) fs.writeFileSync(path.join(root, 's/1/2', `1_2_${i}_0.wav`), '');
+    fs.writeFileSync(path.join(root, 's/1/2/1_2.trans.tsv'), '');
+    fs.writeFileSync(path.join(root, 'back\\slash.wav'), '');
+    fs.symlinkSync(path.join(outside, 'secret.wav'), path.join(root, 's/1/2/link.wav'));
+    fs.symlinkSync(path.join(outside, 'secret.wav'), path.join(root, 's/1/zz-link.wav'));
+    fs.symlinkSync(outside, path.join(root, 's/escape'));
+    for (const scope of [{ dirs: [''], recursive: true }, { dirs: ['s/1'], recursive: false }, { dirs: [''], recursive: true, shard: { index: 1, count: 3 } }]) {
+      for (const io of [undefined, null]) {
+        const expected = [...walkWavFiles(root, scope, { io })];
+        expect(expected.length).toBeGreaterThan(0);
+        for (const [max, message] of [[256, 256], [3, 4], [1, 1]] as const) {
+          const packed = packedFolders(root, { scope, max, message, io });
+          expect(packed.every((f) => f.count <= max && f.count > 0)).toBe(true);
+          expect(eachFile(packed)).toEqual(expected);
+        }
+      }
+    }
+    // Links are marked where they are, and a folder without one carries no marks.
+    const all = packedFolders(root, { max: 4, message: 4 });
+    expect(eachFile(all).filter((f) => f.link).map((f) => f.rel)).toEqual(['s/1/zz-link.wav', 's/1/2/link.wav']);
+    expect(all.filter((f) => f.dir.startsWith('sp')).every((f) => f.links === null)).toBe(true);
   });
 });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DiscoveredFile } from '../../src/scan/types.ts';
 import { AbortError, WorkerPool, type BatchOutcome } from '../../src/scan/worker-pool.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
+import { packedFolders } from '../helpers/packed-folders.ts';
 import { toneWav } from '../helpers/wav.ts';
 
 const pools: WorkerPool[] = [];
@@ -78,6 +79,21 @@ describe('WorkerPool: crashes and aborts', () => {
     const again = await Promise.all([rowsOf(pool.run(dir, 'header', files('a.wav'))), rowsOf(pool.run(dir, 'header', files('c.wav')))]);
     expect(again.flat().every((x) => x.error === null)).toBe(true);
     expect(pool.busy).toBe(0);
+  });
+
+  it('a crash inside a folder the walk packed: that file alone gets WORKER_CRASHED, the rest of its folder is scanned', async () => {
+    const dir = dirWith(['a.wav', 'crash-me.wav', 'c.wav', 'd.wav', 'e.wav']);
+    const pool = newPool(2, { crashOn: 'crash-me.wav' });
+    const packed = packedFolders(dir, { max: 3 });
+    expect(packed.map((f) => f.count)).toEqual([3, 2]);
+    const r = await rowsOf(pool.run(dir, 'header', packed));
+    expect(r.map((x) => [x.path, x.error?.code ?? 'ok'])).toEqual([
+      ['a.wav', 'ok'],
+      ['c.wav', 'ok'],
+      ['crash-me.wav', 'WORKER_CRASHED'],
+      ['d.wav', 'ok'],
+      ['e.wav', 'ok'],
+    ]);
   });
 
   it('an abort rejects queued and running batches at once and frees the threads', async () => {
