@@ -10,9 +10,11 @@ import { eachFile } from './folder-files.ts';
 import type { RootRefusalCode, ScanItem, WorkerFaults, WorkerRequest, WorkerResponse, WrittenBatch } from './types.ts';
 
 // 4 MB made a warm header scan spend 11% of its reading threads' time in scavenges; 8 MB took the
-// 50k-file benchmark from 1.0 s to 0.87 s (16 MB: 0.83 s, but a 100k-file scan's peak RSS then
-// grew 1.46–1.49× over a 10k one, against 1.39× at 8 MB; bench/memory.ts, bound 1.5×).
-const WORKER_YOUNG_GEN_MB = 8;
+// 50k-file benchmark from 1.0 s to 0.87 s. Once the walk sent files packed by folder, 16 MB cut
+// the readers' own GC time from ~430 to ~265 ms in five 50k-file header scans (32 MB: no
+// better), and a 100k-file scan's peak RSS stayed 1.21× a 10k one's (8 MB: 1.24×; 32 MB: 1.33×;
+// bench/memory.ts, bound 1.5×).
+const WORKER_YOUNG_GEN_MB = 16;
 
 /** How long an aborted job waits for its thread to be gone (see abort). */
 const ABORT_GRACE_MS = 1000;

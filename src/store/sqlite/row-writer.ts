@@ -1,7 +1,11 @@
 import Database from 'better-sqlite3';
 import type { RecordedFile } from '../types.ts';
 import { rowInserter } from './result-insert.ts';
-import { write } from './write-gate.ts';
+import { threadId } from 'node:worker_threads';
+import { threadTurn, write } from './write-gate.ts';
+
+/** This thread's token for write-gate.ts threadTurn: its id (never 0 in a worker thread). */
+const TURN_TOKEN = threadId || -1;
 
 /**
  * A scan thread's own connection to the service's database, for recording the rows it reads
@@ -35,12 +39,12 @@ export class SqliteRowWriter {
   /**
    * Records a batch in one transaction; a full disk is a StorageFullError. The write counts in
    * the process's write gate while it waits for the lock and runs (`gate`: RowTarget.gate), as
-   * the main thread's writes do.
+   * the main thread's writes do, and scan threads take turns (write-gate.ts threadTurn).
    */
   write(task: number, rows: RecordedFile[], gate: Int32Array): void {
     const limit = this.faults.pageLimit ? Atomics.load(this.faults.pageLimit, 0) : 0;
     if (limit !== this.pageLimit) this.db.pragma(`max_page_count = ${(this.pageLimit = limit) || 1073741823}`);
-    write(() => this.insert.immediate(task, rows), gate);
+    write(() => threadTurn(() => this.insert.immediate(task, rows), gate, TURN_TOKEN), gate);
   }
 
   close(): void {

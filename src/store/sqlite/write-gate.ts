@@ -1,7 +1,7 @@
 import { StorageFullError } from '../types.ts';
 
 /**
- * Shared with the maintenance thread. [0]: writers of this process waiting for or holding the
+ * Shared with the maintenance thread and the scan threads. [0]: writers of this process waiting for or holding the
  * write lock; its indexer starts no transaction while it is above 0. SQLite's busy handler alone
  * let the indexer, which starts its next transaction the instant it commits, starve the main
  * thread's inserts past the busy timeout (SQLITE_BUSY while 375k rows were written and indexed).
@@ -9,7 +9,43 @@ import { StorageFullError } from '../types.ts';
  * inserts waited in SQLite's busy handler — which sleeps 1, 2, 5, 10… ms between tries — behind
  * the indexer's transactions: 0.23 s of a 0.53 s full scan, on the event loop).
  */
-export const WRITE_GATE = new Int32Array(new SharedArrayBuffer(8));
+export const WRITE_GATE = new Int32Array(new SharedArrayBuffer(12));
+
+/** [2]: the token of the scan thread recording a batch, 0 when none is (see threadTurn). */
+const THREAD_TURN = 2;
+
+/**
+ * How long a turn may be held before another thread takes it over: far past any batch's commit
+ * (~4 ms for 512 header rows), and what a thread terminated inside its turn (a cancel) costs the
+ * next one, once. A turn only spares SQLite's busy handler its sleeps; SQLite's lock still orders
+ * the commits, so a turn taken from a thread that was only slow changes nothing stored.
+ */
+export const TURN_STALE_MS = 250;
+
+/**
+ * Runs `fn` while no other scan thread of this process records its rows (`token`: this thread's
+ * own, not 0). The threads take turns here rather than in SQLite's busy handler, which sleeps 1,
+ * 2, 5, 10… ms between tries: a thread waited 3–8 ms for a commit that had 1–2 ms left (a 5,000-
+ * file header scan's readers lost ~40 ms each so). Atomics.wait wakes the next thread as the turn
+ * is given back. Writers of other kinds still meet in SQLite's handler.
+ */
+export function threadTurn<T>(fn: () => T, gate: Int32Array, token: number): T {
+  const since = performance.now();
+  for (;;) {
+    const owner = Atomics.compareExchange(gate, THREAD_TURN, 0, token);
+    if (owner === 0) break;
+    if (performance.now() - since >= TURN_STALE_MS) {
+      if (Atomics.compareExchange(gate, THREAD_TURN, owner, token) === owner) break;
+      continue;
+    }
+    Atomics.wait(gate, THREAD_TURN, owner, 10);
+  }
+  try {
+    return fn();
+  } finally {
+    if (Atomics.compareExchange(gate, THREAD_TURN, token, 0) === token) Atomics.notify(gate, THREAD_TURN, 1);
+  }
+}
 
 /**
  * Counts a write as waiting or under way in `gate` (this process's WRITE_GATE, or the same

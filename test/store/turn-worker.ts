@@ -1,0 +1,29 @@
+// A thread for test/store/write-gate.test.ts: takes write-gate.ts turns on a shared gate.
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { threadTurn } from '../../src/store/sqlite/write-gate.ts';
+
+const { gate, rounds, mode } = workerData as { gate: SharedArrayBuffer; rounds: number; mode: 'count' | 'die' };
+const g = new Int32Array(gate);
+if (mode === 'count') {
+  // A read, a pause, a write of slot 4: two threads doing this at once lose increments.
+  for (let i = 0; i < rounds; i++)
+    threadTurn(
+      () => {
+        const v = g[4]!;
+        for (const t = performance.now(); performance.now() - t < 0.01; );
+        g[4] = v + 1;
+      },
+      g,
+      threadId,
+    );
+  parentPort!.postMessage('done');
+} else {
+  threadTurn(
+    () => {
+      parentPort!.postMessage('holding');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // never returns: terminate() ends it
+    },
+    g,
+    threadId,
+  );
+}
