@@ -28,16 +28,24 @@ const LIBRISPEECH = /^(\d+)-(\d+)-\d+$/;
 
 /** Parses LibriTTS (or LibriSpeech) naming; a file named otherwise gets null ids. */
 export function parseLibriTTSPath(rel: string): LibriTTSIds {
-  const parts = rel.split('/');
-  const stem = parts[parts.length - 1]!.replace(/\.wav$/i, '');
+  // By index, not split('/') and a replace: ~0.5 µs of a header scan's row was this function.
+  const slash = rel.lastIndexOf('/');
+  const n = rel.length;
+  const wav = n - slash > 4 && rel.charCodeAt(n - 4) === 0x2e && (rel.charCodeAt(n - 3) | 0x20) === 0x77 && (rel.charCodeAt(n - 2) | 0x20) === 0x61 && (rel.charCodeAt(n - 1) | 0x20) === 0x76;
+  const stem = rel.slice(slash + 1, wav ? n - 4 : n);
   const m = UTTERANCE.exec(stem) ?? LIBRISPEECH.exec(stem);
   if (!m) return { subset: null, speaker_id: null, chapter_id: null, utterance_id: null };
-  return {
-    subset: parts.length >= 4 ? parts[parts.length - 4]! : null,
-    speaker_id: m[1]!,
-    chapter_id: m[2]!,
-    utterance_id: stem,
-  };
+  return { subset: fourthFromLast(rel, slash), speaker_id: m[1]!, chapter_id: m[2]!, utterance_id: stem };
+}
+
+/** The path component three before the file's (whose `/` is at `slash`), as split('/') would give it; null when there is none. */
+function fourthFromLast(rel: string, slash: number): string | null {
+  if (slash < 1) return null;
+  const b = rel.lastIndexOf('/', slash - 1);
+  if (b < 1) return null;
+  const c = rel.lastIndexOf('/', b - 1);
+  if (c < 0) return null;
+  return rel.slice(c === 0 ? 0 : rel.lastIndexOf('/', c - 1) + 1, c);
 }
 
 export interface Transcript {

@@ -7,7 +7,9 @@ const turnWorker = workerModule(import.meta.url, 'turn-worker');
 
 function start(gate: SharedArrayBuffer, mode: 'count' | 'die', rounds = 0): Worker {
   const w = new Worker(turnWorker.url, { ...turnWorker.options, workerData: { gate, rounds, mode } });
-  onTestFinished(() => w.terminate());
+  onTestFinished(async () => {
+    await w.terminate();
+  });
   return w;
 }
 const message = (w: Worker) =>
