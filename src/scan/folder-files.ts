@@ -23,6 +23,16 @@ export function folderFiles(folder: FolderFiles, names: Buffer[] = folderNames(f
   return names.map((name, k) => ({ rel: prefix + nameToText(name), link: folder.links?.[k] === 1 }));
 }
 
+/** A packed folder's first `n` files (0 < n < count) and the rest, as two views of its bytes. */
+export function splitFolder(folder: FolderFiles, n: number): [FolderFiles, FolderFiles] {
+  let at = 0;
+  for (let k = 0; k < n; k++) at = folder.names.indexOf(0, at) + 1;
+  return [
+    { dir: folder.dir, names: folder.names.subarray(0, at), count: n, links: folder.links?.subarray(0, n) ?? null },
+    { dir: folder.dir, names: folder.names.subarray(at), count: folder.count - n, links: folder.links?.subarray(n) ?? null },
+  ];
+}
+
 /** Items one file each. */
 export function eachFile(items: readonly ScanItem[]): DiscoveredFile[] {
   return items.flatMap((it) => ('names' in it ? folderFiles(it) : [it]));

@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics.ts';
 import { ScanFailure } from '../domain/scan-failure.ts';
 import { StorageFullError, type RecordedPrint, type ResultStore } from '../store/types.ts';
 import { ScanAggregator } from './summary.ts';
-import { eachFile, filesIn } from './folder-files.ts';
+import { eachFile, filesIn, splitFolder } from './folder-files.ts';
 import type { DiscoveredFile, ScanItem } from './types.ts';
 import { AbortError, RootRefusedError, type BatchOutcome, type WorkerPool } from './worker-pool.ts';
 
@@ -116,11 +116,20 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
   };
   /** Whether a lane should take a batch now. */
   const ready = () => waitingFiles >= batchSize || (waitingFiles > 0 && (!walking || (waitingFiles >= EARLY_BATCH && pool.idleReaders > 0)));
-  /** About `batchSize` files from the front of the queue (whole folders). */
+  /**
+   * Up to `batchSize` files from the front of the queue; a packed folder is split where a batch
+   * ends (a whole 256-file folder in a 64-file full-analysis batch left one thread reading alone
+   * at the end: 0.65× of the raw read instead of 0.9×).
+   */
   const take = (): ScanItem[] => {
     const batch: ScanItem[] = [];
     for (let n = 0; n < batchSize && next < pending.length; ) {
-      const it = pending[next++]!;
+      let it = pending[next]!;
+      if ('names' in it && it.count > batchSize - n) {
+        const [head, rest] = splitFolder(it, batchSize - n);
+        pending[next] = rest;
+        it = head;
+      } else next++;
       batch.push(it);
       n += filesIn(it);
       waitingFiles -= filesIn(it);

@@ -10,11 +10,10 @@ import { eachFile } from './folder-files.ts';
 import type { RootRefusalCode, ScanItem, WorkerFaults, WorkerRequest, WorkerResponse, WrittenBatch } from './types.ts';
 
 // 4 MB made a warm header scan spend 11% of its reading threads' time in scavenges; 8 MB took the
-// 50k-file benchmark from 1.0 s to 0.87 s. Once the walk sent files packed by folder, 16 MB cut
-// the readers' own GC time from ~430 to ~265 ms in five 50k-file header scans (32 MB: no
-// better), and a 100k-file scan's peak RSS stayed 1.21× a 10k one's (8 MB: 1.24×; 32 MB: 1.33×;
-// bench/memory.ts, bound 1.5×).
-const WORKER_YOUNG_GEN_MB = 16;
+// 50k-file benchmark from 1.0 s to 0.87 s. 16 MB would cut the readers' own GC time by ~38% more
+// (~265 against ~430 ms in five 50k-file header scans), but the server's peak RSS under the SSE
+// fan-out benchmark then went from 283–287 MB to 310–313 MB, over its 300 MB bound.
+const WORKER_YOUNG_GEN_MB = 8;
 
 /** How long an aborted job waits for its thread to be gone (see abort). */
 const ABORT_GRACE_MS = 1000;

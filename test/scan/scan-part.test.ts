@@ -6,6 +6,7 @@ import { wholeTreePlan } from '../../src/scan/plan.ts';
 import { scanPart, type PartProgress } from '../../src/scan/scan-part.ts';
 import { SCANNER_VERSION } from '../../src/scan/version.ts';
 import { walkWavFiles } from '../../src/scan/walk.ts';
+import { eachFile } from '../../src/scan/folder-files.ts';
 import { WorkerPool } from '../../src/scan/worker-pool.ts';
 import { openSqliteStores } from '../../src/store/sqlite/index.ts';
 import type { ResultStore, Stores } from '../../src/store/types.ts';
@@ -108,5 +109,38 @@ describe('scanPart where the reading threads record the rows (SQLite)', () => {
     expect(stores.results.threadWrites(await newTask(root))).not.toBeNull();
     expect(viaThreads.rows).toHaveLength([...walkWavFiles(root)].length);
     expect(viaThreads).toEqual(viaMain);
+  });
+});
+
+describe('scanPart batches', () => {
+  it.each([
+    ['header', 5],
+    ['full', 3],
+  ] as const)('hold at most the batch size (%s: %i files), packed folders split where a batch ends, every file once', async (analysis, size) => {
+    const tree = makeLibriTTSTree({ utterancesPerChapter: 7 });
+    const root = fs.realpathSync(tree.root);
+    const sizes: number[] = [];
+    const sent: string[] = [];
+    const counting = Object.create(pool, {
+      run: {
+        value: (...args: Parameters<WorkerPool['run']>) => {
+          const files = eachFile(args[2]);
+          sizes.push(files.length);
+          sent.push(...files.map((f) => f.rel));
+          return pool.run(...args);
+        },
+      },
+    }) as WorkerPool;
+    const task = await newTask(root);
+    await scanPart(
+      { taskId: task, root, analysis, part: wholeTreePlan(null)[0]!, resume: false, reference: null },
+      { pool: counting, results: stores.results, headerBatch: size, fullBatch: size },
+      new AbortController().signal,
+      () => undefined,
+    );
+    const all = [...walkWavFiles(root)].map((f) => f.rel);
+    expect(Math.max(...sizes)).toBe(size);
+    expect(sent.sort()).toEqual(all.sort());
+    expect((await rows(task)).map((r) => r.path).sort()).toEqual(all);
   });
 });
