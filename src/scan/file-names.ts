@@ -44,7 +44,7 @@ const hex = (n: number): string => n.toString(16).padStart(2, '0');
 
 /** The text form of a name's bytes (see the module comment). */
 export function nameToText(bytes: Uint8Array): string {
-  const s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+  const s = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)).toString('utf8');
   // Fast path: no replacement character means the bytes were valid (or held a literal U+FFFD).
   if (!s.includes('\\') && (!s.includes('\uFFFD') || isValidUtf8(bytes))) return s;
   let out = '';

@@ -116,7 +116,8 @@ export class TranscriptReader {
   private readonly chapters = new Map<string, ChapterTable>();
   // Files arrive chapter by chapter: remember the last table to skip even the map lookup.
   private lastRoot = '';
-  private lastRel = '';
+  private lastDir = '';
+  private lastName = '';
   private lastTable: ChapterTable = { table: new Map(), sig: null };
 
   constructor(private readonly cacheSize = 32) {}
@@ -125,15 +126,28 @@ export class TranscriptReader {
   reset(): void {
     this.chapters.clear();
     this.lastRoot = '';
-    this.lastRel = '';
+    this.lastDir = '';
+    this.lastName = '';
   }
 
   /** Transcripts of the WAV at `rel` (relative to `root`, in the text form of file-names.ts). */
   read(root: string, rel: string, ids: LibriTTSIds): Transcript & { sidecars: string | null } {
-    let text_normalized: string | null = null;
-    let text_original: string | null = null;
     const slash = rel.lastIndexOf('/');
     const dir = slash < 0 ? '' : rel.slice(0, slash + 1);
+    const table = ids.speaker_id && ids.chapter_id && ids.utterance_id ? this.tableName(ids.speaker_id, ids.chapter_id) : null;
+    let fromTsv: Transcript | undefined;
+    let chapter: ChapterTable | null = null;
+    if (table) {
+      chapter = this.chapter(root, dir, table);
+      fromTsv = chapter.table.get(ids.utterance_id!);
+      // The common case (every LibriTTS clip): the table alone decides, and every clip of the
+      // chapter records the same `sidecars`, made once. Nothing else is named or made for it.
+      if (fromTsv && fromTsv.text_normalized !== null && fromTsv.text_original !== null) {
+        return { text_normalized: fromTsv.text_normalized, text_original: fromTsv.text_original, sidecars: tableOnly(chapter, table) };
+      }
+    }
+    let text_normalized: string | null = null;
+    let text_original: string | null = null;
     const names = sidecarNames(rel.slice(slash + 1), ids);
     const consulted: Record<string, string> = {};
     let trusted = true;
@@ -141,14 +155,7 @@ export class TranscriptReader {
       if (sig === null) trusted = false;
       else consulted[name] = sig;
     };
-    if (names.table) {
-      const chapter = this.chapter(root, `${dir}${names.table}`);
-      const fromTsv = chapter.table.get(ids.utterance_id!);
-      // The common case (every LibriTTS clip): the table alone decides, and every clip of the
-      // chapter records the same `sidecars`, made once.
-      if (fromTsv && fromTsv.text_normalized !== null && fromTsv.text_original !== null) {
-        return { text_normalized: fromTsv.text_normalized, text_original: fromTsv.text_original, sidecars: tableOnly(chapter, names.table) };
-      }
+    if (chapter && names.table) {
       note(names.table, chapter.sig);
       if (fromTsv) ({ text_normalized, text_original } = fromTsv);
     }
@@ -165,9 +172,25 @@ export class TranscriptReader {
     return { text_normalized, text_original, sidecars: trusted ? JSON.stringify(consulted) : null };
   }
 
-  private chapter(root: string, rel: string): ChapterTable {
+  private lastSpeaker = '';
+  private lastChapter = '';
+  private lastTableName = '';
+
+  /** `<speaker>_<chapter>.trans.tsv` (sidecarNames' `table`), made once per chapter. */
+  private tableName(speaker: string, chapter: string): string {
+    if (speaker !== this.lastSpeaker || chapter !== this.lastChapter) {
+      this.lastSpeaker = speaker;
+      this.lastChapter = chapter;
+      this.lastTableName = `${speaker}_${chapter}.trans.tsv`;
+    }
+    return this.lastTableName;
+  }
+
+  /** The chapter table `name` in the folder `dir` (a path ending in `/`, or ''). */
+  private chapter(root: string, dir: string, name: string): ChapterTable {
     // The same chapter as the file before (nearly always): no key made, compared, or looked up.
-    if (rel === this.lastRel && root === this.lastRoot) return this.lastTable;
+    if (name === this.lastName && dir === this.lastDir && root === this.lastRoot) return this.lastTable;
+    const rel = `${dir}${name}`;
     const key = `${root}\0${rel}`;
     let table = this.chapters.get(key);
     if (!table) {
@@ -176,7 +199,8 @@ export class TranscriptReader {
       this.chapters.set(key, table);
     }
     this.lastRoot = root;
-    this.lastRel = rel;
+    this.lastDir = dir;
+    this.lastName = name;
     this.lastTable = table;
     return table;
   }
