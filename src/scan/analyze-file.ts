@@ -165,11 +165,11 @@ class WindowSource implements ByteSource {
 }
 
 /**
- * A header-only scan of a regular file from its first bytes, size and modification time, as
- * analyzeOpened would give it; null when the header reaches past `window` (the caller then
- * scans the file the ordinary way).
+ * A header-only scan of a regular file from its first bytes, size and recorded modification time
+ * (racy.ts mtimeText), as analyzeOpened would give it; null when the header reaches past `window`
+ * (the caller then scans the file the ordinary way).
  */
-export function analyzeHeaderWindow(root: string, file: DiscoveredFile, window: Uint8Array, size: number, mtimeNs: bigint, state: AnalyzerState): RecordedFile | null {
+export function analyzeHeaderWindow(root: string, file: DiscoveredFile, window: Uint8Array, size: number, mtime: string | null, state: AnalyzerState): RecordedFile | null {
   const src = new WindowSource(window, size);
   const header = readWavHeader(src);
   if (src.short) return null;
@@ -178,7 +178,7 @@ export function analyzeHeaderWindow(root: string, file: DiscoveredFile, window: 
   result.text_normalized = t.text_normalized;
   result.text_original = t.text_original;
   result.sidecars = t.sidecars;
-  result.mtime_ns = file.link || isRacy(mtimeNs) ? null : String(mtimeNs);
+  result.mtime_ns = file.link ? null : mtime;
   result.bytes = size;
   putHeader(result, header);
   return result;

@@ -2,6 +2,7 @@ import type { Analysis, RecordedFile } from '../domain/file-result.ts';
 import { analyzeFile, analyzeHeaderWindow, analyzeOpened, HEADER_WINDOW, type AnalyzerState } from './analyze-file.ts';
 import { fsPath, textToBytes } from './file-names.ts';
 import { openAt, PinnedDir, RECORD_HEAD, type NativeIo } from './native-io.ts';
+import { mtimeText } from './racy.ts';
 import { folderFiles, folderNames } from './folder-files.ts';
 import type { DiscoveredFile, ScanItem } from './types.ts';
 
@@ -139,8 +140,8 @@ function readHeaders(
     }
     const got = view.getInt32(at + 4, true);
     const size = view.getFloat64(at + 8, true);
-    const mtimeNs = BigInt(view.getFloat64(at + 16, true)) * 1_000_000_000n + BigInt(view.getInt32(at + 24, true));
-    const row = analyzeHeaderWindow(root, f, bytes.subarray(at + RECORD_HEAD, at + RECORD_HEAD + got), size, mtimeNs, state);
+    const mtime = f.link ? null : mtimeText(view.getFloat64(at + 16, true), view.getInt32(at + 24, true));
+    const row = analyzeHeaderWindow(root, f, bytes.subarray(at + RECORD_HEAD, at + RECORD_HEAD + got), size, mtime, state);
     if (row) out.push(row);
     else portable(f);
   }

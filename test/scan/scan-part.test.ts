@@ -9,14 +9,14 @@ import { walkWavFiles } from '../../src/scan/walk.ts';
 import { eachFile } from '../../src/scan/folder-files.ts';
 import { WorkerPool } from '../../src/scan/worker-pool.ts';
 import { openSqliteStores } from '../../src/store/sqlite/index.ts';
-import type { ResultStore, Stores } from '../../src/store/types.ts';
+import type { ResultStore } from '../../src/store/types.ts';
 import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
 import { ageTree, makeFlatTree, makeLibriTTSTree, tempDir } from '../helpers/libritts-tree.ts';
 
 /** scanPart with a reuse reference, on a real worker pool and a real SQLite store. */
 
 let pool: WorkerPool;
-let stores: Stores;
+let stores: ReturnType<typeof openSqliteStores>;
 beforeAll(async () => {
   pool = new WorkerPool(1);
   stores = await openSqliteStores(path.join(tempDir('vl-part-'), 'v.db'));
@@ -119,6 +119,7 @@ describe('scanPart batches', () => {
   ] as const)('hold at most the batch size (%s: %i files), packed folders split where a batch ends, every file once', async (analysis, size) => {
     const tree = makeLibriTTSTree({ utterancesPerChapter: 7 });
     const root = fs.realpathSync(tree.root);
+    ageTree(root); // not racy: every row records its file's modification time
     const sizes: number[] = [];
     const sent: string[] = [];
     const counting = Object.create(pool, {
@@ -142,5 +143,12 @@ describe('scanPart batches', () => {
     expect(Math.max(...sizes)).toBe(size);
     expect(sent.sort()).toEqual(all.sort());
     expect((await rows(task)).map((r) => r.path).sort()).toEqual(all);
+    // Modification times are stored as 64-bit integers, to the nanosecond.
+    const stored = stores.database.db
+      .prepare('SELECT path, typeof(mtime_ns) AS type, mtime_ns FROM results WHERE task = (SELECT seq FROM tasks WHERE id = ?)')
+      .safeIntegers()
+      .all(task) as { path: string; type: string; mtime_ns: bigint }[];
+    expect(stored).toHaveLength(all.length);
+    for (const r of stored) expect(r).toEqual({ path: r.path, type: 'integer', mtime_ns: fs.lstatSync(path.join(root, r.path), { bigint: true }).mtimeNs });
   });
 });
