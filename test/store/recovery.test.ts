@@ -164,15 +164,22 @@ describe('the catalog indexer', () => {
     const stores = await openSqliteStores(file);
     onTestFinished(() => stores.close());
     const id = await addTask(stores);
-    // A scan thread's pace (row-writer.ts): a transaction of rows, then the next, for 1.5 s.
+    // A scan thread's pace (row-writer.ts), faster than any: a transaction of rows, 1 ms of
+    // "reading", the next, for 1.5 s. (With no pause at all, the writer takes the lock again the
+    // instant it lets go, and on a loaded machine the other connections' busy handlers, which
+    // sleep between tries, could wait out the whole 1.5 s: no scan thread writes like that.)
     const writer = new Worker(
       `const { parentPort, workerData } = require('node:worker_threads');
        const db = new (require(workerData.module))(workerData.file);
        db.pragma('busy_timeout = 5000');
        const insert = db.prepare("INSERT INTO results (task, path, text_normalized) VALUES (?, ?, 'a morning word')");
        const batch = db.transaction((from) => { for (let i = from; i < from + 100; i++) insert.run(workerData.task, String(i).padStart(7, '0') + '.wav'); });
+       const reading = new Int32Array(new SharedArrayBuffer(4));
        let n = 0;
-       for (const end = Date.now() + 1500; Date.now() < end; n += 100) batch.immediate(n);
+       for (const end = Date.now() + 1500; Date.now() < end; n += 100) {
+         batch.immediate(n);
+         Atomics.wait(reading, 0, 0, 1);
+       }
        db.close();
        parentPort.postMessage(n);`,
       { eval: true, workerData: { file, task: stores.database.seqOf(id), module: require.resolve('better-sqlite3') } },
