@@ -4,11 +4,14 @@ import type { DiscoveredFile, FolderFiles, ScanItem } from './types.ts';
 /** How many files an item stands for. */
 export const filesIn = (item: ScanItem): number => ('names' in item ? item.count : 1);
 
+/** A packed folder's names, NUL-terminated, as a Buffer (a clone arrives as a plain Uint8Array). */
+export const namesBuffer = (folder: FolderFiles): Buffer => Buffer.from(folder.names.buffer, folder.names.byteOffset, folder.names.byteLength);
+
 /** A packed folder's names as views of its bytes (each without its NUL), in order. */
 export function folderNames(folder: FolderFiles): Buffer[] {
-  const bytes = Buffer.from(folder.names.buffer, folder.names.byteOffset, folder.names.byteLength);
+  const bytes = namesBuffer(folder);
   const out: Buffer[] = [];
-  for (let at = 0; out.length < folder.count; ) {
+  for (let at = 0; out.length < folder.count;) {
     const end = bytes.indexOf(0, at);
     if (end < 0) break;
     out.push(bytes.subarray(at, end));

@@ -31,7 +31,12 @@ export function parseLibriTTSPath(rel: string): LibriTTSIds {
   // By index, not split('/') and a replace: ~0.5 µs of a header scan's row was this function.
   const slash = rel.lastIndexOf('/');
   const n = rel.length;
-  const wav = n - slash > 4 && rel.charCodeAt(n - 4) === 0x2e && (rel.charCodeAt(n - 3) | 0x20) === 0x77 && (rel.charCodeAt(n - 2) | 0x20) === 0x61 && (rel.charCodeAt(n - 1) | 0x20) === 0x76;
+  const wav =
+    n - slash > 4 &&
+    rel.charCodeAt(n - 4) === 0x2e &&
+    (rel.charCodeAt(n - 3) | 0x20) === 0x77 &&
+    (rel.charCodeAt(n - 2) | 0x20) === 0x61 &&
+    (rel.charCodeAt(n - 1) | 0x20) === 0x76;
   const stem = rel.slice(slash + 1, wav ? n - 4 : n);
   const m = UTTERANCE.exec(stem) ?? LIBRISPEECH.exec(stem);
   if (!m) return { subset: null, speaker_id: null, chapter_id: null, utterance_id: null };
@@ -155,8 +160,8 @@ export class TranscriptReader {
       if (sig === null) trusted = false;
       else consulted[name] = sig;
     };
-    if (chapter && names.table) {
-      note(names.table, chapter.sig);
+    if (chapter && table) {
+      note(table, chapter.sig);
       if (fromTsv) ({ text_normalized, text_original } = fromTsv);
     }
     if (text_normalized === null) {

@@ -3,8 +3,8 @@ import { analyzeFile, analyzeHeaderWindow, analyzeOpened, HEADER_WINDOW, type An
 import { fsPath, textToBytes } from './file-names.ts';
 import { openAt, PinnedDir, RECORD_HEAD, type NativeIo } from './native-io.ts';
 import { mtimeText } from './racy.ts';
-import { folderFiles, folderNames } from './folder-files.ts';
-import type { DiscoveredFile, ScanItem } from './types.ts';
+import { folderFiles, folderNames, namesBuffer, splitFolder } from './folder-files.ts';
+import type { DiscoveredFile, FolderFiles, ScanItem } from './types.ts';
 
 /** A scan thread's reusable memory for batched header reads: records of RECORD_HEAD + HEADER_WINDOW bytes. */
 export class HeaderRecords {
@@ -70,18 +70,16 @@ export function readBatch(root: string, items: readonly ScanItem[], analysis: An
       pinned.close();
     }
   };
-  for (let i = 0; i < items.length; ) {
+  for (let i = 0; i < items.length;) {
     const item = items[i]!;
     if ('names' in item) {
-      // A folder the walk packed: its names are the bytes listed, as they are.
-      const names = folderNames(item);
-      const files = folderFiles(item, names);
-      if (files.length <= capacity) readRun({ dir: item.dir, files, names, packed: Buffer.from(item.names.buffer, item.names.byteOffset, item.names.byteLength) });
-      else
-        for (let at = 0; at < files.length; at += capacity) {
-          const part = names.slice(at, at + capacity);
-          readRun({ dir: item.dir, files: files.slice(at, at + capacity), names: part, packed: packNames(part) });
-        }
+      // A folder the walk packed: its names are the bytes listed, as they are, `capacity` at a time.
+      for (let rest: FolderFiles | null = item; rest;) {
+        const [part, more]: [FolderFiles, FolderFiles | null] = rest.count > capacity ? splitFolder(rest, capacity) : [rest, null];
+        const names = folderNames(part);
+        readRun({ dir: part.dir, files: folderFiles(part, names), names, packed: namesBuffer(part) });
+        rest = more;
+      }
       i++;
       continue;
     }
@@ -104,14 +102,9 @@ export function readBatch(root: string, items: readonly ScanItem[], analysis: An
     }
     const files = items.slice(i, i + names.length) as DiscoveredFile[];
     i += names.length;
-    readRun({ dir: dir.slice(0, -1), files, names, packed: packNames(names) });
+    readRun({ dir: dir.slice(0, -1), files, names, packed: Buffer.concat(names.flatMap((n) => [n, NUL])) });
   }
   return out;
-}
-
-/** Names NUL-terminated, one after the other, as the native reader takes them. */
-function packNames(names: Buffer[]): Buffer {
-  return Buffer.concat(names.flatMap((n) => [n, NUL]));
 }
 
 /** A file's name as bytes; null for text that names no file (the portable path then says so, as it always has). */

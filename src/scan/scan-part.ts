@@ -123,7 +123,7 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
    */
   const take = (): ScanItem[] => {
     const batch: ScanItem[] = [];
-    for (let n = 0; n < batchSize && next < pending.length; ) {
+    for (let n = 0; n < batchSize && next < pending.length;) {
       let it = pending[next]!;
       if ('names' in it && it.count > batchSize - n) {
         const [head, rest] = splitFolder(it, batchSize - n);

@@ -4,7 +4,8 @@ import { fsPath, nameToText } from './file-names.ts';
 import { nativeIo, PinnedDir, type NativeIo } from './native-io.ts';
 import { parseLibriTTSPath, readChapterTable, sidecarNames, tableDecides, type ChapterTable } from './libritts.ts';
 import type { WalkScope } from '../domain/scan-part.ts';
-import type { DiscoveredFile } from './types.ts';
+import { FolderPacker } from './folder-files.ts';
+import type { DiscoveredFile, FolderFiles } from './types.ts';
 
 export type { WalkScope } from '../domain/scan-part.ts';
 
@@ -279,19 +280,26 @@ export function* walkWavFiles(
 }
 
 /**
- * The same walk as walkWavFiles without fingerprints, folder by folder: each folder's WAV names
- * as bytes, never made into text (the reading thread does that once, for its rows).
+ * The same walk as walkWavFiles without fingerprints, as a scan's walking thread hands it on:
+ * messages of about `message` files, each folder's WAV names packed as bytes (folder-files.ts),
+ * at most `max` a folder item, never made into text (the reading thread does that once, for its
+ * rows).
  */
-export function* walkWavFolders(
+export function* walkPacked(
   root: string,
   scope: WalkScope = { dirs: [''], recursive: true },
-  opts: { io?: NativeIo | null } = {},
-): Generator<{ dir: string; files: { name: Buffer; link: boolean }[] }> {
+  opts: { max?: number; message?: number; io?: NativeIo | null } = {},
+): Generator<FolderFiles[]> {
+  const packer = new FolderPacker(opts.max ?? 256);
+  const message = opts.message ?? opts.max ?? 256;
   for (const { rel, entries } of folders(root, scope, false, opts.io)) {
-    const files: { name: Buffer; link: boolean }[] = [];
-    for (const e of entries) if (isWavEntry(e, scope.shard)) files.push({ name: e.name, link: e.kind === 'link' });
-    if (files.length) yield { dir: rel, files };
+    for (const e of entries) {
+      if (!isWavEntry(e, scope.shard)) continue;
+      packer.add(rel, e.name, e.kind === 'link');
+      if (packer.size >= message) yield packer.take();
+    }
   }
+  if (packer.size) yield packer.take();
 }
 
 /**

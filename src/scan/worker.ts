@@ -14,8 +14,7 @@ import { SqliteRowWriter } from '../store/sqlite/row-writer.ts';
 import { StorageFullError } from '../store/types.ts';
 import { ScanAggregator } from './summary.ts';
 import type { DiscoveredFile, WorkerFaults, WorkerRequest, WorkerResponse, WrittenBatch } from './types.ts';
-import { walkWavFiles, walkWavFolders } from './walk.ts';
-import { FolderPacker } from './folder-files.ts';
+import { walkPacked, walkWavFiles } from './walk.ts';
 
 if (!parentPort) throw new Error('scan worker must run in a worker thread');
 
@@ -99,14 +98,7 @@ port.on('message', (msg: WorkerRequest) => {
     case 'walk': {
       if (!msg.fingerprints) {
         // Packed by folder: names stay bytes, one buffer per message (folder-files.ts).
-        const packer = new FolderPacker(msg.batch);
-        for (const { dir, files } of walkWavFolders(msg.root, msg.scope)) {
-          for (const f of files) {
-            packer.add(dir, f.name, f.link);
-            if (packer.size >= msg.batch) send({ type: 'found', id: msg.id, files: packer.take() });
-          }
-        }
-        if (packer.size) send({ type: 'found', id: msg.id, files: packer.take() });
+        for (const files of walkPacked(msg.root, msg.scope, { max: msg.batch })) send({ type: 'found', id: msg.id, files });
         send({ type: 'walked', id: msg.id });
         return;
       }

@@ -34,8 +34,18 @@ describe('LibriTTS naming', () => {
     const path = fc.array(piece, { maxLength: 14 }).map((xs) => xs.join(''));
     const dir = fc.constantFrom('', 'x', 'LibriTTS', 'dev-clean', '19');
     const libri = fc
-      .tuple(fc.array(dir, { maxLength: 5 }), fc.nat(999), fc.nat(999), fc.oneof(dir, fc.constant('sp')), fc.oneof(dir, fc.constant('ch')), fc.constantFrom('.wav', '.WAV', '', '.wa', 'x.wav'), fc.boolean())
-      .map(([dirs, sp, ch, spDir, chDir, ext, dash]) => [...dirs, spDir === 'sp' ? String(sp) : spDir, chDir === 'ch' ? String(ch) : chDir, dash ? `${sp}-${ch}-0001${ext}` : `${sp}_${ch}_000007_000001${ext}`].join('/'));
+      .tuple(
+        fc.array(dir, { maxLength: 5 }),
+        fc.nat(999),
+        fc.nat(999),
+        fc.oneof(dir, fc.constant('sp')),
+        fc.oneof(dir, fc.constant('ch')),
+        fc.constantFrom('.wav', '.WAV', '', '.wa', 'x.wav'),
+        fc.boolean(),
+      )
+      .map(([dirs, sp, ch, spDir, chDir, ext, dash]) =>
+        [...dirs, spDir === 'sp' ? String(sp) : spDir, chDir === 'ch' ? String(ch) : chDir, dash ? `${sp}-${ch}-0001${ext}` : `${sp}_${ch}_000007_000001${ext}`].join('/'),
+      );
     fc.assert(
       fc.property(fc.oneof(path, libri, fc.string({ maxLength: 30 })), (rel) => {
         expect(parseLibriTTSPath(rel)).toEqual(oracle(rel));

@@ -85,11 +85,19 @@ describe('walkWavFiles', () => {
     fs.symlinkSync(path.join(outside, 'secret.wav'), path.join(root, 's/1/2/link.wav'));
     fs.symlinkSync(path.join(outside, 'secret.wav'), path.join(root, 's/1/zz-link.wav'));
     fs.symlinkSync(outside, path.join(root, 's/escape'));
-    for (const scope of [{ dirs: [''], recursive: true }, { dirs: ['s/1'], recursive: false }, { dirs: [''], recursive: true, shard: { index: 1, count: 3 } }]) {
+    for (const scope of [
+      { dirs: [''], recursive: true },
+      { dirs: ['s/1'], recursive: false },
+      { dirs: [''], recursive: true, shard: { index: 1, count: 3 } },
+    ]) {
       for (const io of [undefined, null]) {
         const expected = [...walkWavFiles(root, scope, { io })];
         expect(expected.length).toBeGreaterThan(0);
-        for (const [max, message] of [[256, 256], [3, 4], [1, 1]] as const) {
+        for (const [max, message] of [
+          [256, 256],
+          [3, 4],
+          [1, 1],
+        ] as const) {
           const packed = packedFolders(root, { scope, max, message, io });
           expect(packed.every((f) => f.count <= max && f.count > 0)).toBe(true);
           expect(eachFile(packed)).toEqual(expected);
@@ -98,7 +106,11 @@ describe('walkWavFiles', () => {
     }
     // Links are marked where they are, and a folder without one carries no marks.
     const all = packedFolders(root, { max: 4, message: 4 });
-    expect(eachFile(all).filter((f) => f.link).map((f) => f.rel)).toEqual(['s/1/zz-link.wav', 's/1/2/link.wav']);
+    expect(
+      eachFile(all)
+        .filter((f) => f.link)
+        .map((f) => f.rel),
+    ).toEqual(['s/1/zz-link.wav', 's/1/2/link.wav']);
     expect(all.filter((f) => f.dir.startsWith('sp')).every((f) => f.links === null)).toBe(true);
   });
 });

@@ -10,7 +10,7 @@ if (mode === 'count') {
     threadTurn(
       () => {
         const v = g[4]!;
-        for (const t = performance.now(); performance.now() - t < 0.01; );
+        for (const t = performance.now(); performance.now() - t < 0.01;);
         g[4] = v + 1;
       },
       g,

@@ -55,12 +55,24 @@ function put(out: unknown[], at: number, task: number, r: RecordedFile, signal: 
 }
 
 const hasSignal = (r: RecordedFile): boolean =>
-  r.peak_dbfs !== null || r.rms_dbfs !== null || r.clipped_samples !== null || r.dc_offset !== null || r.leading_silence_s !== null || r.trailing_silence_s !== null || r.snr_db !== null;
+  r.peak_dbfs !== null ||
+  r.rms_dbfs !== null ||
+  r.clipped_samples !== null ||
+  r.dc_offset !== null ||
+  r.leading_silence_s !== null ||
+  r.trailing_silence_s !== null ||
+  r.snr_db !== null;
 
 /** Statements and parameter arrays for one column list. */
 function shape(db: Database.Database, cols: string[]) {
   const params = cols.length + 4;
-  return { params, one: db.prepare(insertSql(cols, 1)), block: db.prepare(insertSql(cols, BLOCK)), args: new Array<unknown>(params * BLOCK).fill(null), single: new Array<unknown>(params).fill(null) };
+  return {
+    params,
+    one: db.prepare(insertSql(cols, 1)),
+    block: db.prepare(insertSql(cols, BLOCK)),
+    args: new Array<unknown>(params * BLOCK).fill(null),
+    single: new Array<unknown>(params).fill(null),
+  };
 }
 
 /**
