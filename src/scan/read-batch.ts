@@ -134,7 +134,10 @@ function readHeaders(
     const got = view.getInt32(at + 4, true);
     const size = view.getFloat64(at + 8, true);
     const mtime = f.link ? null : mtimeText(view.getFloat64(at + 16, true), view.getInt32(at + 24, true));
-    const row = analyzeHeaderWindow(root, f, bytes.subarray(at + RECORD_HEAD, at + RECORD_HEAD + got), size, mtime, state);
+    // A plain Uint8Array, not a Buffer: the header reader's views of it are then plain ones too,
+    // made without Buffer's constructor (four a file).
+    const window = new Uint8Array(bytes.buffer, bytes.byteOffset + at + RECORD_HEAD, got);
+    const row = analyzeHeaderWindow(root, f, window, size, mtime, state);
     if (row) out.push(row);
     else portable(f);
   }

@@ -2,7 +2,7 @@ import type { Analysis, SummaryRow } from '../domain/file-result.ts';
 import type { AggregateState } from '../domain/scan-part.ts';
 
 export type { AggregateState } from '../domain/scan-part.ts';
-import { compare, DEFAULT_WINDOW, problems } from '../domain/reference-clips.ts';
+import { compare, DEFAULT_WINDOW, eligible } from '../domain/reference-clips.ts';
 import type { ScanSummary } from '../domain/task.ts';
 import type { SpeakerRow } from '../store/types.ts';
 import type { SpeakerInfo } from './libritts.ts';
@@ -63,7 +63,7 @@ export class ScanAggregator {
   }
 
   private offer(s: SpeakerAcc, r: SummaryRow | null): void {
-    if (!r || problems(r, DEFAULT_WINDOW, this.header).length) return;
+    if (!r || !eligible(r, DEFAULT_WINDOW, this.header)) return;
     if (!s.best || compare(r, s.best, DEFAULT_WINDOW, this.header) < 0) s.best = r;
   }
 

@@ -30,7 +30,7 @@ describe('LibriTTS naming', () => {
       if (!m) return { subset: null, speaker_id: null, chapter_id: null, utterance_id: null };
       return { subset: parts.length >= 4 ? parts[parts.length - 4]! : null, speaker_id: m[1]!, chapter_id: m[2]!, utterance_id: stem };
     };
-    const piece = fc.constantFrom('', '/', '//', 'a', 'dev-clean', '84', '121123', '_', '-', '1', '07', '.wav', '.WaV', '.wav.', 'wav', '.', 'é', '\\xe9');
+    const piece = fc.constantFrom('', '/', '//', 'a', 'dev-clean', '84', '121123', '_', '-', '1', '07', '.wav', '.WaV', '.wav.', 'wav', '.', 'é', '\\xe9', '\n', '٣', '0', ':');
     const path = fc.array(piece, { maxLength: 14 }).map((xs) => xs.join(''));
     const dir = fc.constantFrom('', 'x', 'LibriTTS', 'dev-clean', '19');
     const libri = fc
