@@ -13,7 +13,7 @@ import { readWavHeader } from '../src/scan/wav-header.ts';
 import { ensureCorpus } from './lib/corpus.ts';
 import { timedScan, withService } from './lib/inprocess.ts';
 import { ratio, type BenchResult } from './lib/report.ts';
-import { postScan, startServer, waitTask } from './lib/server.ts';
+import { postScan, startServer } from './lib/server.ts';
 
 export interface LatencyOptions {
   requests: number;
@@ -75,25 +75,43 @@ export async function latencyBench(o: LatencyOptions): Promise<BenchResult> {
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'vl-empty-'));
   const body = JSON.stringify({ libritts_path: empty, analysis: 'header' });
 
-  const server = await startServer({ DB_PATH: path.join(empty, '..', `${path.basename(empty)}.db`), SCAN_WORKERS: '2', MAX_CONCURRENT_SCANS: '2', MAX_QUEUED_SCANS: '100000' });
+  // Four scans at once: two slots for the full scans, two for the scans the measured POSTs start
+  // (of an empty folder), which would otherwise queue behind the full ones.
+  const server = await startServer({ DB_PATH: path.join(empty, '..', `${path.basename(empty)}.db`), SCAN_WORKERS: '2', MAX_CONCURRENT_SCANS: '4', MAX_QUEUED_SCANS: '100000' });
   let idle;
   let loaded;
   try {
     await postLatency(server.url, body, Math.min(200, o.requests)); // warm-up
     idle = await postLatency(server.url, body, o.requests);
-    const scans = [await postScan(server.url, { libritts_path: full.root, analysis: 'full' }), await postScan(server.url, { libritts_path: full.root, analysis: 'full' })];
-    // Measure while both are processing.
+    // Two full scans run for the whole measurement: one that ends is replaced at once. (A 2.1 GB
+    // full scan takes ~0.4 s warm; the 2,000 POSTs take seconds, so two scans started once had
+    // ended before most POSTs were made, and "loaded" measured a mostly idle service.)
+    const status = (id: string) => fetch(`${server.url}/api/voice-library/scan-status/${id}`).then((r) => r.json() as Promise<{ phase: string | null; status: string }>);
+    const running = new Set<string>();
+    let measuring = true;
+    let started = 0;
+    const keep = async () => {
+      while (measuring) {
+        const id = await postScan(server.url, { libritts_path: full.root, analysis: 'full' });
+        running.add(id);
+        started++;
+        while (['queued', 'running'].includes((await status(id)).status)) await new Promise((r) => setTimeout(r, 5));
+        running.delete(id);
+      }
+    };
+    const keepers = [keep(), keep()];
+    // Measure once both are reading (or over: a smoke-size corpus can finish between two polls).
     for (;;) {
-      const snaps = await Promise.all(scans.map((id) => fetch(`${server.url}/api/voice-library/scan-status/${id}`).then((r) => r.json() as Promise<{ phase: string | null; status: string }>)));
-      // Processing, or already over (a smoke-size corpus can finish between two polls).
-      if (snaps.every((s) => s.phase === 'processing' || s.status !== 'running')) break;
+      const snaps = await Promise.all([...running].map(status));
+      if (snaps.length === 2 && snaps.every((s) => s.phase === 'processing' || s.status !== 'running')) break;
       await new Promise((r) => setTimeout(r, 20));
     }
+    const before = started;
     loaded = await postLatency(server.url, body, o.requests);
-    const stillRunning = await Promise.all(scans.map((id) => fetch(`${server.url}/api/voice-library/scan-status/${id}`).then((r) => r.json() as Promise<{ status: string }>)));
-    loaded = { ...loaded, scansRunningAtEnd: stillRunning.filter((s) => s.status === 'running').length };
-    for (const id of scans) await fetch(`${server.url}/api/voice-library/scan-cancel/${id}`, { method: 'POST' });
-    for (const id of scans) await waitTask(server.url, id);
+    loaded = { ...loaded, fullScans: started - before + 2 };
+    measuring = false;
+    for (const id of running) await fetch(`${server.url}/api/voice-library/scan-cancel/${id}`, { method: 'POST' });
+    await Promise.all(keepers);
   } finally {
     await server.stop();
   }
@@ -141,11 +159,18 @@ export async function latencyBench(o: LatencyOptions): Promise<BenchResult> {
         ratio: ratio(loaded.p99, idle.p99),
         target: '≤ 10 ms and ≤ 2× idle',
         pass: loaded.p99 <= 10 && (ratio(loaded.p99, idle.p99) ?? 99) <= 2,
-        note: `${loaded.errors} errors; ${loaded.scansRunningAtEnd} scans still running at the end`,
+        note: `${loaded.errors} errors; two full scans running throughout, ${loaded.fullScans} in all`,
       },
       { label: 'event-loop delay p99 during a full scan', value: loop.p99, unit: 'ms', target: '≤ 20 ms', pass: loop.p99 <= 20, note: `max ${loop.max.toFixed(1)} ms` },
       { label: `time to first byte: our POST (${o.headerFiles} files)`, value: ours, unit: 'ms' },
-      { label: 'time to first byte: blocking scan-then-answer endpoint', value: blocking, unit: 'ms', baseline: { label: 'ours', value: ours }, ratio: ratio(blocking, ours), note: 'how much sooner the client hears back' },
+      {
+        label: 'time to first byte: blocking scan-then-answer endpoint',
+        value: blocking,
+        unit: 'ms',
+        baseline: { label: 'ours', value: ours },
+        ratio: ratio(blocking, ours),
+        note: 'how much sooner the client hears back',
+      },
     ],
   };
 }
