@@ -26,7 +26,7 @@ export interface BatchReader {
 
 const dirOf = (rel: string): string => rel.slice(0, rel.lastIndexOf('/') + 1);
 
-/** Files of one directory read together: the files, their names' bytes, and those names NUL-terminated in one buffer. */
+/** Files of one directory read together: the files, their names' bytes (full analysis), and those names NUL-terminated in one buffer. */
 interface Run {
   dir: string;
   files: DiscoveredFile[];
@@ -76,8 +76,9 @@ export function readBatch(root: string, items: readonly ScanItem[], analysis: An
       // A folder the walk packed: its names are the bytes listed, as they are, `capacity` at a time.
       for (let rest: FolderFiles | null = item; rest;) {
         const [part, more]: [FolderFiles, FolderFiles | null] = rest.count > capacity ? splitFolder(rest, capacity) : [rest, null];
-        const names = folderNames(part);
-        readRun({ dir: part.dir, files: folderFiles(part, names), names, packed: namesBuffer(part) });
+        // Names one by one only where files are opened one by one (full analysis).
+        const names = analysis === 'header' ? [] : folderNames(part);
+        readRun({ dir: part.dir, files: folderFiles(part), names, packed: namesBuffer(part) });
         rest = more;
       }
       i++;

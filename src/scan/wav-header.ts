@@ -92,7 +92,26 @@ const fail = (code: FileErrorCode, detail: string, format: WavFormat | null = nu
   error: { code, detail },
 });
 
-function encodingOf(tag: number, bytesPerSample: number, le: boolean): { kind: SampleKind | null; encoding: string } {
+type Encoding = { kind: SampleKind | null; encoding: string };
+
+/**
+ * Answers of encodingOf by tag, sample size and byte order, made once each: a header scan asked
+ * the same few for every file, and made a new string and object each time.
+ */
+const encodings = new Map<number, Encoding>();
+
+function encodingOf(tag: number, bytesPerSample: number, le: boolean): Encoding {
+  // A tag fits 16 bits, and so does a sample size (blockAlign is 16 bits): the key is unique.
+  const key = (tag * 0x10000 + bytesPerSample) * 2 + (le ? 1 : 0);
+  let e = encodings.get(key);
+  if (!e) {
+    if (encodings.size >= 1024) encodings.clear(); // hostile files may ask for thousands
+    encodings.set(key, (e = makeEncoding(tag, bytesPerSample, le)));
+  }
+  return e;
+}
+
+function makeEncoding(tag: number, bytesPerSample: number, le: boolean): Encoding {
   const endian = le ? 'le' : 'be';
   switch (tag) {
     case TAG_PCM:

@@ -85,3 +85,48 @@ describe('readWavHeader on hostile input (property-based)', () => {
     );
   });
 });
+
+describe('readWavHeader: encodings', () => {
+  /** The encoding's name by its rule (wav-header.ts encodingOf), written out again as the oracle. */
+  const oracle = (tag: number, bytes: number, le: boolean): string => {
+    const endian = le ? 'le' : 'be';
+    if (tag === 1) return bytes === 1 ? 'pcm_u8' : `pcm_s${bytes * 8}${endian}`;
+    if (tag === 3) return `pcm_f${bytes * 8}${endian}`;
+    if (tag === 6) return 'pcm_alaw';
+    if (tag === 7) return 'pcm_mulaw';
+    return `format_0x${tag.toString(16).padStart(4, '0')}`;
+  };
+  /** A 44-byte header: RIFF or RIFX, a 16-byte fmt chunk, an empty data chunk. */
+  const header = (tag: number, channels: number, blockAlign: number, le: boolean): Uint8Array => {
+    const b = Buffer.alloc(44);
+    const u16 = (v: number, at: number) => (le ? b.writeUInt16LE(v, at) : b.writeUInt16BE(v, at));
+    const u32 = (v: number, at: number) => (le ? b.writeUInt32LE(v, at) : b.writeUInt32BE(v, at));
+    b.write(le ? 'RIFF' : 'RIFX', 0, 'latin1');
+    u32(36, 4);
+    b.write('WAVEfmt ', 8, 'latin1');
+    u32(16, 16);
+    u16(tag, 20);
+    u16(channels, 22);
+    u32(16000, 24);
+    u32(16000 * blockAlign, 28);
+    u16(blockAlign, 32);
+    u16((blockAlign / channels) * 8, 34);
+    b.write('data', 36, 'latin1');
+    u32(0, 40);
+    return b;
+  };
+
+  it('names every tag, sample size and byte order by the rule, however often and in whatever order asked (property, 5,000 headers)', () => {
+    const tag = fc.oneof(
+      fc.constantFrom(1, 3, 6, 7, 0xfffe - 1),
+      fc.integer({ min: 0, max: 0xffff }).filter((t) => t !== 0xfffe),
+    );
+    fc.assert(
+      fc.property(tag, fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 32 }), fc.boolean(), (t, channels, bytes, le) => {
+        const h = readWavHeader(new BufferSource(header(t, channels, channels * bytes, le)));
+        expect(h.format?.encoding).toBe(oracle(t, bytes, le));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
