@@ -21,33 +21,49 @@ export function resolveRoots(roots: string[]): string[] {
  * calls only: this runs in a request handler.
  */
 export async function checkScanPath(requested: string, roots: string[]): Promise<string> {
+  // With a slash appended, the kernel resolves the path only if it ends in a directory (POSIX
+  // pathname resolution), so one call says both where it leads and that it is a folder: one trip
+  // through the thread pool instead of two for every accepted POST (~50 µs of the main thread's
+  // and ~0.7 ms of the request's time each, with scans running). Only a refusal asks again.
   let real: string;
   try {
-    // The raw path, resolved the way the kernel does: `/r/link/..` is the parent of where the
-    // link leads, not `/r`. A lexical normalisation first would check one place and scan another.
-    const bytes = await fs.promises.realpath(requested, { encoding: 'buffer' });
-    real = bytes.toString('utf8');
-    // A real path that is not UTF-8 cannot be named in JSON; say so instead of scanning a lookalike.
-    if (!Buffer.from(real, 'utf8').equals(bytes)) {
-      throw new AppError(400, 'VALIDATION_FAILED', 'libritts_path resolves to a path whose bytes are not UTF-8', [
-        { path: 'libritts_path', message: 'its real path is not valid UTF-8' },
-      ]);
-    }
+    real = await realPath(`${requested}/`);
   } catch (err) {
-    if (err instanceof AppError) throw err;
-    // Refused before saying whether it exists; the lexical form is all there is to judge by.
-    if (!insideRoots(roots, path.resolve(requested))) throw notAllowed(requested);
-    throw new AppError(400, 'PATH_NOT_FOUND', `Path not found: ${requested}`);
+    if (err instanceof AppError || (err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw notFound(requested, roots, err);
+    // Not a folder at the end, or a file on the way: which one decides the answer.
+    let file: string;
+    try {
+      file = await realPath(requested);
+    } catch (again) {
+      throw notFound(requested, roots, again);
+    }
+    if (!insideRoots(roots, file)) throw notAllowed(requested);
+    throw new AppError(400, 'NOT_A_DIRECTORY', `Not a directory: ${requested}`);
   }
   if (!insideRoots(roots, real)) throw notAllowed(requested);
-  let stat: fs.Stats;
-  try {
-    stat = await fs.promises.stat(real);
-  } catch {
-    throw new AppError(400, 'PATH_NOT_FOUND', `Path not found: ${requested}`);
-  }
-  if (!stat.isDirectory()) throw new AppError(400, 'NOT_A_DIRECTORY', `Not a directory: ${requested}`);
   return real;
+}
+
+/**
+ * A path resolved the way the kernel does (`/r/link/..` is the parent of where the link leads,
+ * not `/r`: a lexical normalisation first would check one place and scan another), as text.
+ */
+async function realPath(p: string): Promise<string> {
+  const bytes = await fs.promises.realpath(p, { encoding: 'buffer' });
+  const real = bytes.toString('utf8');
+  // A real path that is not UTF-8 cannot be named in JSON; say so instead of scanning a lookalike.
+  if (!Buffer.from(real, 'utf8').equals(bytes)) {
+    throw new AppError(400, 'VALIDATION_FAILED', 'libritts_path resolves to a path whose bytes are not UTF-8', [
+      { path: 'libritts_path', message: 'its real path is not valid UTF-8' },
+    ]);
+  }
+  return real;
+}
+
+/** A path that cannot be resolved: refused when it is outside the roots (judged by its lexical form, all there is), else not found. */
+function notFound(requested: string, roots: string[], err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  return insideRoots(roots, path.resolve(requested)) ? new AppError(400, 'PATH_NOT_FOUND', `Path not found: ${requested}`) : notAllowed(requested);
 }
 
 const notAllowed = (p: string): AppError => new AppError(403, 'PATH_NOT_ALLOWED', `Path is outside the allowed scan roots: ${p}`);

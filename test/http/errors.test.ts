@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +53,14 @@ const cases: Case[] = [
   { name: 'path is a file', req: () => [scan, json({ libritts_path: `${tree.root}/speakers.tsv` })], status: 400, code: 'NOT_A_DIRECTORY' },
   { name: 'path outside SCAN_ROOTS', req: () => [scan, json({ libritts_path: outside })], status: 403, code: 'PATH_NOT_ALLOWED' },
   { name: 'symlink out of SCAN_ROOTS', req: () => [scan, json({ libritts_path: `${tree.root}/escape` })], status: 403, code: 'PATH_NOT_ALLOWED' },
+  // A folder is told from anything else in one resolution of `path/` (http/scan-path.ts); these
+  // are the answers that must stay apart when that resolution fails.
+  { name: 'symlink to a file out of SCAN_ROOTS (not told it is a file)', req: () => [scan, json({ libritts_path: `${tree.root}/escape-file` })], status: 403, code: 'PATH_NOT_ALLOWED' },
+  { name: 'symlink to a file inside', req: () => [scan, json({ libritts_path: `${tree.root}/file-link` })], status: 400, code: 'NOT_A_DIRECTORY' },
+  { name: 'a FIFO', req: () => [scan, json({ libritts_path: `${tree.root}/fifo` })], status: 400, code: 'NOT_A_DIRECTORY' },
+  { name: 'a path through a file', req: () => [scan, json({ libritts_path: `${tree.root}/speakers.tsv/dev-clean` })], status: 400, code: 'PATH_NOT_FOUND' },
+  { name: 'a dangling symlink', req: () => [scan, json({ libritts_path: `${tree.root}/dangling` })], status: 400, code: 'PATH_NOT_FOUND' },
+  { name: 'a symlink loop', req: () => [scan, json({ libritts_path: `${tree.root}/loop` })], status: 400, code: 'PATH_NOT_FOUND' },
   { name: 'text/plain body', req: () => [scan, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }], status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'form body', req: () => [scan, { method: 'POST', body: new URLSearchParams({ libritts_path: '/x' }) }], status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'no content type', req: () => [scan, { method: 'POST', body: '{}' }], status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
@@ -89,6 +98,12 @@ const cases: Case[] = [
 describe('bad requests get the contract error shape', () => {
   beforeAll(() => {
     fs.symlinkSync(outside, path.join(tree.root, 'escape'));
+    fs.writeFileSync(path.join(outside, 'secret.txt'), 'x');
+    fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(tree.root, 'escape-file'));
+    fs.symlinkSync(path.join(tree.root, 'speakers.tsv'), path.join(tree.root, 'file-link'));
+    fs.symlinkSync(path.join(tree.root, 'nowhere'), path.join(tree.root, 'dangling'));
+    fs.symlinkSync(path.join(tree.root, 'loop'), path.join(tree.root, 'loop'));
+    expect(spawnSync('mkfifo', [path.join(tree.root, 'fifo')]).status).toBe(0);
   });
 
   it(`covers at least 20 cases (${cases.length})`, () => expect(cases.length).toBeGreaterThanOrEqual(20));
