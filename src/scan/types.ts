@@ -65,6 +65,12 @@ export interface WorkerFaults {
   /** A worker exits when it reaches a file whose path ends with this. */
   crashOn?: string;
   /**
+   * Inside its turn to record rows (store/sqlite/write-gate.ts), when the batch holds a file whose
+   * path ends with `on`, a worker exits (a crash at that moment) or hangs there until terminated
+   * (for a cancel at that moment).
+   */
+  inTurn?: { on: string; then: 'exit' | 'hang' };
+  /**
    * A worker blocks in a read of this FIFO (opened without O_NONBLOCK) when it reaches a file
    * whose path ends with `hangOn`: a system call that never returns, like one on a hung mount.
    */

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Analysis, FileResult, RecordedFile } from '../domain/file-result.ts';
+import { releaseTurnOf } from '../store/sqlite/write-gate.ts';
 import { StorageFullError, type RowTarget } from '../store/types.ts';
 import { workerModule } from '../worker-url.ts';
 import { blankResult } from './analyze-file.ts';
@@ -69,8 +70,19 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  /** The thread's id, kept: a Worker's own reads -1 once the thread has exited. */
+  threadId: number;
   lane: Lane;
   job: Job | null;
+}
+
+/**
+ * After a thread that may have been recording a batch is gone: the turn to write it may have held
+ * (write-gate.ts) is given back, so that the other writers, the main thread's included, do not
+ * wait for a dead thread.
+ */
+function releaseTurn(job: Job, threadId: number): void {
+  if (job.request.type === 'batch' && job.request.write) releaseTurnOf(new Int32Array(job.request.write.gate), threadId);
 }
 
 const worker = workerModule(import.meta.url, 'worker');
@@ -184,12 +196,15 @@ export class WorkerPool {
     this.closed = true;
     for (const job of [...this.queues.read.splice(0), ...this.queues.list.splice(0)]) this.settle(job, new Error('worker pool closed'));
     const workers = [...this.slots.map((s) => s.worker), ...this.terminating];
+    const busy = this.slots.filter((s) => s.job).map((s) => ({ job: s.job!, threadId: s.threadId, worker: s.worker }));
     for (const s of this.slots) {
       if (s.job) this.settle(s.job, new Error('worker pool closed'));
       s.job = null;
       s.worker.removeAllListeners('exit');
     }
     const stopped = await Promise.all(workers.map((w) => Promise.race([w.terminate().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())])));
+    // The shutdown's last writes (a checkpoint, the tasks' states) must not wait for a dead thread's turn.
+    busy.forEach((b) => stopped[workers.indexOf(b.worker)] && releaseTurn(b.job, b.threadId));
     return { stuck: stopped.filter((ok) => !ok).length };
   }
 
@@ -253,7 +268,7 @@ export class WorkerPool {
       workerData: { faults: this.options.faults, roots: this.options.roots ?? [], lane },
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB },
     });
-    const slot: Slot = { worker: thread, lane, job: null };
+    const slot: Slot = { worker: thread, threadId: thread.threadId, lane, job: null };
     thread.on('message', (msg: WorkerResponse) => {
       const job = slot.job;
       if (!job || msg.id !== job.id) return;
@@ -278,6 +293,7 @@ export class WorkerPool {
     const job = slot.job;
     slot.job = null;
     this.slots[idx] = this.spawn(slot.lane);
+    if (job) releaseTurn(job, slot.threadId);
     if (job && !job.signal?.aborted) {
       job.signal?.removeEventListener('abort', job.onAbort);
       job.onCrash();
@@ -301,7 +317,10 @@ export class WorkerPool {
     const old = slot.worker;
     old.removeAllListeners('exit');
     this.terminating.add(old);
-    const gone = old.terminate().finally(() => this.terminating.delete(old));
+    const gone = old.terminate().finally(() => {
+      this.terminating.delete(old);
+      releaseTurn(job, slot.threadId);
+    });
     this.dispatch();
     // A thread that records rows itself may be committing a batch: the job settles once the
     // thread is gone, so that what is stored no longer changes after its caller hears of the

@@ -57,7 +57,7 @@ let writer: SqliteRowWriter | null = null;
 function writerFor(db: string): SqliteRowWriter {
   if (writer?.file !== db) {
     writer?.close();
-    writer = new SqliteRowWriter(db, { pageLimit: faults?.dbPageLimit });
+    writer = new SqliteRowWriter(db, { pageLimit: faults?.dbPageLimit, inTurn: faults?.inTurn });
   }
   return writer;
 }

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { DiscoveredFile } from '../../src/scan/types.ts';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import type { DiscoveredFile, WorkerFaults } from '../../src/scan/types.ts';
+import { openSqliteStores } from '../../src/store/sqlite/index.ts';
+import { MAIN_TOKEN, threadTurn, TURN_STALE_MS } from '../../src/store/sqlite/write-gate.ts';
 import { AbortError, WorkerPool, type BatchOutcome } from '../../src/scan/worker-pool.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
 import { packedFolders } from '../helpers/packed-folders.ts';
@@ -12,7 +14,7 @@ const pools: WorkerPool[] = [];
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.close()));
 });
-const newPool = (size = 2, faults?: { crashOn?: string }) => {
+const newPool = (size = 2, faults?: WorkerFaults) => {
   const p = new WorkerPool(size, { faults });
   pools.push(p);
   return p;
@@ -94,6 +96,49 @@ describe('WorkerPool: crashes and aborts', () => {
       ['d.wav', 'ok'],
       ['e.wav', 'ok'],
     ]);
+  });
+
+  it('a thread that dies inside its turn to record rows: the turn is given back at once, the next writer does not wait for it', async () => {
+    const dir = dirWith(['a.wav', 'die.wav', 'c.wav']);
+    const file = path.join(tempDir('vl-turn-'), 'v.db');
+    const stores = openSqliteStores(file);
+    onTestFinished(() => stores.close());
+    const gate = new SharedArrayBuffer(16);
+    const g = new Int32Array(gate);
+    const target = { db: file, task: 1, gate };
+    const pool = newPool(2, { inTurn: { on: 'die.wav', then: 'exit' } });
+    // Alone in its batch: no other thread takes a turn after it, so nothing but the pool gives the turn back.
+    const died = await pool.run(dir, 'header', files('die.wav'), undefined, target);
+    expect(died.rows.map((r) => [r.path, r.error?.code])).toEqual([['die.wav', 'WORKER_CRASHED']]);
+    expect(g[2]).toBe(0); // no dead thread's token left in the turn
+    const t0 = performance.now();
+    threadTurn(() => undefined, g, MAIN_TOKEN);
+    expect(performance.now() - t0).toBeLessThan(TURN_STALE_MS / 2);
+    const ok = await pool.run(dir, 'header', files('a.wav', 'c.wav'), undefined, target);
+    expect(ok.written.reduce((n, w) => n + w.rows, 0)).toBe(2);
+    expect(stores.database.db.prepare('SELECT path FROM results WHERE task = 1 ORDER BY path').pluck().all()).toEqual(['a.wav', 'c.wav']);
+  });
+
+  it('a thread cancelled inside its turn to record rows: the turn is given back once it is gone', async () => {
+    const dir = dirWith(['hang.wav']);
+    const file = path.join(tempDir('vl-turn-'), 'v.db');
+    const stores = openSqliteStores(file);
+    onTestFinished(() => stores.close());
+    const gate = new SharedArrayBuffer(16);
+    const g = new Int32Array(gate);
+    const pool = newPool(1, { inTurn: { on: 'hang.wav', then: 'hang' } });
+    const ac = new AbortController();
+    const run = pool.run(dir, 'header', files('hang.wav'), ac.signal, { db: file, task: 1, gate });
+    for (const t = Date.now(); g[2] === 0;) {
+      expect(Date.now() - t).toBeLessThan(10_000);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    ac.abort();
+    await expect(run).rejects.toBeInstanceOf(AbortError);
+    expect(g[2]).toBe(0);
+    const t0 = performance.now();
+    threadTurn(() => undefined, g, MAIN_TOKEN);
+    expect(performance.now() - t0).toBeLessThan(TURN_STALE_MS / 2);
   });
 
   it('an abort rejects queued and running batches at once and frees the threads', async () => {

@@ -24,10 +24,10 @@ export class SqliteRowWriter {
 
   private pageLimit = 0;
 
-  /** `pageLimit`: fault injection for tests (scan/types.ts WorkerFaults.dbPageLimit). */
+  /** `pageLimit`, `inTurn`: fault injection for tests (scan/types.ts WorkerFaults). */
   constructor(
     readonly file: string,
-    private readonly faults: { pageLimit?: Int32Array | undefined } = {},
+    private readonly faults: { pageLimit?: Int32Array | undefined; inTurn?: { on: string; then: 'exit' | 'hang' } | undefined } = {},
   ) {
     this.db = new Database(file, { fileMustExist: true });
     this.db.pragma('synchronous = NORMAL');
@@ -44,7 +44,22 @@ export class SqliteRowWriter {
   write(task: number, rows: RecordedFile[], gate: Int32Array): void {
     const limit = this.faults.pageLimit ? Atomics.load(this.faults.pageLimit, 0) : 0;
     if (limit !== this.pageLimit) this.db.pragma(`max_page_count = ${(this.pageLimit = limit) || 1073741823}`);
-    write(() => threadTurn(() => this.insert.immediate(task, rows), gate, TURN_TOKEN), gate);
+    const fault = this.faults.inTurn;
+    write(
+      () =>
+        threadTurn(
+          () => {
+            if (fault && rows.some((r) => r.path.endsWith(fault.on))) {
+              if (fault.then === 'exit') process.exit(70);
+              Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // until terminated
+            }
+            return this.insert.immediate(task, rows);
+          },
+          gate,
+          TURN_TOKEN,
+        ),
+      gate,
+    );
   }
 
   close(): void {
