@@ -7,16 +7,21 @@ export const filesIn = (item: ScanItem): number => ('names' in item ? item.count
 /** A packed folder's names, NUL-terminated, as a Buffer (a clone arrives as a plain Uint8Array). */
 export const namesBuffer = (folder: FolderFiles): Buffer => Buffer.from(folder.names.buffer, folder.names.byteOffset, folder.names.byteLength);
 
+/** Calls `visit` with where each of a packed folder's names starts and ends (its NUL), in order. */
+function eachName(folder: FolderFiles, bytes: Buffer, visit: (at: number, end: number, k: number) => void): void {
+  for (let at = 0, k = 0; k < folder.count; k++) {
+    const end = bytes.indexOf(0, at);
+    if (end < 0) break;
+    visit(at, end, k);
+    at = end + 1;
+  }
+}
+
 /** A packed folder's names as views of its bytes (each without its NUL), in order. */
 export function folderNames(folder: FolderFiles): Buffer[] {
   const bytes = namesBuffer(folder);
   const out: Buffer[] = [];
-  for (let at = 0; out.length < folder.count;) {
-    const end = bytes.indexOf(0, at);
-    if (end < 0) break;
-    out.push(bytes.subarray(at, end));
-    at = end + 1;
-  }
+  eachName(folder, bytes, (at, end) => out.push(bytes.subarray(at, end)));
   return out;
 }
 
@@ -34,12 +39,7 @@ export function folderFiles(folder: FolderFiles): DiscoveredFile[] {
   const bytes = namesBuffer(folder);
   const prefix = folder.dir === '' ? '' : `${folder.dir}/`;
   const out: DiscoveredFile[] = [];
-  for (let at = 0; out.length < folder.count;) {
-    const end = bytes.indexOf(0, at);
-    if (end < 0) break;
-    out.push({ rel: prefix + nameAt(bytes, at, end), link: folder.links?.[out.length] === 1 });
-    at = end + 1;
-  }
+  eachName(folder, bytes, (at, end, k) => out.push({ rel: prefix + nameAt(bytes, at, end), link: folder.links?.[k] === 1 }));
   return out;
 }
 

@@ -141,6 +141,10 @@ export class TranscriptReader {
   private lastDir = '';
   private lastName = '';
   private lastTable: ChapterTable = { table: new Map(), sig: null };
+  // The last chapter table's name, and the ids it was made from (tableName).
+  private lastSpeaker = '';
+  private lastChapter = '';
+  private lastTableName = '';
 
   constructor(private readonly cacheSize = 32) {}
 
@@ -193,10 +197,6 @@ export class TranscriptReader {
     }
     return { text_normalized, text_original, sidecars: trusted ? JSON.stringify(consulted) : null };
   }
-
-  private lastSpeaker = '';
-  private lastChapter = '';
-  private lastTableName = '';
 
   /** `<speaker>_<chapter>.trans.tsv` (sidecarNames' `table`), made once per chapter. */
   private tableName(speaker: string, chapter: string): string {

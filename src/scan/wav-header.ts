@@ -56,15 +56,15 @@ function fourcc(b: Uint8Array, at = 0): string {
 function id32(b: Uint8Array, at = 0): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
-const code = (s: string): number => id32(Uint8Array.from(s, (c) => c.charCodeAt(0)));
-const RIFF = code('RIFF');
-const RIFX = code('RIFX');
-const RF64 = code('RF64');
-const BW64 = code('BW64');
-const WAVE = code('WAVE');
-const DS64 = code('ds64');
-const FMT = code('fmt ');
-const DATA = code('data');
+const idOf = (s: string): number => id32(Uint8Array.from(s, (c) => c.charCodeAt(0)));
+const RIFF = idOf('RIFF');
+const RIFX = idOf('RIFX');
+const RF64 = idOf('RF64');
+const BW64 = idOf('BW64');
+const WAVE = idOf('WAVE');
+const DS64 = idOf('ds64');
+const FMT = idOf('fmt ');
+const DATA = idOf('data');
 
 /** Whether 4 bytes can be a chunk id: printable ASCII, as every registered id is. */
 function looksLikeChunkId(b: Uint8Array): boolean {

@@ -54,14 +54,10 @@ function put(out: unknown[], at: number, task: number, r: RecordedFile, signal: 
   out[at + 19] = r.reused ? 1 : 0;
 }
 
-const hasSignal = (r: RecordedFile): boolean =>
-  r.peak_dbfs !== null ||
-  r.rms_dbfs !== null ||
-  r.clipped_samples !== null ||
-  r.dc_offset !== null ||
-  r.leading_silence_s !== null ||
-  r.trailing_silence_s !== null ||
-  r.snr_db !== null;
+function hasSignal(r: RecordedFile): boolean {
+  for (const f of SIGNAL_FIELDS) if (r[f] !== null) return true;
+  return false;
+}
 
 /** Statements and parameter arrays for one column list. */
 function shape(db: Database.Database, cols: string[]) {
