@@ -15,6 +15,7 @@ import { codeError, ioError, NOT_REGULAR, OUTSIDE } from './safe-open.ts';
 export interface NativeIo {
   readHeaders(dirfd: number, names: Buffer, count: number, window: number, out: Buffer): number;
   openAt(dirfd: number, name: Buffer, stat: Float64Array): number;
+  statAt(dirfd: number, name: Buffer, stat: Float64Array): number;
   listDir(dirfd: number, out: Buffer): number;
   closeFd(fd: number): number;
 }
@@ -30,7 +31,11 @@ function load(): { io: NativeIo | null; why: string } {
     return { io: null, why: 'no /proc/self/fd on this system' };
   }
   try {
-    return { io: createRequire(import.meta.url)(fileURLToPath(ADDON_PATH)) as NativeIo, why: '' };
+    const io = createRequire(import.meta.url)(fileURLToPath(ADDON_PATH)) as NativeIo;
+    // A build from older sources lacks newer calls: take the portable path rather than fail mid-scan.
+    const missing = (['readHeaders', 'openAt', 'statAt', 'listDir', 'closeFd'] as const).filter((f) => typeof io[f] !== 'function');
+    if (missing.length) return { io: null, why: `native/build/Release/scan_io.node lacks ${missing.join(', ')}; run npm run build:native` };
+    return { io, why: '' };
   } catch (err) {
     return { io: null, why: `native/build/Release/scan_io.node did not load (${(err as Error).message.split('\n')[0]}); run npm run build:native` };
   }
@@ -109,3 +114,12 @@ export function openAt(io: NativeIo, dir: PinnedDir, name: Buffer): OpenedAt | F
 }
 
 const ZERO = Buffer.alloc(1);
+
+/**
+ * The size and modification time (nanoseconds, as decimal text) of the regular file `name`
+ * (bytes, no `/`) in `dir`, never following a symlink; null when it is not one or cannot be had.
+ */
+export function statAt(io: NativeIo, dir: PinnedDir, name: Buffer): { size: number; mtime_ns: string } | null {
+  if (io.statAt(dir.fd, Buffer.concat([name, ZERO]), statOut) !== 0) return null;
+  return { size: statOut[0]!, mtime_ns: String(BigInt(statOut[1]!) * 1_000_000_000n + BigInt(statOut[2]!)) };
+}

@@ -33,8 +33,13 @@ export interface FolderFiles {
 /** What a batch holds: files one by one (a rescan's, a resumed part's), folders packed, or both. */
 export type ScanItem = DiscoveredFile | FolderFiles;
 
-/** What a scan thread tells of a batch it recorded itself: counts and the batch's part of the summary. */
+/**
+ * What a scan thread tells of a batch it recorded itself: counts and the batch's part of the
+ * summary. `rows` and `failed` count the rows copied from a rescan's reference too, `reused`
+ * those alone; `bytes` and `outcomes` only the files read.
+ */
 export interface WrittenBatch extends Tally {
+  reused: number;
   summary: AggregateState;
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import type { FileFingerprint } from '../domain/file-result.ts';
+import type { FileError, FileFingerprint } from '../domain/file-result.ts';
 import { fsPath, nameToText } from './file-names.ts';
-import { nativeIo, PinnedDir, type NativeIo } from './native-io.ts';
+import { nativeIo, PinnedDir, statAt, type NativeIo } from './native-io.ts';
 import { parseLibriTTSPath, readChapterTable, sidecarNames, tableDecides, type ChapterTable } from './libritts.ts';
 import type { WalkScope } from '../domain/scan-part.ts';
 import { FolderPacker } from './folder-files.ts';
@@ -146,12 +146,16 @@ class FolderPrints {
   /** The folder's chapter tables, read when a file first needs one. */
   private readonly tables = new Map<string, ChapterTable>();
 
+  /** The folder held open for the native stats, on first use; a FileError when it moved (then nothing is fingerprinted). */
+  private pinned: PinnedDir | FileError | null = null;
+
   constructor(
-    dir: string | Buffer,
+    private readonly dir: string | Buffer,
     entries: Entry[],
     /** The scan's root and this folder's path under it (text form), for reading chapter tables. */
     private readonly root: string,
     private readonly rel: string,
+    private readonly io: NativeIo | null,
   ) {
     for (const e of entries) this.kinds.set(nameToText(e.name), e.kind);
     this.prefix = Buffer.concat([typeof dir === 'string' ? Buffer.from(dir, 'utf8') : dir, Buffer.from('/')]);
@@ -159,8 +163,21 @@ class FolderPrints {
 
   private readonly prefix: Buffer;
 
-  private full(name: string | Buffer): Buffer {
-    return Buffer.concat([this.prefix, typeof name === 'string' ? Buffer.from(name, 'utf8') : name]);
+  /**
+   * "size:mtime_ns" of the regular file `name` in this folder. Natively, relative to the folder
+   * held open (the same folder that was listed, whatever its path leads to by now); else by lstat
+   * of the full path.
+   */
+  private stat(name: string | Buffer): { size: number; mtime_ns: string } | null {
+    const bytes = typeof name === 'string' ? Buffer.from(name, 'utf8') : name;
+    if (!this.io) return statSig(Buffer.concat([this.prefix, bytes]));
+    const pinned = (this.pinned ??= PinnedDir.open(this.dir));
+    return pinned instanceof PinnedDir ? statAt(this.io, pinned, bytes) : null;
+  }
+
+  close(): void {
+    if (this.pinned instanceof PinnedDir) this.pinned.close();
+    this.pinned = null;
   }
 
   private sidecar(name: string): string {
@@ -168,7 +185,7 @@ class FolderPrints {
     if (sig === undefined) {
       const kind = this.kinds.get(name);
       // A name that does not round-trip (bytes that are not UTF-8) is not judged: 'x' never matches.
-      const st = kind === 'file' && !name.includes('\\') ? statSig(this.full(name)) : null;
+      const st = kind === 'file' && !name.includes('\\') ? this.stat(name) : null;
       sig = kind === undefined ? '-' : st ? `${st.size}:${st.mtime_ns}` : 'x';
       this.sigs.set(name, sig);
     }
@@ -186,7 +203,7 @@ class FolderPrints {
   of(name: Buffer, rel: string): FileFingerprint | undefined {
     const text = nameToText(name);
     if (text.includes('\\')) return undefined;
-    const st = statSig(this.full(name));
+    const st = this.stat(name);
     if (!st) return undefined;
     const ids = parseLibriTTSPath(rel);
     const names = sidecarNames(text, ids);
@@ -267,14 +284,19 @@ export function* walkWavFiles(
   /** `io: null`: list the portable way (the tests' oracle), even where the native reader is built. */
   opts: { fingerprints?: boolean; io?: NativeIo | null } = {},
 ): Generator<DiscoveredFile> {
-  for (const { rel, dir, entries } of folders(root, scope, !!opts.fingerprints, opts.io)) {
-    const prints = opts.fingerprints ? new FolderPrints(dir, entries, root, rel) : null;
-    for (const e of entries) {
-      if (!isWavEntry(e, scope.shard)) continue;
-      const text = nameToText(e.name);
-      const fileRel = rel === '' ? text : `${rel}/${text}`;
-      const fp = prints && e.kind === 'file' ? prints.of(e.name, fileRel) : undefined;
-      yield fp ? { rel: fileRel, link: false, fp } : { rel: fileRel, link: e.kind === 'link' };
+  const io = opts.io === undefined ? nativeIo : opts.io;
+  for (const { rel, dir, entries } of folders(root, scope, !!opts.fingerprints, io)) {
+    const prints = opts.fingerprints ? new FolderPrints(dir, entries, root, rel, io) : null;
+    try {
+      for (const e of entries) {
+        if (!isWavEntry(e, scope.shard)) continue;
+        const text = nameToText(e.name);
+        const fileRel = rel === '' ? text : `${rel}/${text}`;
+        const fp = prints && e.kind === 'file' ? prints.of(e.name, fileRel) : undefined;
+        yield fp ? { rel: fileRel, link: false, fp } : { rel: fileRel, link: e.kind === 'link' };
+      }
+    } finally {
+      prints?.close();
     }
   }
 }

@@ -9,11 +9,13 @@ import { nativeIo } from './native-io.ts';
 import { folderPlan } from './plan.ts';
 import { HeaderRecords, readBatch, type BatchReader } from './read-batch.ts';
 import { verifyRoot } from './safe-open.ts';
-import { tally, type Analysis, type RecordedFile } from '../domain/file-result.ts';
+import { tally, type Analysis, type RecordedFile, type SummaryRow } from '../domain/file-result.ts';
 import { SqliteRowWriter } from '../store/sqlite/row-writer.ts';
 import { StorageFullError } from '../store/types.ts';
 import { ScanAggregator } from './summary.ts';
-import type { DiscoveredFile, WorkerFaults, WorkerRequest, WorkerResponse, WrittenBatch } from './types.ts';
+import type { RowTarget } from '../store/types.ts';
+import type { DiscoveredFile, ScanItem, WorkerFaults, WorkerRequest, WorkerResponse, WrittenBatch } from './types.ts';
+import { unchanged } from './unchanged.ts';
 import { walkPacked, walkWavFiles } from './walk.ts';
 
 if (!parentPort) throw new Error('scan worker must run in a worker thread');
@@ -62,11 +64,37 @@ function writerFor(db: string): SqliteRowWriter {
   return writer;
 }
 
-/** What the main thread needs of rows this thread recorded: counts, and their part of the summary. */
-function writtenBatch(analysis: Analysis, rows: RecordedFile[]): WrittenBatch {
+/** What the main thread needs of rows this thread recorded (read, or copied): counts, and their part of the summary. */
+function writtenBatch(analysis: Analysis, rows: RecordedFile[], copied: SummaryRow[]): WrittenBatch {
   const summary = new ScanAggregator(analysis);
   summary.add(rows);
-  return { ...tally(rows), summary: summary.toState() };
+  const read = tally(rows);
+  if (!copied.length) return { ...read, reused: 0, summary: summary.toState() };
+  summary.add(copied);
+  const kept = tally(copied);
+  return { ...read, rows: read.rows + kept.rows, failed: read.failed + kept.failed, reused: kept.rows, summary: summary.toState() };
+}
+
+/**
+ * A rescan's batch: copies the rows of the files its reference scan saw as they are now (one
+ * lookup and one copy for the batch), and gives back the items left to read. A file the copy
+ * missed (the reference deleted meanwhile) is read.
+ */
+function copyUnchanged(target: RowTarget, items: ScanItem[], copied: SummaryRow[]): ScanItem[] {
+  const ref = target.reuse!;
+  const printed: DiscoveredFile[] = [];
+  for (const it of items) if ('rel' in it && it.fp) printed.push(it);
+  if (!printed.length) return items;
+  const w = writerFor(target.db);
+  const prints = w.fingerprints(
+    ref.from,
+    printed.map((f) => f.rel),
+  );
+  const same = printed.filter((f) => unchanged(f.fp!, prints.get(f.rel))).map((f) => f.rel);
+  if (!same.length) return items;
+  for (const row of w.copy(target.task, ref.from, same, ref.headerOnly, new Int32Array(target.gate))) copied.push(row);
+  const done = new Set(copied.map((r) => r.path));
+  return items.filter((it) => !('rel' in it) || !done.has(it.rel));
 }
 
 const send = (msg: WorkerResponse): void => port.postMessage(msg);
@@ -81,18 +109,22 @@ port.on('message', (msg: WorkerRequest) => {
     case 'batch': {
       // Chapter tables are cached within a batch only: a rescan must see the tables as they are now.
       state.transcripts.reset();
-      const rows = readBatch(msg.root, msg.files, msg.analysis, state, reader);
-      if (!msg.write) {
-        send({ type: 'result', id: msg.id, results: rows });
+      const target = msg.write;
+      if (!target) {
+        send({ type: 'result', id: msg.id, results: readBatch(msg.root, msg.files, msg.analysis, state, reader) });
         return;
       }
+      const copied: SummaryRow[] = [];
+      let rows: RecordedFile[] = [];
       try {
-        writerFor(msg.write.db).write(msg.write.task, rows, new Int32Array(msg.write.gate));
+        const left = target.reuse ? copyUnchanged(target, msg.files, copied) : msg.files;
+        rows = left.length ? readBatch(msg.root, left, msg.analysis, state, reader) : [];
+        if (rows.length) writerFor(target.db).write(target.task, rows, new Int32Array(target.gate));
       } catch (err) {
         send({ type: 'write-failed', id: msg.id, storageFull: err instanceof StorageFullError, message: (err as Error).message });
         return;
       }
-      send({ type: 'written', id: msg.id, batch: writtenBatch(msg.analysis, rows) });
+      send({ type: 'written', id: msg.id, batch: writtenBatch(msg.analysis, rows, copied) });
       return;
     }
     case 'walk': {

@@ -141,6 +141,17 @@ export interface RowTarget {
   db: string;
   task: number;
   gate: SharedArrayBuffer;
+  /**
+   * A rescan's reference scan (its key), whose rows of unchanged files the scan thread copies
+   * itself; `headerOnly`: the signal fields are left null (a header scan reusing a full one).
+   */
+  reuse?: { from: number; headerOnly: boolean };
+}
+
+/** The scan a rescan copies rows from, as threadWrites is told of it. */
+export interface ReuseSource {
+  taskId: string;
+  headerOnly: boolean;
 }
 
 export interface ResultStore {
@@ -149,9 +160,11 @@ export interface ResultStore {
   /**
    * Where scan threads may record this task's rows themselves (row-writer.ts), with the same
    * rules as insertResults; null when rows must come back to insertResults (a database no other
-   * connection can open, or a store across the network).
+   * connection can open, or a store across the network). With `reuse`, the target also names the
+   * reference scan, and the scan threads copy its rows of unchanged files themselves (no `reuse`
+   * in the target when that scan is gone: then copyResults' own lookup decides).
    */
-  threadWrites(taskId: string): RowTarget | null;
+  threadWrites(taskId: string, reuse?: ReuseSource | null): RowTarget | null;
   /** One page of the rows that match a filter, in a sort order (result-query.ts). */
   page(taskId: string, query: ResultsQuery): Promise<ResultPage>;
   /** How many rows match a filter. */

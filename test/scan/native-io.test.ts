@@ -6,7 +6,7 @@ import type { Analysis } from '../../src/domain/file-result.ts';
 import { SAMPLE_CHUNK } from '../../src/scan/analyze-file.ts';
 import { sampleBuffer } from '../../src/scan/int16-kernel.ts';
 import { TranscriptReader } from '../../src/scan/libritts.ts';
-import { nativeIo, nativeIoMissing, openAt, PinnedDir } from '../../src/scan/native-io.ts';
+import { nativeIo, nativeIoMissing, openAt, PinnedDir, statAt } from '../../src/scan/native-io.ts';
 import { HeaderRecords, readBatch } from '../../src/scan/read-batch.ts';
 import type { DiscoveredFile, ScanItem } from '../../src/scan/types.ts';
 import { walkWavFiles } from '../../src/scan/walk.ts';
@@ -150,6 +150,53 @@ describe('the native file reader (native/scan-io.c)', () => {
     } finally {
       pinned.close();
     }
+  });
+
+  it('stats a regular file without following a link: the size and nanosecond time lstat gives, nothing for anything else', () => {
+    const root = fs.realpathSync(tempDir('vl-native-stat-'));
+    fs.writeFileSync(path.join(root, 'a.wav'), toneWav({ durationS: 0.01 }));
+    execFileSync('touch', ['-m', '-d', '2020-09-13 12:26:40.123456789', path.join(root, 'a.wav')]);
+    fs.symlinkSync(path.join(root, 'a.wav'), path.join(root, 'link.wav'));
+    fs.mkdirSync(path.join(root, 'dir.wav'));
+    execFileSync('mkfifo', [path.join(root, 'fifo.wav')]);
+    const pinned = PinnedDir.open(root) as PinnedDir;
+    try {
+      const st = fs.lstatSync(path.join(root, 'a.wav'), { bigint: true });
+      expect(statAt(io, pinned, Buffer.from('a.wav'))).toEqual({ size: Number(st.size), mtime_ns: String(st.mtimeNs) });
+      expect(String(st.mtimeNs)).toMatch(/123456789$/);
+      for (const name of ['link.wav', 'dir.wav', 'fifo.wav', 'gone.wav', '../a.wav', '..', '.']) expect(statAt(io, pinned, Buffer.from(name))).toBeNull();
+      const out = new Float64Array(3);
+      expect(io.statAt(pinned.fd, Buffer.from('link.wav\0'), out)).toBe(-100000);
+      expect(io.statAt(pinned.fd, Buffer.from('gone.wav\0'), out)).toBe(-2); // ENOENT
+      expect(io.statAt(pinned.fd, Buffer.from('../a.wav\0'), out)).toBe(-22); // EINVAL
+      expect(io.statAt(-100, Buffer.from('a.wav\0'), out)).toBe(-9); // EBADF, never the working directory
+      expect(() => io.statAt(pinned.fd, Buffer.from('a.wav'), out)).toThrow(TypeError); // no NUL
+      expect(() => io.statAt(pinned.fd, Buffer.from('a.wav\0'), new Float64Array(2))).toThrow(TypeError);
+    } finally {
+      pinned.close();
+    }
+  });
+
+  it('fingerprints a rescan’s walk as the portable lstat does: links, a FIFO, a folder named *.wav, text files that are links or absent, names that are not UTF-8', () => {
+    const tree = makeLibriTTSTree({ utterancesPerChapter: 5 });
+    const root = fs.realpathSync(tree.root);
+    const firstRel = [...walkWavFiles(root)][0]!.rel;
+    const chapter = path.dirname(path.join(root, firstRel));
+    const first = path.basename(firstRel);
+    const stem = first.slice(0, -4);
+    fs.symlinkSync(path.join(chapter, first), path.join(chapter, 'zz_link.wav'));
+    execFileSync('mkfifo', [path.join(chapter, 'zz_fifo.wav')]);
+    fs.mkdirSync(path.join(chapter, 'zz_dir.wav'));
+    fs.writeFileSync(path.join(chapter, Buffer.concat([Buffer.from('zz_'), Buffer.from([0xff, 0xfe]), Buffer.from('.wav')]).toString('latin1')), toneWav({ durationS: 0.01 }));
+    fs.writeFileSync(Buffer.concat([Buffer.from(chapter + '/zz_'), Buffer.from([0xc3, 0x28]), Buffer.from('.wav')]), toneWav({ durationS: 0.01 }));
+    for (const t of fs.readdirSync(chapter).filter((n) => n.endsWith('.trans.tsv'))) fs.rmSync(path.join(chapter, t));
+    fs.rmSync(path.join(chapter, `${stem}.original.txt`), { force: true });
+    fs.symlinkSync(path.join(chapter, `${stem}.normalized.txt`), path.join(chapter, `${stem}.original.txt`));
+    const native = [...walkWavFiles(root, undefined, { fingerprints: true })];
+    const portable = [...walkWavFiles(root, undefined, { fingerprints: true, io: null })];
+    expect(native).toEqual(portable);
+    expect(native.filter((f) => f.fp).length).toBeGreaterThan(20);
+    expect(native.find((f) => f.rel.endsWith(first))!.fp!.sidecars).toMatchObject({ [`${stem}.original.txt`]: 'x' });
   });
 
   it('lists a folder of any size, names as bytes, kinds from the directory entry', () => {

@@ -112,6 +112,59 @@ describe('scanPart where the reading threads record the rows (SQLite)', () => {
   });
 });
 
+describe('scanPart rescans where the reading threads copy the unchanged rows (SQLite)', () => {
+  /** Flips a file's samples, keeps its size, and dates it well in the past (not racy). */
+  const rewriteSameSize = (file: string) => {
+    const bytes = fs.readFileSync(file);
+    for (let i = 44; i < bytes.length; i++) bytes[i] = 255 - bytes[i]!;
+    fs.writeFileSync(file, bytes);
+    const old = new Date(Date.now() - 600_000);
+    fs.utimesSync(file, old, old);
+  };
+
+  it.each([
+    ['header', 'header'],
+    ['full', 'full'],
+    ['header', 'full'],
+  ] as const)(
+    'a %s rescan of a %s scan: the same rows, counts and summary as when this thread copies them, also when a changed file crashes its worker after its batch was copied',
+    async (analysis, refAnalysis) => {
+      const tree = makeLibriTTSTree({ utterancesPerChapter: 7 });
+      const root = fs.realpathSync(tree.root);
+      ageTree(root);
+      const part = wholeTreePlan(null)[0]!;
+      const all = [...walkWavFiles(root)].map((f) => f.rel);
+      const ref = await newTask(root);
+      await scanPart({ taskId: ref, root, analysis: refAnalysis, part, resume: false, reference: null }, { pool, results: stores.results }, new AbortController().signal, () => {});
+      const changed = [all[2]!, all[9]!, all[all.length - 1]!];
+      for (const f of changed) rewriteSameSize(path.join(root, f));
+      const crashing = new WorkerPool(1, { faults: { crashOn: changed[1]! } });
+      onTestFinished(() => crashing.close().then(() => undefined));
+      const run = async (threads: boolean, on: WorkerPool) => {
+        const results: ResultStore = threads ? stores.results : Object.create(stores.results, { threadWrites: { value: () => null } });
+        const task = await newTask(root);
+        let last: PartProgress | null = null;
+        const agg = await scanPart(
+          { taskId: task, root, analysis, part, resume: false, reference: { taskId: ref, analysis: refAnalysis } },
+          { pool: on, results, headerBatch: 8, fullBatch: 8 },
+          new AbortController().signal,
+          (p) => (last = p),
+        );
+        return { rows: (await rows(task)).map((r) => JSON.stringify(r)), progress: last, summary: agg.summary(), speakers: agg.speakers(new Map()) };
+      };
+      const viaThreads = await run(true, pool);
+      expect(viaThreads.rows).toHaveLength(all.length);
+      expect(viaThreads.progress).toMatchObject({ done: all.length, reused: all.length - changed.length, walked: true });
+      expect(viaThreads).toEqual(await run(false, pool));
+      // A crash after the copy: the retry counts the rows copied before it as reused, not read.
+      const crashed = await run(true, crashing);
+      expect(crashed.progress).toMatchObject({ done: all.length, reused: all.length - changed.length });
+      expect(crashed).toEqual(await run(false, crashing));
+      expect(crashed.rows.filter((r) => r.includes('"WORKER_CRASHED"'))).toEqual([expect.stringContaining(JSON.stringify(changed[1]))]);
+    },
+  );
+});
+
 describe('scanPart batches', () => {
   it.each([
     ['header', 5],

@@ -1,18 +1,15 @@
 import type Database from 'better-sqlite3';
-import { RESULT_COLUMNS, SIGNAL_FIELDS, type FileResult, type SummaryRow } from '../../domain/file-result.ts';
-import { fromRecord, SUMMARY_RETURNED, summaryOf, type ResultRecord } from '../result-record.ts';
+import { RESULT_COLUMNS, type FileResult, type SummaryRow } from '../../domain/file-result.ts';
+import { fromRecord, type ResultRecord } from '../result-record.ts';
 import { filterCondition, pageQueries, searchWords, type Dialect, type PagePlan, type ResultCursor, type ResultFilter, type SortKey } from '../result-query.ts';
-import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow, RowTarget } from '../types.ts';
+import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow, RowTarget, ReuseSource } from '../types.ts';
 import { catalogIndexer } from './catalog-indexer.ts';
 import { write, type SqliteDatabase } from './database.ts';
 import { WRITE_GATE } from './write-gate.ts';
 import { rowInserter } from './result-insert.ts';
+import { PATHS_PER_QUERY, ReuseRows } from './reuse-rows.ts';
 
 const COLS = [...RESULT_COLUMNS, 'error_code', 'error_detail'];
-/** What a reused row takes from the one it copies: every column but the task and the flag. */
-const COPIED = [...COLS, 'mtime_ns', 'sidecars'];
-/** SQLite's default limit on bound parameters is 32766; path lookups go in chunks well below it. */
-const PATHS_PER_QUERY = 500;
 
 const SORT_COLUMN: Record<SortKey, string> = { path: 'path', duration_s: 'duration_s', snr_db: 'snr_db', rms_dbfs: 'rms_dbfs', peak_dbfs: 'peak_dbfs', speaker_id: 'speaker_key' };
 
@@ -121,8 +118,7 @@ export class SqliteResultStore implements ResultStore {
   private readonly insertMany: ReturnType<typeof rowInserter>;
   private readonly byPaths = new Map<number, Database.Statement>();
   private readonly byRids = new Map<number, Database.Statement>();
-  private readonly printsByPaths = new Map<number, Database.Statement>();
-  private readonly copies = new Map<string, Database.Statement>();
+  private readonly reuse: ReuseRows;
   private readonly queries = new Map<string, Database.Statement>();
   private readonly indexInline: (() => void) | null;
   /** replaceSpeakers' transaction, made once (making one costs ~12 µs: sqlite/event-log.ts). */
@@ -151,6 +147,7 @@ export class SqliteResultStore implements ResultStore {
         this.stmt.insertSpeaker.run(taskId, r.speaker_id, r.name, r.gender, JSON.stringify(r.subsets), r.utterances, r.failed, r.duration_s, r.median_snr_db, r.reference_clip);
     });
     this.insertMany = rowInserter(db);
+    this.reuse = new ReuseRows(db);
     // `:memory:` has no maintenance thread (no second connection sees it): index on the spot.
     this.indexInline = sql.maintenance ? null : catalogIndexer(db);
   }
@@ -175,10 +172,16 @@ export class SqliteResultStore implements ResultStore {
     else await this.sql.maintenance!.catchUp();
   }
 
-  threadWrites(taskId: string): RowTarget | null {
+  threadWrites(taskId: string, reuse: ReuseSource | null = null): RowTarget | null {
     // `:memory:` is this connection's alone.
     if (!this.sql.maintenance) return null;
-    return { db: this.sql.file, task: this.seq(taskId), gate: WRITE_GATE.buffer as SharedArrayBuffer };
+    const from = reuse ? this.sql.seqOf(reuse.taskId) : null;
+    return {
+      db: this.sql.file,
+      task: this.seq(taskId),
+      gate: WRITE_GATE.buffer as SharedArrayBuffer,
+      ...(from !== null ? { reuse: { from, headerOnly: reuse!.headerOnly } } : {}),
+    };
   }
 
   async insertResults(taskId: string, rows: RecordedFile[]): Promise<void> {
@@ -247,41 +250,15 @@ export class SqliteResultStore implements ResultStore {
 
   async fingerprints(taskId: string, paths: string[]): Promise<Map<string, RecordedPrint>> {
     const seq = this.sql.seqOf(taskId);
-    const out = new Map<string, RecordedPrint>();
-    if (seq === null || paths.length === 0) return out;
-    for (let i = 0; i < paths.length; i += PATHS_PER_QUERY) {
-      const chunk = paths.slice(i, i + PATHS_PER_QUERY);
-      let st = this.printsByPaths.get(chunk.length);
-      if (!st) {
-        // safeIntegers: an mtime in nanoseconds is past 2^53, exact only as a BigInt.
-        const sql = `SELECT path, bytes, mtime_ns, sidecars FROM results WHERE task = ? AND path IN (${chunk.map(() => '?').join(', ')}) AND mtime_ns IS NOT NULL AND sidecars IS NOT NULL`;
-        this.printsByPaths.set(chunk.length, (st = this.sql.db.prepare(sql).safeIntegers(true)));
-      }
-      for (const r of st.all(seq, ...chunk) as { path: string; bytes: bigint | null; mtime_ns: bigint; sidecars: string }[]) {
-        if (r.bytes !== null) out.set(r.path, { bytes: Number(r.bytes), mtime_ns: String(r.mtime_ns), sidecars: r.sidecars });
-      }
-    }
-    return out;
+    if (seq === null || paths.length === 0) return new Map();
+    return this.reuse.fingerprints(seq, paths);
   }
 
   async copyResults(from: string, to: string, paths: string[], headerOnly: boolean): Promise<SummaryRow[]> {
     const src = this.sql.seqOf(from);
     const dst = this.seq(to);
     if (src === null || paths.length === 0) return [];
-    const copied: SummaryRow[] = [];
-    for (let i = 0; i < paths.length; i += PATHS_PER_QUERY) {
-      const chunk = paths.slice(i, i + PATHS_PER_QUERY);
-      const st = this.statement(this.copies, `${headerOnly}:${chunk.length}`, () => {
-        const select = COPIED.map((c) => (headerOnly && (SIGNAL_FIELDS as readonly string[]).includes(c) ? 'NULL' : c)).join(', ');
-        return (
-          `INSERT INTO results (task, ${COPIED.join(', ')}, reused) SELECT ?, ${select}, 1 FROM results ` +
-          `WHERE task = ? AND path IN (${chunk.map(() => '?').join(', ')}) ON CONFLICT (task, path) DO NOTHING RETURNING ${SUMMARY_RETURNED}`
-        );
-      });
-      const rows = write(() => st.all(dst, src, ...chunk)) as ResultRecord[];
-      for (const r of rows) copied.push(summaryOf(r));
-    }
-    return copied;
+    return write(() => this.reuse.copy(src, dst, paths, headerOnly));
   }
 
   async replaceSpeakers(taskId: string, rows: SpeakerRow[]): Promise<void> {

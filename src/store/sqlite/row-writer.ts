@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
-import type { RecordedFile } from '../types.ts';
+import type { SummaryRow } from '../../domain/file-result.ts';
+import type { RecordedFile, RecordedPrint } from '../types.ts';
 import { rowInserter } from './result-insert.ts';
+import { ReuseRows } from './reuse-rows.ts';
 import { threadId } from 'node:worker_threads';
 import { threadTurn, write } from './write-gate.ts';
 
@@ -21,6 +23,8 @@ const TURN_TOKEN = threadId || -1;
 export class SqliteRowWriter {
   private readonly db: Database.Database;
   private readonly insert: ReturnType<typeof rowInserter>;
+  private readonly reuse: ReuseRows;
+  private readonly copyTx: Database.Transaction<(src: number, dst: number, paths: readonly string[], headerOnly: boolean) => SummaryRow[]>;
 
   private pageLimit = 0;
 
@@ -34,6 +38,8 @@ export class SqliteRowWriter {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('wal_autocheckpoint = 0');
     this.insert = rowInserter(this.db);
+    this.reuse = new ReuseRows(this.db);
+    this.copyTx = this.db.transaction((src: number, dst: number, paths: readonly string[], headerOnly: boolean) => this.reuse.copy(src, dst, paths, headerOnly));
   }
 
   /**
@@ -42,10 +48,34 @@ export class SqliteRowWriter {
    * the main thread's writes do, and scan threads take turns (write-gate.ts threadTurn).
    */
   write(task: number, rows: RecordedFile[], gate: Int32Array): void {
+    this.inTurn(rows, gate, () => this.insert.immediate(task, rows));
+  }
+
+  /** The fingerprints the reference scan `src` recorded for `paths` (a read: no turn taken). */
+  fingerprints(src: number, paths: readonly string[]): Map<string, RecordedPrint> {
+    return this.reuse.fingerprints(src, paths);
+  }
+
+  /**
+   * Copies the reference scan's rows at `paths` into `task`, marked reused, in one transaction
+   * taken in turn as write() does; returns the rows copied, and those an earlier attempt copied
+   * (a reference deleted meanwhile gives fewer, whose files the caller then reads).
+   */
+  copy(task: number, src: number, paths: readonly string[], headerOnly: boolean, gate: Int32Array): SummaryRow[] {
+    const copied = this.inTurn(paths.map((path) => ({ path })), gate, () => this.copyTx.immediate(src, task, paths, headerOnly));
+    if (copied.length === paths.length) return copied;
+    // A path the task holds already: copied by an attempt at this batch that a crash cut short.
+    const got = new Set(copied.map((r) => r.path));
+    const missed = paths.filter((p) => !got.has(p));
+    return [...copied, ...this.reuse.copiedBefore(task, missed)];
+  }
+
+  /** Runs a write in this thread's turn (write-gate.ts); `rows`: what the inTurn fault looks at. */
+  private inTurn<T>(rows: readonly { path: string }[], gate: Int32Array, run: () => T): T {
     const limit = this.faults.pageLimit ? Atomics.load(this.faults.pageLimit, 0) : 0;
     if (limit !== this.pageLimit) this.db.pragma(`max_page_count = ${(this.pageLimit = limit) || 1073741823}`);
     const fault = this.faults.inTurn;
-    write(
+    return write(
       () =>
         threadTurn(
           () => {
@@ -53,7 +83,7 @@ export class SqliteRowWriter {
               if (fault.then === 'exit') process.exit(70);
               Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // until terminated
             }
-            return this.insert.immediate(task, rows);
+            return run();
           },
           gate,
           TURN_TOKEN,
