@@ -41,6 +41,11 @@ export async function timedScan(svc: SingleService, body: Record<string, unknown
   // Every file is read (`reuse: "none"`) unless the body says otherwise: a benchmark measures reading.
   const res = await svc.app.request('/api/voice-library/scan-libritts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reuse: 'none', ...body }) });
   const postMs = performance.now() - t0;
+  // A refused POST (a relative path, a root outside SCAN_ROOTS) has no task to wait for.
+  if (res.status !== 202) {
+    off();
+    throw new Error(`POST /scan-libritts answered ${res.status}: ${await res.text()}`);
+  }
   id = ((await res.json()) as { task_id: string }).task_id;
   let snapshot: TaskSnapshot | null = null;
   while (!snapshot) snapshot = await waitForEnd(svc.reader, svc.events, id, 600_000);
