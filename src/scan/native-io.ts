@@ -115,11 +115,20 @@ export function openAt(io: NativeIo, dir: PinnedDir, name: Buffer): OpenedAt | F
 
 const ZERO = Buffer.alloc(1);
 
+/** What a name in a folder is, from one stat that never follows a link: a regular file's size and time, or neither. */
+export type Probed = { size: number; mtime_ns: string } | 'absent' | 'other';
+
+const ENOENT = os.constants.errno.ENOENT;
+const ENOTDIR = os.constants.errno.ENOTDIR;
+
 /**
  * The size and modification time (nanoseconds, as decimal text) of the regular file `name`
- * (bytes, no `/`) in `dir`, never following a symlink; null when it is not one or cannot be had.
+ * (bytes, no `/`) in `dir`, never following a symlink; 'absent' when there is no such name, and
+ * 'other' for anything else (a link, a folder, a FIFO, a name that would leave the folder, an
+ * error).
  */
-export function statAt(io: NativeIo, dir: PinnedDir, name: Buffer): { size: number; mtime_ns: string } | null {
-  if (io.statAt(dir.fd, Buffer.concat([name, ZERO]), statOut) !== 0) return null;
-  return { size: statOut[0]!, mtime_ns: String(BigInt(statOut[1]!) * 1_000_000_000n + BigInt(statOut[2]!)) };
+export function probeAt(io: NativeIo, dir: PinnedDir, name: Buffer): Probed {
+  const r = io.statAt(dir.fd, Buffer.concat([name, ZERO]), statOut);
+  if (r === 0) return { size: statOut[0]!, mtime_ns: String(BigInt(statOut[1]!) * 1_000_000_000n + BigInt(statOut[2]!)) };
+  return r === -ENOENT || r === -ENOTDIR ? 'absent' : 'other';
 }

@@ -242,7 +242,7 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
   };
   try {
     try {
-      await pool.walk(job.root, job.part.scope, onFiles, AbortSignal.any([signal, walkStop.signal]), { batch: DISCOVERY_BATCH, fingerprints: ref !== null });
+      await pool.walk(job.root, job.part.scope, onFiles, AbortSignal.any([signal, walkStop.signal]), { batch: DISCOVERY_BATCH, fingerprints: reuseHere });
     } catch (err) {
       if (tooMany) throw new ScanFailure('TOO_MANY_FILES', `The tree holds more than ${maxFiles} WAV files (MAX_FILES_PER_SCAN); scan a subset or raise the limit`);
       throw err;

@@ -16,7 +16,8 @@ import { ScanAggregator } from './summary.ts';
 import type { RowTarget } from '../store/types.ts';
 import type { DiscoveredFile, ScanItem, WorkerFaults, WorkerRequest, WorkerResponse, WrittenBatch } from './types.ts';
 import { unchanged } from './unchanged.ts';
-import { walkPacked, walkWavFiles } from './walk.ts';
+import { fingerprintFiles, walkPacked, walkWavFiles } from './walk.ts';
+import { eachFile } from './folder-files.ts';
 
 if (!parentPort) throw new Error('scan worker must run in a worker thread');
 
@@ -80,10 +81,12 @@ function writtenBatch(analysis: Analysis, rows: RecordedFile[], copied: SummaryR
  * lookup and one copy for the batch), and gives back the items left to read. A file the copy
  * missed (the reference deleted meanwhile) is read.
  */
-function copyUnchanged(target: RowTarget, items: ScanItem[], copied: SummaryRow[]): ScanItem[] {
+function copyUnchanged(root: string, target: RowTarget, items: ScanItem[], copied: SummaryRow[]): ScanItem[] {
   const ref = target.reuse!;
-  const printed: DiscoveredFile[] = [];
-  for (const it of items) if ('rel' in it && it.fp) printed.push(it);
+  // The walk sent plain folders: this thread takes the fingerprints (walk.ts fingerprintFiles).
+  const files = eachFile(items);
+  fingerprintFiles(root, files);
+  const printed = files.filter((f) => f.fp);
   if (!printed.length) return items;
   const w = writerFor(target.db);
   const prints = w.fingerprints(
@@ -94,7 +97,7 @@ function copyUnchanged(target: RowTarget, items: ScanItem[], copied: SummaryRow[
   if (!same.length) return items;
   for (const row of w.copy(target.task, ref.from, same, ref.headerOnly, new Int32Array(target.gate))) copied.push(row);
   const done = new Set(copied.map((r) => r.path));
-  return items.filter((it) => !('rel' in it) || !done.has(it.rel));
+  return files.filter((f) => !done.has(f.rel));
 }
 
 const send = (msg: WorkerResponse): void => port.postMessage(msg);
@@ -117,7 +120,7 @@ port.on('message', (msg: WorkerRequest) => {
       const copied: SummaryRow[] = [];
       let rows: RecordedFile[] = [];
       try {
-        const left = target.reuse ? copyUnchanged(target, msg.files, copied) : msg.files;
+        const left = target.reuse ? copyUnchanged(msg.root, target, msg.files, copied) : msg.files;
         rows = left.length ? readBatch(msg.root, left, msg.analysis, state, reader) : [];
         if (rows.length) writerFor(target.db).write(target.task, rows, new Int32Array(target.gate));
       } catch (err) {

@@ -6,10 +6,10 @@ import type { Analysis } from '../../src/domain/file-result.ts';
 import { SAMPLE_CHUNK } from '../../src/scan/analyze-file.ts';
 import { sampleBuffer } from '../../src/scan/int16-kernel.ts';
 import { TranscriptReader } from '../../src/scan/libritts.ts';
-import { nativeIo, nativeIoMissing, openAt, PinnedDir, statAt } from '../../src/scan/native-io.ts';
+import { nativeIo, nativeIoMissing, openAt, PinnedDir, probeAt } from '../../src/scan/native-io.ts';
 import { HeaderRecords, readBatch } from '../../src/scan/read-batch.ts';
 import type { DiscoveredFile, ScanItem } from '../../src/scan/types.ts';
-import { walkWavFiles } from '../../src/scan/walk.ts';
+import { fingerprintFiles, walkWavFiles } from '../../src/scan/walk.ts';
 import { makeLibriTTSTree, tempDir } from '../helpers/libritts-tree.ts';
 import { packedFolders } from '../helpers/packed-folders.ts';
 import { toneWav } from '../helpers/wav.ts';
@@ -162,9 +162,11 @@ describe('the native file reader (native/scan-io.c)', () => {
     const pinned = PinnedDir.open(root) as PinnedDir;
     try {
       const st = fs.lstatSync(path.join(root, 'a.wav'), { bigint: true });
-      expect(statAt(io, pinned, Buffer.from('a.wav'))).toEqual({ size: Number(st.size), mtime_ns: String(st.mtimeNs) });
+      expect(probeAt(io, pinned, Buffer.from('a.wav'))).toEqual({ size: Number(st.size), mtime_ns: String(st.mtimeNs) });
       expect(String(st.mtimeNs)).toMatch(/123456789$/);
-      for (const name of ['link.wav', 'dir.wav', 'fifo.wav', 'gone.wav', '../a.wav', '..', '.']) expect(statAt(io, pinned, Buffer.from(name))).toBeNull();
+      for (const name of ['link.wav', 'dir.wav', 'fifo.wav', '../a.wav', '..', '.']) expect(probeAt(io, pinned, Buffer.from(name))).toBe('other');
+      expect(probeAt(io, pinned, Buffer.from('gone.wav'))).toBe('absent');
+      expect(probeAt(io, pinned, Buffer.from('a.wav/x'))).toBe('other'); // a name, never a path
       const out = new Float64Array(3);
       expect(io.statAt(pinned.fd, Buffer.from('link.wav\0'), out)).toBe(-100000);
       expect(io.statAt(pinned.fd, Buffer.from('gone.wav\0'), out)).toBe(-2); // ENOENT
@@ -177,7 +179,7 @@ describe('the native file reader (native/scan-io.c)', () => {
     }
   });
 
-  it('fingerprints a rescan’s walk as the portable lstat does: links, a FIFO, a folder named *.wav, text files that are links or absent, names that are not UTF-8', () => {
+  it('fingerprints a rescan’s files natively as the portable lstat does, from the listing (a walk) or name by name (a reading thread): links, a FIFO, a folder named *.wav, text files that are links or absent, names that are not UTF-8', () => {
     const tree = makeLibriTTSTree({ utterancesPerChapter: 5 });
     const root = fs.realpathSync(tree.root);
     const firstRel = [...walkWavFiles(root)][0]!.rel;
@@ -192,11 +194,27 @@ describe('the native file reader (native/scan-io.c)', () => {
     for (const t of fs.readdirSync(chapter).filter((n) => n.endsWith('.trans.tsv'))) fs.rmSync(path.join(chapter, t));
     fs.rmSync(path.join(chapter, `${stem}.original.txt`), { force: true });
     fs.symlinkSync(path.join(chapter, `${stem}.normalized.txt`), path.join(chapter, `${stem}.original.txt`));
+    // Other chapters: a table that is a symlink, a table that is a folder.
+    const others = [...new Set([...walkWavFiles(root)].map((f) => path.dirname(path.join(root, f.rel))))].filter((d) => d !== chapter);
+    const tableOf = (dir: string) => fs.readdirSync(dir).find((n) => n.endsWith('.trans.tsv'))!;
+    const linked = path.join(others[0]!, tableOf(others[0]!));
+    fs.renameSync(linked, `${linked}.real`);
+    fs.symlinkSync(`${linked}.real`, linked);
+    const folder = path.join(others[1]!, tableOf(others[1]!));
+    fs.rmSync(folder);
+    fs.mkdirSync(folder);
     const native = [...walkWavFiles(root, undefined, { fingerprints: true })];
     const portable = [...walkWavFiles(root, undefined, { fingerprints: true, io: null })];
     expect(native).toEqual(portable);
     expect(native.filter((f) => f.fp).length).toBeGreaterThan(20);
     expect(native.find((f) => f.rel.endsWith(first))!.fp!.sidecars).toMatchObject({ [`${stem}.original.txt`]: 'x' });
+    // A reading thread handed the files without fingerprints takes the same ones, looking at each
+    // name instead of the listing, either way of stat-ing.
+    for (const way of [io, null]) {
+      const handed = [...walkWavFiles(root)];
+      fingerprintFiles(root, handed, way);
+      expect(handed).toEqual(native);
+    }
   });
 
   it('lists a folder of any size, names as bytes, kinds from the directory entry', () => {
