@@ -162,10 +162,11 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
   };
 
   // Where the store allows it (SQLite), the reading threads record the rows themselves: a
-  // batch answers with its counts and its part of the summary instead of its rows. They copy a
-  // rescan's unchanged rows too (`target.reuse`): on the main thread that cost ~14 µs a file
-  // (the lookup, the comparison, the copy), which made a 50,000-file header rescan slower than
-  // reading the files again, with the event loop busy throughout.
+  // batch answers with its counts and its part of the summary instead of its rows. They take a
+  // rescan's fingerprints and copy its unchanged rows too (`target.reuse`; the walk then sends
+  // plain folders): on the main thread the lookup, comparison and copy cost ~14 µs a file, and
+  // held the event loop for up to 600 ms; in the walking thread the fingerprints, ~9 µs a file,
+  // bounded the rescan.
   const target = results.threadWrites(job.taskId, ref && { taskId: ref.taskId, headerOnly: job.analysis === 'header' && ref.analysis === 'full' });
   const reuseHere = ref !== null && !target?.reuse;
 

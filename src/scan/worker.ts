@@ -11,13 +11,12 @@ import { HeaderRecords, readBatch, type BatchReader } from './read-batch.ts';
 import { verifyRoot } from './safe-open.ts';
 import { tally, type Analysis, type RecordedFile, type SummaryRow } from '../domain/file-result.ts';
 import { SqliteRowWriter } from '../store/sqlite/row-writer.ts';
-import { StorageFullError } from '../store/types.ts';
+import { StorageFullError, type RowTarget } from '../store/types.ts';
 import { ScanAggregator } from './summary.ts';
-import type { RowTarget } from '../store/types.ts';
 import type { DiscoveredFile, ScanItem, WorkerFaults, WorkerRequest, WorkerResponse, WrittenBatch } from './types.ts';
+import { eachFile } from './folder-files.ts';
 import { unchanged } from './unchanged.ts';
 import { fingerprintFiles, walkPacked, walkWavFiles } from './walk.ts';
-import { eachFile } from './folder-files.ts';
 
 if (!parentPort) throw new Error('scan worker must run in a worker thread');
 
@@ -77,9 +76,9 @@ function writtenBatch(analysis: Analysis, rows: RecordedFile[], copied: SummaryR
 }
 
 /**
- * A rescan's batch: copies the rows of the files its reference scan saw as they are now (one
- * lookup and one copy for the batch), and gives back the items left to read. A file the copy
- * missed (the reference deleted meanwhile) is read.
+ * A rescan's batch: fingerprints its files, copies the rows of those its reference scan saw as
+ * they are now (one lookup and one copy for the batch), and gives back the files left to read. A
+ * file the copy missed (the reference deleted meanwhile) is read.
  */
 function copyUnchanged(root: string, target: RowTarget, items: ScanItem[], copied: SummaryRow[]): ScanItem[] {
   const ref = target.reuse!;
