@@ -15,28 +15,22 @@ export const PATHS_PER_QUERY = 500;
  * Statements are made per chunk length and kept (a 500-path chunk's text is ~1 KB to parse).
  */
 export class ReuseRows {
-  private readonly prints = new Map<number, Database.Statement>();
-  private readonly copies = new Map<string, Database.Statement>();
-  private readonly kept = new Map<number, Database.Statement>();
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Database.Database) {}
 
   /** The fingerprints task `src` recorded for `paths` (rows read cleanly only), by path. */
   fingerprints(src: number, paths: readonly string[]): Map<string, RecordedPrint> {
+    // safeIntegers: an mtime in nanoseconds is past 2^53, exact only as a BigInt.
+    const rows = this.byPaths<{ path: string; bytes: bigint | null; mtime_ns: bigint; sidecars: string }>(
+      'prints',
+      (marks) => `SELECT path, bytes, mtime_ns, sidecars FROM results WHERE task = ? AND path IN (${marks}) AND mtime_ns IS NOT NULL AND sidecars IS NOT NULL`,
+      [src],
+      paths,
+      true,
+    );
     const out = new Map<string, RecordedPrint>();
-    for (let i = 0; i < paths.length; i += PATHS_PER_QUERY) {
-      const chunk = paths.slice(i, i + PATHS_PER_QUERY);
-      let st = this.prints.get(chunk.length);
-      if (!st) {
-        if (this.prints.size > 64) this.prints.clear();
-        // safeIntegers: an mtime in nanoseconds is past 2^53, exact only as a BigInt.
-        const sql = `SELECT path, bytes, mtime_ns, sidecars FROM results WHERE task = ? AND path IN (${chunk.map(() => '?').join(', ')}) AND mtime_ns IS NOT NULL AND sidecars IS NOT NULL`;
-        this.prints.set(chunk.length, (st = this.db.prepare(sql).safeIntegers(true)));
-      }
-      for (const r of st.all(src, ...chunk) as { path: string; bytes: bigint | null; mtime_ns: bigint; sidecars: string }[]) {
-        if (r.bytes !== null) out.set(r.path, { bytes: Number(r.bytes), mtime_ns: String(r.mtime_ns), sidecars: r.sidecars });
-      }
-    }
+    for (const r of rows) if (r.bytes !== null) out.set(r.path, { bytes: Number(r.bytes), mtime_ns: String(r.mtime_ns), sidecars: r.sidecars });
     return out;
   }
 
@@ -46,22 +40,15 @@ export class ReuseRows {
    * `src` still had). The caller holds the write (one transaction around it).
    */
   copy(src: number, dst: number, paths: readonly string[], headerOnly: boolean): SummaryRow[] {
-    const copied: SummaryRow[] = [];
-    for (let i = 0; i < paths.length; i += PATHS_PER_QUERY) {
-      const chunk = paths.slice(i, i + PATHS_PER_QUERY);
-      const key = `${headerOnly}:${chunk.length}`;
-      let st = this.copies.get(key);
-      if (!st) {
-        if (this.copies.size > 64) this.copies.clear();
-        const select = COPIED.map((c) => (headerOnly && (SIGNAL_FIELDS as readonly string[]).includes(c) ? 'NULL' : c)).join(', ');
-        const sql =
-          `INSERT INTO results (task, ${COPIED.join(', ')}, reused) SELECT ?, ${select}, 1 FROM results ` +
-          `WHERE task = ? AND path IN (${chunk.map(() => '?').join(', ')}) ON CONFLICT (task, path) DO NOTHING RETURNING ${SUMMARY_RETURNED}`;
-        this.copies.set(key, (st = this.db.prepare(sql)));
-      }
-      for (const r of st.all(dst, src, ...chunk) as ResultRecord[]) copied.push(summaryOf(r));
-    }
-    return copied;
+    const select = COPIED.map((c) => (headerOnly && (SIGNAL_FIELDS as readonly string[]).includes(c) ? 'NULL' : c)).join(', ');
+    return this.byPaths<ResultRecord>(
+      `copy:${headerOnly}`,
+      (marks) =>
+        `INSERT INTO results (task, ${COPIED.join(', ')}, reused) SELECT ?, ${select}, 1 FROM results ` +
+        `WHERE task = ? AND path IN (${marks}) ON CONFLICT (task, path) DO NOTHING RETURNING ${SUMMARY_RETURNED}`,
+      [dst, src],
+      paths,
+    ).map(summaryOf);
   }
 
   /**
@@ -69,15 +56,29 @@ export class ReuseRows {
    * batch copied before its thread crashed, which a retry must count as copied, not read.
    */
   copiedBefore(dst: number, paths: readonly string[]): SummaryRow[] {
-    const out: SummaryRow[] = [];
+    return this.byPaths<ResultRecord>('kept', (marks) => `SELECT ${SUMMARY_RETURNED} FROM results WHERE task = ? AND reused = 1 AND path IN (${marks})`, [dst], paths).map(
+      summaryOf,
+    );
+  }
+
+  /**
+   * Every row of a statement over `paths`, PATHS_PER_QUERY at a time: `sql` is given the chunk's
+   * placeholders, `lead` the parameters bound before its paths. The statement of each kind and
+   * chunk length is made once and kept.
+   */
+  private byPaths<R>(kind: string, sql: (marks: string) => string, lead: readonly unknown[], paths: readonly string[], safeIntegers = false): R[] {
+    const out: R[] = [];
     for (let i = 0; i < paths.length; i += PATHS_PER_QUERY) {
       const chunk = paths.slice(i, i + PATHS_PER_QUERY);
-      let st = this.kept.get(chunk.length);
+      const key = `${kind}:${chunk.length}`;
+      let st = this.statements.get(key);
       if (!st) {
-        if (this.kept.size > 64) this.kept.clear();
-        this.kept.set(chunk.length, (st = this.db.prepare(`SELECT ${SUMMARY_RETURNED} FROM results WHERE task = ? AND reused = 1 AND path IN (${chunk.map(() => '?').join(', ')})`)));
+        if (this.statements.size > 200) this.statements.clear();
+        st = this.db.prepare(sql(chunk.map(() => '?').join(', ')));
+        if (safeIntegers) st.safeIntegers(true);
+        this.statements.set(key, st);
       }
-      for (const r of st.all(dst, ...chunk) as ResultRecord[]) out.push(summaryOf(r));
+      for (const r of st.all(...lead, ...chunk) as R[]) out.push(r);
     }
     return out;
   }

@@ -48,7 +48,11 @@ export class SqliteRowWriter {
    * the main thread's writes do, and scan threads take turns (write-gate.ts threadTurn).
    */
   write(task: number, rows: RecordedFile[], gate: Int32Array): void {
-    this.inTurn(rows, gate, () => this.insert.immediate(task, rows));
+    this.inTurn(
+      (on) => rows.some((r) => r.path.endsWith(on)),
+      gate,
+      () => this.insert.immediate(task, rows),
+    );
   }
 
   /** The fingerprints the reference scan `src` recorded for `paths` (a read: no turn taken). */
@@ -62,7 +66,11 @@ export class SqliteRowWriter {
    * (a reference deleted meanwhile gives fewer, whose files the caller then reads).
    */
   copy(task: number, src: number, paths: readonly string[], headerOnly: boolean, gate: Int32Array): SummaryRow[] {
-    const copied = this.inTurn(paths.map((path) => ({ path })), gate, () => this.copyTx.immediate(src, task, paths, headerOnly));
+    const copied = this.inTurn(
+      (on) => paths.some((p) => p.endsWith(on)),
+      gate,
+      () => this.copyTx.immediate(src, task, paths, headerOnly),
+    );
     if (copied.length === paths.length) return copied;
     // A path the task holds already: copied by an attempt at this batch that a crash cut short.
     const got = new Set(copied.map((r) => r.path));
@@ -70,8 +78,8 @@ export class SqliteRowWriter {
     return [...copied, ...this.reuse.copiedBefore(task, missed)];
   }
 
-  /** Runs a write in this thread's turn (write-gate.ts); `rows`: what the inTurn fault looks at. */
-  private inTurn<T>(rows: readonly { path: string }[], gate: Int32Array, run: () => T): T {
+  /** Runs a write in this thread's turn (write-gate.ts); `holds`: whether the write touches a path ending so (the inTurn fault). */
+  private inTurn<T>(holds: (suffix: string) => boolean, gate: Int32Array, run: () => T): T {
     const limit = this.faults.pageLimit ? Atomics.load(this.faults.pageLimit, 0) : 0;
     if (limit !== this.pageLimit) this.db.pragma(`max_page_count = ${(this.pageLimit = limit) || 1073741823}`);
     const fault = this.faults.inTurn;
@@ -79,7 +87,7 @@ export class SqliteRowWriter {
       () =>
         threadTurn(
           () => {
-            if (fault && rows.some((r) => r.path.endsWith(fault.on))) {
+            if (fault && holds(fault.on)) {
               if (fault.then === 'exit') process.exit(70);
               Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // until terminated
             }
