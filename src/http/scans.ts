@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { AppError } from '../errors.ts';
 import { isTerminal } from '../domain/task.ts';
 import { waitForEnd } from '../tasks/wait-for-end.ts';
@@ -10,6 +9,7 @@ import { describe, errors, json, other } from './openapi.ts';
 import { AcceptedSchema, TaskListSchema, TaskSnapshot, type Accepted } from './responses.ts';
 import { ListQuerySchema, ScanRequestSchema, TaskIdParamSchema } from './schemas.ts';
 import { findTask } from './task-lookup.ts';
+import { bodyLimit } from './body-limit.ts';
 import { requireJsonBody, validate } from './validate.ts';
 
 /** How long a cancel request waits for the scan to stop before answering 202 instead of 200. */
@@ -44,11 +44,8 @@ export function scanRoutes(deps: AppDeps): Hono {
         ...errors(400, 403, 413, 415, 429),
       },
     }),
-    bodyLimit({
-      maxSize: config.MAX_BODY_BYTES,
-      onError: () => {
-        throw new AppError(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${config.MAX_BODY_BYTES} bytes`);
-      },
+    bodyLimit(config.MAX_BODY_BYTES, () => {
+      throw new AppError(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${config.MAX_BODY_BYTES} bytes`);
     }),
     requireJsonBody,
     validate('json', ScanRequestSchema),
