@@ -111,7 +111,7 @@ describe.each([['SIGKILL'], ['SIGTERM']] as const)('durability: %s mid-scan, res
     const final = await waitCompleted(second, id);
     // Recorded files were skipped: the restarted run entered processing with them already done.
     const log = new Database(dbPath, { readonly: true });
-    const phases = (log.prepare('SELECT id, snapshot FROM events WHERE task_id = ? AND id > ? ORDER BY id').all(id, maxIdBefore) as { id: number; snapshot: string }[]).map(
+    const phases = (log.prepare('SELECT id, snapshot FROM events WHERE task = (SELECT seq FROM tasks WHERE id = ?) AND id > ? ORDER BY id').all(id, maxIdBefore) as { id: number; snapshot: string }[]).map(
       (r) => JSON.parse(r.snapshot) as TaskSnapshot,
     );
     log.close();

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskEvent, TaskSnapshot } from '../../src/domain/task.ts';
 import { SCANNER_VERSION } from '../../src/scan/version.ts';
 import { openSqliteStores } from '../../src/store/sqlite/index.ts';
+import { MIGRATIONS } from '../../src/store/sqlite/schema.ts';
 import { StorageFullError } from '../../src/store/types.ts';
 import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
@@ -39,7 +40,7 @@ async function newTasks(n: number): Promise<TaskSnapshot[]> {
   return out;
 }
 
-const stored = (taskId: string) => other.prepare('SELECT id, type FROM events WHERE task_id = ? ORDER BY id').all(taskId) as { id: number; type: string }[];
+const stored = (taskId: string) => other.prepare('SELECT id, type FROM events WHERE task = (SELECT seq FROM tasks WHERE id = ?) ORDER BY id').all(taskId) as { id: number; type: string }[];
 const lastId = (taskId: string) => (other.prepare('SELECT last_event_id FROM tasks WHERE id = ?').get(taskId) as { last_event_id: number }).last_event_id;
 
 describe('the SQLite event log, appends made at once', () => {
@@ -93,5 +94,53 @@ describe('the SQLite event log, appends made at once', () => {
     // With room again, the same appends go through.
     const again = await Promise.all(tasks.map((t) => stores.events.append(t.task_id, 'completed', { ...t, status: 'completed' }, { record: true })));
     expect(again.map((e) => e!.id)).toEqual(tasks.map(() => 2));
+  });
+});
+
+describe('the SQLite event log, stored by task seq (migration 5)', () => {
+  it('a database made before keeps every event of its tasks, read back and added to as before', async () => {
+    // Schema version 4: events keyed by the task's UUID.
+    const old = path.join(tempDir('vl-events-v4-'), 'o.db');
+    const db = new Database(old);
+    for (const [v, sql] of MIGRATIONS.slice(0, 4).entries()) {
+      db.exec(sql);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+    const snaps = [0, 1].map(() => queuedSnapshot({ libritts_path: '/data/v4', root: '/data/v4', analysis: 'header' }));
+    const insTask = db.prepare("INSERT INTO tasks (id, seq, status, created_at, last_event_id, snapshot, root) VALUES (?, ?, ?, 'then', ?, ?, '/data/v4')");
+    const insEvent = db.prepare("INSERT INTO events (task_id, id, type, created_at, snapshot) VALUES (?, ?, ?, 'then', ?)");
+    const done = { ...snaps[0]!, status: 'completed' as const, progress: 1 };
+    insTask.run(snaps[0]!.task_id, 7, 'completed', 3, JSON.stringify(done));
+    insEvent.run(snaps[0]!.task_id, 1, 'progress', JSON.stringify(snaps[0]));
+    insEvent.run(snaps[0]!.task_id, 2, 'progress', JSON.stringify({ ...snaps[0], status: 'running', phase: 'discovering' }));
+    insEvent.run(snaps[0]!.task_id, 3, 'completed', JSON.stringify(done));
+    insTask.run(snaps[1]!.task_id, 9, 'running', 2, JSON.stringify({ ...snaps[1], status: 'running' }));
+    insEvent.run(snaps[1]!.task_id, 1, 'progress', JSON.stringify(snaps[1]));
+    insEvent.run(snaps[1]!.task_id, 2, 'progress', JSON.stringify({ ...snaps[1], status: 'running', phase: 'discovering' }));
+    // An event whose task row is gone (a delete interrupted by an older version) has nothing to belong to.
+    insEvent.run('00000000-0000-4000-8000-000000000000', 1, 'progress', JSON.stringify(snaps[1]));
+    db.close();
+
+    const reopened = openSqliteStores(old);
+    try {
+      expect(reopened.database.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      const a = await reopened.events.eventsAfter(snaps[0]!.task_id, 0, 10);
+      expect(a.map((e) => [e.id, e.type, e.snapshot.status, e.snapshot.phase])).toEqual([
+        [1, 'progress', 'queued', null],
+        [2, 'progress', 'running', 'discovering'],
+        [3, 'completed', 'completed', null],
+      ]);
+      expect((await reopened.events.terminalEvent(snaps[0]!.task_id))?.id).toBe(3);
+      expect(await reopened.events.eventsAfter(snaps[1]!.task_id, 1, 10)).toMatchObject([{ id: 2, snapshot: { phase: 'discovering' } }]);
+      expect(reopened.database.db.prepare('SELECT COUNT(*) AS n FROM events').get()).toEqual({ n: 5 });
+      // The running task goes on from its last id; deleting the ended one takes its events with it.
+      expect(await reopened.events.append(snaps[1]!.task_id, 'completed', { ...snaps[1]!, status: 'completed' }, { record: true })).toMatchObject({ id: 3 });
+      expect((await reopened.events.terminalEvent(snaps[1]!.task_id))?.id).toBe(3);
+      await reopened.tasks.deleteTask(snaps[0]!.task_id);
+      expect(await reopened.events.eventsAfter(snaps[0]!.task_id, 0, 10)).toEqual([]);
+      expect(reopened.database.db.prepare('SELECT COUNT(*) AS n FROM events').get()).toEqual({ n: 3 });
+    } finally {
+      await reopened.close();
+    }
   });
 });

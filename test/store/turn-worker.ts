@@ -2,7 +2,7 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { threadTurn } from '../../src/store/sqlite/write-gate.ts';
 
-const { gate, rounds, mode } = workerData as { gate: SharedArrayBuffer; rounds: number; mode: 'count' | 'die' | 'hammer' };
+const { gate, rounds, mode } = workerData as { gate: SharedArrayBuffer; rounds: number; mode: 'count' | 'die' | 'hammer' | 'hold' };
 const g = new Int32Array(gate);
 if (mode === 'count') {
   // A read, a pause, a write of slot 4: two threads doing this at once lose increments.
@@ -32,6 +32,17 @@ if (mode === 'count') {
       threadId,
     );
   parentPort!.postMessage('done');
+} else if (mode === 'hold') {
+  // A long commit: the turn held for `rounds` ms.
+  threadTurn(
+    () => {
+      parentPort!.postMessage('holding');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, rounds);
+    },
+    g,
+    threadId,
+  );
+  parentPort!.postMessage('released');
 } else {
   threadTurn(
     () => {

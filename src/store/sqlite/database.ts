@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { StoreOpenError } from '../types.ts';
 import { Maintenance } from './maintenance.ts';
 import { MIGRATIONS } from './schema.ts';
-export { write } from './write-gate.ts';
+export { mainWrite } from './write-gate.ts';
 
 /**
  * One SQLite connection shared by the task, event and result stores: WAL mode, migrations run

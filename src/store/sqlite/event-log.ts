@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { TERMINAL, type TaskEvent, type TaskEventType, type TaskSnapshot } from '../../domain/task.ts';
 import { parseStoredSnapshot } from '../snapshot-codec.ts';
 import type { AppendOptions, EventLog } from '../types.ts';
-import { write, type SqliteDatabase } from './database.ts';
+import { mainWrite, type SqliteDatabase } from './database.ts';
 
 const ENDED = [...TERMINAL].map((s) => `'${s}'`).join(', ');
 
@@ -39,16 +39,16 @@ export class SqliteEventLog implements EventLog {
   constructor(private readonly sql: SqliteDatabase) {
     const db = sql.db;
     this.stmt = {
-      insert: db.prepare('INSERT OR REPLACE INTO events (task_id, id, type, created_at, snapshot) VALUES (?, ?, ?, ?, ?)'),
-      terminal: db.prepare(`SELECT id, type, snapshot FROM events WHERE task_id = ? AND type IN (${ENDED}) ORDER BY id DESC LIMIT 1`),
-      after: db.prepare('SELECT id, type, snapshot FROM events WHERE task_id = ? AND id > ? ORDER BY id LIMIT ?'),
+      insert: db.prepare('INSERT OR REPLACE INTO events (task, id, type, created_at, snapshot) VALUES (?, ?, ?, ?, ?)'),
+      terminal: db.prepare(`SELECT id, type, snapshot FROM events WHERE task = (SELECT seq FROM tasks WHERE id = ?) AND type IN (${ENDED}) ORDER BY id DESC LIMIT 1`),
+      after: db.prepare('SELECT id, type, snapshot FROM events WHERE task = (SELECT seq FROM tasks WHERE id = ?) AND id > ? ORDER BY id LIMIT ?'),
     };
     this.appendTx = db.transaction((group: PendingAppend[]): (number | null)[] => {
       const created = new Date().toISOString();
       return group.map((a) => {
-        const row = a.advance.get(a.snapshot.status, a.json, a.taskId) as { last_event_id: number } | undefined;
+        const row = a.advance.get(a.snapshot.status, a.json, a.taskId) as { last_event_id: number; seq: number } | undefined;
         if (!row) return null;
-        if (a.record) this.stmt.insert.run(a.taskId, row.last_event_id, a.type, created, a.json);
+        if (a.record) this.stmt.insert.run(row.seq, row.last_event_id, a.type, created, a.json);
         return row.last_event_id;
       });
     });
@@ -61,7 +61,7 @@ export class SqliteEventLog implements EventLog {
     if (!st) {
       const extra = onlyIf ? ` AND status IN (${onlyIf.map((s) => `'${s}'`).join(', ')})` : '';
       st = this.sql.db.prepare(
-        `UPDATE tasks SET last_event_id = last_event_id + 1, status = ?, snapshot = ? WHERE id = ? AND status NOT IN (${ENDED})${extra} RETURNING last_event_id`,
+        `UPDATE tasks SET last_event_id = last_event_id + 1, status = ?, snapshot = ? WHERE id = ? AND status NOT IN (${ENDED})${extra} RETURNING last_event_id, seq`,
       );
       this.advance.set(key, st);
     }
@@ -72,18 +72,18 @@ export class SqliteEventLog implements EventLog {
     const json = JSON.stringify(snapshot);
     const advance = this.advanceStatement(opts.onlyIf);
     const id = await new Promise<number | null>((done, fail) => {
-      if (this.waiting.push({ advance, taskId, type, snapshot, json, record: !!opts.record, done, fail }) === 1) setImmediate(() => this.commit());
+      if (this.waiting.push({ advance, taskId, type, snapshot, json, record: !!opts.record, done, fail }) === 1) setImmediate(() => void this.commit());
     });
     return id === null ? null : { id, type, snapshot };
   }
 
   /** Commits the appends waiting, in one transaction; a failure fails each of them (a full disk fails them all alike). */
-  private commit(): void {
+  private async commit(): Promise<void> {
     const group = this.waiting;
     this.waiting = [];
     let ids: (number | null)[];
     try {
-      ids = write(() => this.appendTx(group));
+      ids = await mainWrite(() => this.appendTx(group));
     } catch (err) {
       for (const a of group) a.fail(err);
       return;

@@ -4,7 +4,7 @@ import { fromRecord, type ResultRecord } from '../result-record.ts';
 import { filterCondition, pageQueries, searchWords, type Dialect, type PagePlan, type ResultCursor, type ResultFilter, type SortKey } from '../result-query.ts';
 import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow, RowTarget, ReuseSource } from '../types.ts';
 import { catalogIndexer } from './catalog-indexer.ts';
-import { write, type SqliteDatabase } from './database.ts';
+import { mainWrite, type SqliteDatabase } from './database.ts';
 import { WRITE_GATE } from './write-gate.ts';
 import { rowInserter } from './result-insert.ts';
 import { PATHS_PER_QUERY, ReuseRows } from './reuse-rows.ts';
@@ -187,7 +187,7 @@ export class SqliteResultStore implements ResultStore {
   async insertResults(taskId: string, rows: RecordedFile[]): Promise<void> {
     const seq = this.seq(taskId);
     if (!rows.length) return;
-    write(() => this.insertMany(seq, rows));
+    await mainWrite(() => this.insertMany(seq, rows));
   }
 
   async page(taskId: string, q: ResultsQuery): Promise<ResultPage> {
@@ -258,11 +258,11 @@ export class SqliteResultStore implements ResultStore {
     const src = this.sql.seqOf(from);
     const dst = this.seq(to);
     if (src === null || paths.length === 0) return [];
-    return write(() => this.reuse.copy(src, dst, paths, headerOnly));
+    return mainWrite(() => this.reuse.copy(src, dst, paths, headerOnly));
   }
 
   async replaceSpeakers(taskId: string, rows: SpeakerRow[]): Promise<void> {
-    write(() => this.speakersTx(taskId, rows));
+    await mainWrite(() => this.speakersTx(taskId, rows));
   }
 
   async speakers(taskId: string): Promise<SpeakerRow[]> {

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { TASK_STATUSES, type ReuseReference, type TaskEvent, type TaskSnapshot, type TaskStatus } from '../../domain/task.ts';
 import { parseStoredSnapshot, type SnapshotRow } from '../snapshot-codec.ts';
 import type { NewTask, ReferenceQuery, StoredTask, TaskRecord, TaskStore } from '../types.ts';
-import { write, type SqliteDatabase } from './database.ts';
+import { mainWrite, type SqliteDatabase } from './database.ts';
 
 const DELETE_CHUNK = 5000;
 
@@ -34,7 +34,7 @@ export class SqliteTaskStore implements TaskStore {
          WHERE status = 'completed' AND root = ? AND scanner_version = ? AND id <> ? AND (? = 'header' OR json_extract(snapshot, '$.analysis') = 'full')
          ORDER BY seq DESC LIMIT 1`,
       ),
-      insertEvent: db.prepare('INSERT INTO events (task_id, id, type, created_at, snapshot) VALUES (?, ?, ?, ?, ?)'),
+      insertEvent: db.prepare('INSERT INTO events (task, id, type, created_at, snapshot) VALUES (?, ?, ?, ?, ?)'),
       queued: db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE status = 'queued'"),
       get: db.prepare(`SELECT ${cols} FROM tasks WHERE id = ?`),
       listAll: db.prepare('SELECT id, status, created_at, snapshot FROM tasks ORDER BY seq DESC LIMIT ?'),
@@ -51,7 +51,7 @@ export class SqliteTaskStore implements TaskStore {
       deleteCatalogRow: db.prepare('DELETE FROM catalog WHERE rid = ?'),
       deleteCatalogText: db.prepare('DELETE FROM catalog_text WHERE rowid = ?'),
       deleteSpeakers: db.prepare('DELETE FROM speakers WHERE task_id = ?'),
-      deleteEvents: db.prepare('DELETE FROM events WHERE task_id = ?'),
+      deleteEvents: db.prepare('DELETE FROM events WHERE task = (SELECT seq FROM tasks WHERE id = ?)'),
       deleteTask: db.prepare('DELETE FROM tasks WHERE id = ?'),
     };
     this.seq = (this.stmt.maxSeq.get() as { seq: number }).seq;
@@ -60,7 +60,7 @@ export class SqliteTaskStore implements TaskStore {
       if (maxQueued !== undefined && (this.stmt.queued.get() as { n: number }).n >= maxQueued) return false;
       const seq = this.seq + 1;
       this.stmt.insert.run(s.task_id, seq, s.status, s.created_at, first.id, json, task.root, task.reuse, task.scannerVersion);
-      this.stmt.insertEvent.run(s.task_id, first.id, first.type, new Date().toISOString(), json);
+      this.stmt.insertEvent.run(seq, first.id, first.type, new Date().toISOString(), json);
       this.seq = seq;
       this.sql.rememberSeq(s.task_id, seq);
       return true;
@@ -72,7 +72,7 @@ export class SqliteTaskStore implements TaskStore {
     const json = JSON.stringify(s);
     // IMMEDIATE: it reads (the queue's length) before it writes; a deferred transaction would fail
     // at once with SQLITE_BUSY when a scan thread commits in between (catalog-indexer.ts).
-    return write(() => this.insertTx.immediate(task, first, json, maxQueued));
+    return mainWrite(() => this.insertTx.immediate(task, first, json, maxQueued));
   }
 
   async findReference(q: ReferenceQuery): Promise<ReuseReference | null> {
@@ -106,7 +106,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async requestCancel(id: string): Promise<void> {
-    write(() => this.stmt.requestCancel.run(id));
+    await mainWrite(() => this.stmt.requestCancel.run(id));
   }
 
   async deleteTask(id: string): Promise<void> {
@@ -123,15 +123,17 @@ export class SqliteTaskStore implements TaskStore {
         }
       });
       for (let rids = this.stmt.catalogChunk.all(seq) as { rid: number }[]; rids.length; rids = this.stmt.catalogChunk.all(seq) as { rid: number }[]) {
-        write(() => dropCatalog(rids));
+        await mainWrite(() => dropCatalog(rids));
         await yieldToLoop();
       }
     }
-    this.sql.db.transaction(() => {
-      this.stmt.deleteSpeakers.run(id);
-      this.stmt.deleteEvents.run(id);
-      this.stmt.deleteTask.run(id);
-    })();
+    await mainWrite(() =>
+      this.sql.db.transaction(() => {
+        this.stmt.deleteSpeakers.run(id);
+        this.stmt.deleteEvents.run(id);
+        this.stmt.deleteTask.run(id);
+      })(),
+    );
     this.sql.forgetSeq(id);
   }
 }
