@@ -18,6 +18,8 @@ export interface NativeIo {
   statAt(dirfd: number, name: Buffer, stat: Float64Array): number;
   listDir(dirfd: number, out: Buffer): number;
   closeFd(fd: number): number;
+  /** Puts the calling thread under SCHED_IDLE: 0, or -errno (absent from builds of older sources). */
+  idleThread?(): number;
 }
 
 /** Where the addon's file is looked for, from this module's folder (sources and worker bundles alike). */

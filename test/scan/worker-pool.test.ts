@@ -66,6 +66,31 @@ describe('WorkerPool: faults between discovery and reading', () => {
   });
 });
 
+/** Scheduling policy (5: SCHED_IDLE) and nice value of each thread of this process (proc(5) stat fields 41 and 19). */
+function threads(): { tid: number; policy: number; nice: number }[] {
+  return fs.readdirSync('/proc/self/task').map((t) => {
+    const f = fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return { tid: Number(t), policy: Number(f[38]), nice: Number(f[16]) };
+  });
+}
+
+describe('WorkerPool: the threads yield the CPU to the event loop', () => {
+  it('reading threads run under SCHED_IDLE, the listing thread at nice 5, the main thread as it was', async () => {
+    const before = threads().find((t) => t.tid === process.pid)!;
+    const pool = newPool(2);
+    const dir = dirWith(['a.wav', 'b.wav', 'c.wav', 'd.wav']);
+    const walked: unknown[] = [];
+    await Promise.all([rowsOf(pool.run(dir, 'header', files('a.wav', 'b.wav'))), rowsOf(pool.run(dir, 'header', files('c.wav', 'd.wav'))), pool.walk(dir, { dirs: [''], recursive: true }, (f) => walked.push(...f))]);
+    expect(walked.length).toBeGreaterThan(0);
+    const now = threads();
+    // A waking event loop takes the CPU from an idle-policy thread at once (native/scan-io.c idleThread).
+    expect(now.filter((t) => t.policy === 5)).toHaveLength(2);
+    expect(now.filter((t) => t.policy === 0 && t.nice === 5)).toHaveLength(1);
+    expect(now.filter((t) => t.nice === 10)).toEqual([]);
+    expect(now.find((t) => t.tid === process.pid)).toEqual(before);
+  });
+});
+
 describe('WorkerPool: crashes and aborts', () => {
   it('a worker that crashes on a file is replaced; that file gets WORKER_CRASHED, its batch-mates are scanned', async () => {
     const dir = dirWith(['a.wav', 'crash-me.wav', 'c.wav', 'd.wav']);
