@@ -267,8 +267,8 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
  * idleThread() -> 0 or -errno. Puts the calling thread (a scan worker) under SCHED_IDLE: it runs
  * on whatever CPU time the other threads of its group leave, and a thread of the HTTP server that
  * wakes takes the CPU from it at once. Nice 10 (a twelfth of the weight) still let a woken event
- * loop wait for a reading thread's slice: POST p99 with two full scans running 9–11 ms in seven
- * runs of the latency benchmark, 6–8 ms in six under SCHED_IDLE. Linux only (pid 0: this thread);
+ * loop wait for a scan thread's slice: POST p99 with two full scans running 8–13 ms in the
+ * latency benchmark, 6–8 ms in nine runs under SCHED_IDLE. Linux only (pid 0: this thread);
  * lowering one's own policy needs no privilege. Between services (cgroups), CPU is still shared by
  * their weights: a scan yields to its own process, not to the rest of the machine.
  */

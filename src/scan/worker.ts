@@ -22,19 +22,17 @@ if (!parentPort) throw new Error('scan worker must run in a worker thread');
 
 const data = (workerData ?? {}) as { faults?: WorkerFaults; roots?: string[]; lane?: 'read' | 'list' };
 
-// Scan threads yield the CPU to the HTTP thread. Reading threads run under SCHED_IDLE where the
-// native addon can set it (scan-io.c idleThread: a waking event loop takes the CPU from them at
-// once; nice 10 let it wait out their slices), else at nice 10: on Linux a thread id is a valid
-// target for setpriority(2), so this worker alone is niced; elsewhere this is a no-op. The
-// listing thread stays at nice 5, before the reading ones: while a walk runs it feeds them, and a
-// reader that waits for files idles (a warm 5,000-file header scan's readers waited 8–16 ms
-// between batches, a third of the scan, while the walk shared their cores).
+// Scan threads yield the CPU to the HTTP thread: they run under SCHED_IDLE where the native addon
+// can set it (scan-io.c idleThread), so that a waking event loop takes the CPU from them at once.
+// At nice 10 (reading) and 5 (listing) it waited out their slices: the latency benchmark's POST
+// p99 with two full scans running was 8–13 ms; 6–8 ms in nine runs with every scan thread idle,
+// 7–11 ms in ten with the listing thread left at nice 5. The listing thread loses its precedence
+// over the reading ones (nice ignores idle threads), which cost nothing measurable: 5,000-file
+// header scans, three interleaved pairs of 5 rounds, 78–98k files/s either way. Without the addon,
+// the old nice values: on Linux a thread id is a valid target for setpriority(2).
 try {
   const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-  if (tid > 0 && tid !== process.pid) {
-    const idle = data.lane !== 'list' && nativeIo?.idleThread?.() === 0;
-    if (!idle) os.setPriority(tid, data.lane === 'list' ? 5 : 10);
-  }
+  if (tid > 0 && tid !== process.pid && nativeIo?.idleThread?.() !== 0) os.setPriority(tid, data.lane === 'list' ? 5 : 10);
 } catch {
   // not Linux, or not allowed: run at normal priority
 }

@@ -75,7 +75,7 @@ function threads(): { tid: number; policy: number; nice: number }[] {
 }
 
 describe('WorkerPool: the threads yield the CPU to the event loop', () => {
-  it('reading threads run under SCHED_IDLE, the listing thread at nice 5, the main thread as it was', async () => {
+  it('reading and listing threads run under SCHED_IDLE, the main thread as it was', async () => {
     const before = threads().find((t) => t.tid === process.pid)!;
     const pool = newPool(2);
     const dir = dirWith(['a.wav', 'b.wav', 'c.wav', 'd.wav']);
@@ -84,9 +84,8 @@ describe('WorkerPool: the threads yield the CPU to the event loop', () => {
     expect(walked.length).toBeGreaterThan(0);
     const now = threads();
     // A waking event loop takes the CPU from an idle-policy thread at once (native/scan-io.c idleThread).
-    expect(now.filter((t) => t.policy === 5)).toHaveLength(2);
-    expect(now.filter((t) => t.policy === 0 && t.nice === 5)).toHaveLength(1);
-    expect(now.filter((t) => t.nice === 10)).toEqual([]);
+    expect(now.filter((t) => t.policy === 5)).toHaveLength(3);
+    expect(now.filter((t) => t.nice === 10 || t.nice === 5)).toEqual([]);
     expect(now.find((t) => t.tid === process.pid)).toEqual(before);
   });
 });
