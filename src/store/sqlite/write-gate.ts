@@ -34,11 +34,11 @@ export const TURN_STALE_MS = 250;
  * (a 5,000-file header scan's readers lost ~40 ms each so). Atomics.wait wakes the waiting threads
  * as the turn is given back.
  *
- * The main thread's writes (write() below) take turns too, and go first: while one waits, scan
+ * The main thread's writes (mainWrite below) take turns too, and go first: while one waits, scan
  * threads do not take the turn. In SQLite's busy handler it slept while the two reading threads
  * handed the lock to each other: during warm header scans 16 of its 52 writes waited over 1 ms,
  * up to 8.8 ms, with the event loop (every request) held up meanwhile. Now it waits at most for the
- * commit under way. Re-entrant: a thread that holds the turn runs `fn` at once.
+ * commit under way, and without blocking. Re-entrant: a thread that holds the turn runs `fn` at once.
  */
 export function threadTurn<T>(fn: () => T, gate: Int32Array, token: number): T {
   if (Atomics.load(gate, THREAD_TURN) === token) return fn();
@@ -102,11 +102,16 @@ function storeError(err: unknown): unknown {
   return (err as { code?: string }).code === 'SQLITE_FULL' ? new StorageFullError('The database is full; results recorded so far are kept') : err;
 }
 
-/** Runs a write counted in `gate` (see beginWrite), turning SQLite's own "disk full" into the store-neutral StorageFullError. */
-export function write<T>(fn: () => T, gate: Int32Array = WRITE_GATE): T {
+/**
+ * A scan thread's write (row-writer.ts, which takes its turn inside `fn`), counted in `gate` (see
+ * beginWrite), turning SQLite's own "disk full" into the store-neutral StorageFullError. The main
+ * thread writes with mainWrite, which never blocks its event loop.
+ */
+export function write<T>(fn: () => T, gate: Int32Array): T {
+  if (isMainThread) throw new Error('write() blocks: the main thread writes with mainWrite()');
   const done = beginWrite(gate);
   try {
-    return isMainThread && gate === WRITE_GATE ? threadTurn(fn, gate, MAIN_TOKEN) : fn();
+    return fn();
   } catch (err) {
     throw storeError(err);
   } finally {
@@ -117,15 +122,13 @@ export function write<T>(fn: () => T, gate: Int32Array = WRITE_GATE): T {
 /** Atomics.waitAsync (V8, Node 16+), which TypeScript's ES2022 library does not declare. */
 const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
 
-/** The end of the main thread's queue of writes waiting for a turn (mainWrite): each waits for the one before. */
-let mainTail: Promise<void> = Promise.resolve();
-/** How many of the main thread's writes are in that queue. */
-let mainQueued = 0;
+/** Per gate, the main thread's writes waiting for a turn (mainWrite): the last one, which the next waits for, and how many. */
+const mainQueues = new WeakMap<SharedArrayBuffer | ArrayBuffer, { tail: Promise<void>; queued: number }>();
 
 /**
- * The main thread's write: `fn` in the main thread's turn, as write() runs it, but the turn is
- * waited for without blocking the event loop (Atomics.waitAsync). With write(), the event loop
- * stopped while a scan thread committed: with two full scans running and a flood of POSTs, the
+ * The main thread's write: `fn` in the main thread's turn (MAIN_TOKEN), counted in `gate` like a
+ * scan thread's, but the turn is waited for without blocking the event loop (Atomics.waitAsync).
+ * Waited for in threadTurn (Atomics.wait), the event loop stopped while a scan thread committed: with two full scans running and a flood of POSTs, the
  * main thread waited there 27 times over 1 ms in a 2,000-POST run, up to 4.2 ms, every request
  * held up meanwhile. The main thread's writes still go first (scan threads begin no turn while
  * one waits: threadTurn), and run in the order they were asked for. When none waits and no thread
@@ -134,12 +137,14 @@ let mainQueued = 0;
 export async function mainWrite<T>(fn: () => T, gate: Int32Array = WRITE_GATE): Promise<T> {
   const done = beginWrite(gate);
   try {
-    if (mainQueued === 0 && Atomics.compareExchange(gate, THREAD_TURN, 0, MAIN_TOKEN) === 0) return inMainTurn(fn, gate);
-    mainQueued++;
+    let queue = mainQueues.get(gate.buffer);
+    if (!queue) mainQueues.set(gate.buffer, (queue = { tail: Promise.resolve(), queued: 0 }));
+    if (queue.queued === 0 && Atomics.compareExchange(gate, THREAD_TURN, 0, MAIN_TOKEN) === 0) return inMainTurn(fn, gate);
+    queue.queued++;
     Atomics.add(gate, MAIN_WAITING, 1);
-    const before = mainTail;
+    const before = queue.tail;
     let next!: () => void;
-    mainTail = new Promise((resolve) => (next = resolve));
+    queue.tail = new Promise((resolve) => (next = resolve));
     try {
       await before;
       const since = performance.now();
@@ -156,7 +161,7 @@ export async function mainWrite<T>(fn: () => T, gate: Int32Array = WRITE_GATE): 
       }
       return inMainTurn(fn, gate);
     } finally {
-      mainQueued--;
+      queue.queued--;
       if (Atomics.sub(gate, MAIN_WAITING, 1) === 1) Atomics.notify(gate, MAIN_WAITING);
       next();
     }
