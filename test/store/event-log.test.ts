@@ -8,6 +8,7 @@ import { MIGRATIONS } from '../../src/store/sqlite/schema.ts';
 import { StorageFullError } from '../../src/store/types.ts';
 import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
+import { databaseAtVersion } from '../helpers/old-database.ts';
 
 /**
  * The SQLite event log commits the appends made in one turn of the event loop together
@@ -100,12 +101,7 @@ describe('the SQLite event log, appends made at once', () => {
 describe('the SQLite event log, stored by task seq (migration 5)', () => {
   it('a database made before keeps every event of its tasks, read back and added to as before', async () => {
     // Schema version 4: events keyed by the task's UUID.
-    const old = path.join(tempDir('vl-events-v4-'), 'o.db');
-    const db = new Database(old);
-    for (const [v, sql] of MIGRATIONS.slice(0, 4).entries()) {
-      db.exec(sql);
-      db.pragma(`user_version = ${v + 1}`);
-    }
+    const { file: old, db } = databaseAtVersion(4, 'vl-events-v4-');
     const snaps = [0, 1].map(() => queuedSnapshot({ libritts_path: '/data/v4', root: '/data/v4', analysis: 'header' }));
     const insTask = db.prepare("INSERT INTO tasks (id, seq, status, created_at, last_event_id, snapshot, root) VALUES (?, ?, ?, 'then', ?, ?, '/data/v4')");
     const insEvent = db.prepare("INSERT INTO events (task_id, id, type, created_at, snapshot) VALUES (?, ?, ?, 'then', ?)");

@@ -6,6 +6,7 @@ import { openSqliteStores } from '../../src/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/schema.ts';
 import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
+import { databaseAtVersion } from '../helpers/old-database.ts';
 
 /** The SQLite task store's lookup of the scan a rescan reuses, among many tasks. */
 
@@ -46,12 +47,7 @@ describe('the reference of a rescan (SQLite)', () => {
   });
 
   it('a database made before the index gains it when the store opens', async () => {
-    const file = path.join(tempDir('vl-tasks-old-'), 'o.db');
-    const db = new Database(file);
-    for (const [v, sql] of MIGRATIONS.slice(0, 3).entries()) {
-      db.exec(sql);
-      db.pragma(`user_version = ${v + 1}`);
-    }
+    const { file, db } = databaseAtVersion(3, 'vl-tasks-old-');
     db.close();
     const reopened = openSqliteStores(file);
     try {

@@ -18,6 +18,30 @@ const message = (w: Worker) =>
     w.once('error', reject);
   });
 
+/**
+ * Thirty main-thread writes made with `write` while two scan threads record batch after batch
+ * (turn-worker.ts 'hammer'): each write holds the turn, and the scan threads go on meanwhile.
+ */
+async function mainWritesAmidScanThreads(write: (fn: () => void, g: Int32Array) => unknown): Promise<void> {
+  const gate = new SharedArrayBuffer(28);
+  const g = new Int32Array(gate);
+  const hammers = [start(gate, 'hammer'), start(gate, 'hammer')];
+  await Promise.all(hammers.map(message));
+  const writes = 30;
+  for (let i = 0; i < writes; i++) {
+    await write(() => expect(g[2]).toBe(MAIN_TOKEN), g);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  Atomics.store(g, 5, 1);
+  await Promise.all(hammers.map(message));
+  expect(g[4]).toBeGreaterThan(writes); // the scan threads kept taking turns meanwhile
+  // At most one turn per scan thread per write: one whose check came just before the write began
+  // to wait. Without the priority, a thread giving its turn back took it again at once, and the
+  // write waited out TURN_STALE_MS.
+  expect(g[6]).toBeLessThanOrEqual(2 * writes);
+  expect(g[3]).toBe(0);
+}
+
 // Scan threads take turns to record their rows (row-writer.ts) instead of sleeping in SQLite's busy handler.
 describe('threadTurn (write-gate.ts)', () => {
   it('lets one thread at a time through', async () => {
@@ -29,23 +53,7 @@ describe('threadTurn (write-gate.ts)', () => {
   });
 
   it('the main thread’s writes go first: while one waits, scan threads begin no turn but the one racing it', async () => {
-    const gate = new SharedArrayBuffer(28);
-    const g = new Int32Array(gate);
-    const hammers = [start(gate, 'hammer'), start(gate, 'hammer')];
-    await Promise.all(hammers.map(message));
-    const writes = 30;
-    for (let i = 0; i < writes; i++) {
-      threadTurn(() => expect(g[2]).toBe(MAIN_TOKEN), g, MAIN_TOKEN);
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    Atomics.store(g, 5, 1);
-    await Promise.all(hammers.map(message));
-    expect(g[4]).toBeGreaterThan(writes); // the scan threads kept taking turns meanwhile
-    // At most one turn per scan thread per write: one whose check came just before the write began
-    // to wait. Without the priority, a thread giving its turn back took it again at once, and the
-    // write waited out TURN_STALE_MS.
-    expect(g[6]).toBeLessThanOrEqual(2 * writes);
-    expect(g[3]).toBe(0);
+    await mainWritesAmidScanThreads((fn, g) => threadTurn(fn, g, MAIN_TOKEN));
   });
 
   it('a turn is re-entrant: the thread that holds it runs at once', () => {
@@ -114,20 +122,7 @@ describe('mainWrite (write-gate.ts)', () => {
   });
 
   it('while one waits, scan threads begin no turn but the one racing it', async () => {
-    const gate = new SharedArrayBuffer(28);
-    const g = new Int32Array(gate);
-    const hammers = [start(gate, 'hammer'), start(gate, 'hammer')];
-    await Promise.all(hammers.map(message));
-    const writes = 30;
-    for (let i = 0; i < writes; i++) {
-      await mainWrite(() => expect(g[2]).toBe(MAIN_TOKEN), g);
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    Atomics.store(g, 5, 1);
-    await Promise.all(hammers.map(message));
-    expect(g[4]).toBeGreaterThan(writes);
-    expect(g[6]).toBeLessThanOrEqual(2 * writes);
-    expect(g[3]).toBe(0);
+    await mainWritesAmidScanThreads(mainWrite);
   });
 
   it('a failed write gives the turn back and fails alone; a full database is StorageFullError', async () => {
