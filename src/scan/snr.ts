@@ -56,12 +56,22 @@ export function snrFrameLength(sampleRate: number): number {
  * when the noise floor is digital silence, SNR_FLOOR_DB when nothing stands out of the noise.
  */
 export function estimateSnrDb(energies: Float64Array, count: number): number | null {
-  // A copy, so that the selection below can reorder it; also sums everything in the same pass.
-  const e = new Float64Array(Math.min(count, energies.length));
+  // A copy, so that the selection below can reorder it.
+  return estimateSnrDbInPlace(energies.slice(0, Math.min(count, energies.length)), count);
+}
+
+/**
+ * estimateSnrDb on energies it may reorder and overwrite: a file's own frame energies, which are
+ * not needed after (signal-stats.ts), without the copy (~1 µs a file, 3 µs per MB of audio).
+ * The valid entries keep their order, so the result is the same to the bit.
+ */
+export function estimateSnrDbInPlace(energies: Float64Array, count: number): number | null {
+  const e = energies;
   let n = 0;
   let total = 0;
-  for (let i = 0; i < e.length; i++) {
-    const v = energies[i]!;
+  // Skips non-finite and negative entries, moving the rest down; also sums them.
+  for (let i = 0, end = Math.min(count, e.length); i < end; i++) {
+    const v = e[i]!;
     if (v >= 0 && v < Infinity) {
       e[n++] = v;
       total += v;

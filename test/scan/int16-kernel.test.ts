@@ -33,8 +33,8 @@ const int16 = (channels: number, sampleRate = 24_000): WavFormat =>
   }) as WavFormat;
 
 /** The statistics of `samples` fed in the given chunk sizes (bytes, whole frames), with one kernel or the other. */
-function stats(fmt: WavFormat, samples: Int16Array, chunkFrames: number[], kernel: 'wasm' | 'js', inPlace: boolean) {
-  const acc = new SignalAccumulator(fmt, { kernel });
+function stats(fmt: WavFormat, samples: Int16Array, chunkFrames: number[], kernel: 'wasm' | 'js', inPlace: boolean, maxSnrFrames?: number) {
+  const acc = new SignalAccumulator(fmt, { kernel, ...(maxSnrFrames ? { maxSnrFrames } : {}) });
   const bytes = new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
   // In place: the bytes sit in the kernel's own memory, where the analyzer reads files to.
   const io = inPlace ? sampleBuffer(SAMPLE_CHUNK) : null;
@@ -49,7 +49,10 @@ function stats(fmt: WavFormat, samples: Int16Array, chunkFrames: number[], kerne
     acc.push(chunk);
     at += n;
   }
-  return acc.result();
+  // The SNR frames to the bit, and how many are held one by one (0 once they went to a histogram);
+  // taken before result(), whose estimate reorders them.
+  const frames = { held: acc.snrFrames, energies: acc.snrEnergies };
+  return { ...acc.result(), frames };
 }
 
 describe('the WebAssembly int16 kernel', () => {
@@ -99,6 +102,18 @@ describe('the WebAssembly int16 kernel', () => {
             stats(fmt, samples.subarray(0, n), [chunk / ch], 'js', false),
           );
         }
+      }
+    }
+  });
+
+  it('agrees across the SNR frame cap: the frames closed many at a time switch to the histogram where the loops do', () => {
+    const samples = toInt16(withNoise(speech({ ...SPEAKERS[1]!, durationS: 12 }), 15, 7)); // 600 SNR frames
+    // Caps below, at and above the frames one call closes; chunks that end inside and on frames.
+    for (const cap of [25, 100, 299, 300, 599, 600, 601]) {
+      for (const chunk of [SAMPLE_CHUNK / 2, 24_000, 4_801]) {
+        const got = stats(int16(1), samples, [chunk], 'wasm', true, cap);
+        expect(got, `cap ${cap}, chunk ${chunk}`).toEqual(stats(int16(1), samples, [chunk], 'js', false, cap));
+        expect(got.snr_db).not.toBeNull();
       }
     }
   });
