@@ -95,7 +95,11 @@ function copyUnchanged(root: string, target: RowTarget, items: ScanItem[], copie
     ref.from,
     printed.map((f) => f.rel),
   );
-  const same = printed.filter((f) => unchanged(f.fp!, prints.get(f.rel))).map((f) => f.rel);
+  const same: { path: string; rid: number }[] = [];
+  for (const f of printed) {
+    const rec = prints.get(f.rel);
+    if (rec && unchanged(f.fp!, rec)) same.push({ path: f.rel, rid: rec.rid });
+  }
   if (!same.length) return items;
   for (const row of w.copy(target.task, ref.from, same, ref.headerOnly, new Int32Array(target.gate))) copied.push(row);
   const done = new Set(copied.map((r) => r.path));

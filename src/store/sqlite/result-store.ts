@@ -251,7 +251,8 @@ export class SqliteResultStore implements ResultStore {
   async fingerprints(taskId: string, paths: string[]): Promise<Map<string, RecordedPrint>> {
     const seq = this.sql.seqOf(taskId);
     if (seq === null || paths.length === 0) return new Map();
-    return this.reuse.fingerprints(seq, paths);
+    // The row ids stay in this database (ReuseRows.copyRows); the contract is the fingerprint.
+    return new Map([...this.reuse.fingerprints(seq, paths)].map(([path, { bytes, mtime_ns, sidecars }]) => [path, { bytes, mtime_ns, sidecars }]));
   }
 
   async copyResults(from: string, to: string, paths: string[], headerOnly: boolean): Promise<SummaryRow[]> {

@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import type { SummaryRow } from '../../domain/file-result.ts';
-import type { RecordedFile, RecordedPrint } from '../types.ts';
+import type { RecordedFile } from '../types.ts';
 import { rowInserter } from './result-insert.ts';
-import { ReuseRows } from './reuse-rows.ts';
+import { ReuseRows, type StoredPrint } from './reuse-rows.ts';
 import { threadId } from 'node:worker_threads';
 import { threadTurn, write } from './write-gate.ts';
 
@@ -24,7 +24,7 @@ export class SqliteRowWriter {
   private readonly db: Database.Database;
   private readonly insert: ReturnType<typeof rowInserter>;
   private readonly reuse: ReuseRows;
-  private readonly copyTx: Database.Transaction<(src: number, dst: number, paths: readonly string[], headerOnly: boolean) => SummaryRow[]>;
+  private readonly copyTx: Database.Transaction<(src: number, dst: number, rids: readonly number[], headerOnly: boolean) => SummaryRow[]>;
 
   private pageLimit = 0;
 
@@ -39,7 +39,7 @@ export class SqliteRowWriter {
     this.db.pragma('wal_autocheckpoint = 0');
     this.insert = rowInserter(this.db);
     this.reuse = new ReuseRows(this.db);
-    this.copyTx = this.db.transaction((src: number, dst: number, paths: readonly string[], headerOnly: boolean) => this.reuse.copy(src, dst, paths, headerOnly));
+    this.copyTx = this.db.transaction((src: number, dst: number, rids: readonly number[], headerOnly: boolean) => this.reuse.copyRows(src, dst, rids, headerOnly));
   }
 
   /**
@@ -55,26 +55,33 @@ export class SqliteRowWriter {
     );
   }
 
-  /** The fingerprints the reference scan `src` recorded for `paths` (a read: no turn taken). */
-  fingerprints(src: number, paths: readonly string[]): Map<string, RecordedPrint> {
+  /** The fingerprints the reference scan `src` recorded for `paths`, with their rows (a read: no turn taken). */
+  fingerprints(src: number, paths: readonly string[]): Map<string, StoredPrint> {
     return this.reuse.fingerprints(src, paths);
   }
 
   /**
-   * Copies the reference scan's rows at `paths` into `task`, marked reused, in one transaction
-   * taken in turn as write() does; returns the rows copied, and those an earlier attempt copied
-   * (a reference deleted meanwhile gives fewer, whose files the caller then reads).
+   * Copies the reference scan's rows of `files` (their paths, and the rows fingerprints() found
+   * them in) into `task`, marked reused, in one transaction taken in turn as write() does;
+   * returns the rows copied, and those an earlier attempt copied (a reference deleted meanwhile
+   * gives fewer, whose files the caller then reads).
    */
-  copy(task: number, src: number, paths: readonly string[], headerOnly: boolean, gate: Int32Array): SummaryRow[] {
+  copy(task: number, src: number, files: readonly { path: string; rid: number }[], headerOnly: boolean, gate: Int32Array): SummaryRow[] {
     const copied = this.inTurn(
-      (on) => paths.some((p) => p.endsWith(on)),
+      (on) => files.some((f) => f.path.endsWith(on)),
       gate,
-      () => this.copyTx.immediate(src, task, paths, headerOnly),
+      () =>
+        this.copyTx.immediate(
+          src,
+          task,
+          files.map((f) => f.rid),
+          headerOnly,
+        ),
     );
-    if (copied.length === paths.length) return copied;
+    if (copied.length === files.length) return copied;
     // A path the task holds already: copied by an attempt at this batch that a crash cut short.
     const got = new Set(copied.map((r) => r.path));
-    const missed = paths.filter((p) => !got.has(p));
+    const missed = files.filter((f) => !got.has(f.path)).map((f) => f.path);
     return [...copied, ...this.reuse.copiedBefore(task, missed)];
   }
 
