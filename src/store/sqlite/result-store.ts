@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { RESULT_COLUMNS, type FileResult, type SummaryRow } from '../../domain/file-result.ts';
-import { fromRecord, type ResultRecord } from '../result-record.ts';
+import { fromRow } from '../result-record.ts';
 import { filterCondition, pageQueries, searchWords, type Dialect, type PagePlan, type ResultCursor, type ResultFilter, type SortKey } from '../result-query.ts';
 import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, SpeakerRow, RowTarget, ReuseSource } from '../types.ts';
 import { catalogIndexer } from './catalog-indexer.ts';
@@ -120,6 +120,8 @@ export class SqliteResultStore implements ResultStore {
   private readonly byRids = new Map<number, Database.Statement>();
   private readonly reuse: ReuseRows;
   private readonly queries = new Map<string, Database.Statement>();
+  /** Plain pages' statements, in raw mode. */
+  private readonly rawQueries = new Map<string, Database.Statement>();
   private readonly indexInline: (() => void) | null;
   /** replaceSpeakers' transaction, made once (making one costs ~12 µs: sqlite/event-log.ts). */
   private readonly speakersTx: Database.Transaction<(taskId: string, rows: SpeakerRow[]) => void>;
@@ -158,11 +160,14 @@ export class SqliteResultStore implements ResultStore {
     return seq;
   }
 
-  private statement(cache: Map<string | number, Database.Statement>, key: string | number, sql: () => string): Database.Statement {
+  /** A statement made once per key and kept; `raw`: its rows come back as arrays (result-record.ts fromRow). A cache holds statements of one mode. */
+  private statement(cache: Map<string | number, Database.Statement>, key: string | number, sql: () => string, raw = false): Database.Statement {
     let st = cache.get(key);
     if (!st) {
       if (cache.size > 200) cache.clear();
-      cache.set(key, (st = this.sql.db.prepare(sql())));
+      st = this.sql.db.prepare(sql());
+      if (raw) st.raw(true);
+      cache.set(key, st);
     }
     return st;
   }
@@ -197,26 +202,35 @@ export class SqliteResultStore implements ResultStore {
     if (!plain) await this.catchUp();
     const cond = filterCondition(DIALECT, 'task', seq, q.filter, 1, { probe: isDense(q) });
     const col = DIALECT.column(q.sort.key);
-    const queries = pageQueries(DIALECT, plain ? COLS.join(', ') : `rid, path, ${col} AS sv`, plain ? 'results' : planFor(q), cond, { ...q, limit: q.limit + 1 });
-    const found: { rid?: number; path: string; sv?: number | string | null }[] = [];
+    if (plain) {
+      // The rows themselves, by path (one query: pageQueries' path order), as arrays (fromRow).
+      const [query] = pageQueries(DIALECT, COLS.join(', '), 'results', cond, { ...q, limit: q.limit + 1 });
+      const st = this.statement(this.rawQueries, query!.sql, () => query!.sql, true);
+      const found = (st.all(...query!.params) as unknown[][]).map((v) => fromRow(v));
+      const rows = found.slice(0, q.limit);
+      const last = rows[rows.length - 1];
+      return { rows, next: found.length > q.limit && last ? { value: null, path: last.path } : null };
+    }
+    const queries = pageQueries(DIALECT, `rid, path, ${col} AS sv`, planFor(q), cond, { ...q, limit: q.limit + 1 });
+    const found: { rid: number; path: string; sv: number | string | null }[] = [];
     for (const query of queries) {
       if (found.length > q.limit) break;
       const st = this.statement(this.queries, query.sql, () => query.sql);
-      found.push(...(st.all(...query.params.slice(0, -1), q.limit + 1 - found.length) as { rid?: number; path: string; sv?: number | string | null }[]));
+      found.push(...(st.all(...query.params.slice(0, -1), q.limit + 1 - found.length) as { rid: number; path: string; sv: number | string | null }[]));
     }
     const more = found.length > q.limit;
     const kept = found.slice(0, q.limit);
-    const rows = plain ? (kept as unknown as ResultRecord[]).map(fromRecord) : this.byRid(kept.map((k) => k.rid!));
+    const rows = this.byRid(kept.map((k) => k.rid));
     const last = kept[kept.length - 1];
-    const next: ResultCursor | null = more && last ? { value: q.sort.key === 'path' ? null : (last.sv ?? null), path: last.path } : null;
+    const next: ResultCursor | null = more && last ? { value: last.sv ?? null, path: last.path } : null;
     return { rows, next };
   }
 
   /** Full rows in the order of `rids`. */
   private byRid(rids: number[]): FileResult[] {
     if (!rids.length) return [];
-    const st = this.statement(this.byRids, rids.length, () => `SELECT rid, ${COLS.join(', ')} FROM results WHERE rid IN (${rids.map(() => '?').join(', ')})`);
-    const map = new Map((st.all(...rids) as (ResultRecord & { rid: number })[]).map((r) => [r.rid, fromRecord(r)]));
+    const st = this.statement(this.byRids, rids.length, () => `SELECT rid, ${COLS.join(', ')} FROM results WHERE rid IN (${rids.map(() => '?').join(', ')})`, true);
+    const map = new Map((st.all(...rids) as unknown[][]).map((v) => [v[0] as number, fromRow(v, 1)]));
     return rids.map((rid) => map.get(rid)!).filter(Boolean);
   }
 
@@ -236,8 +250,13 @@ export class SqliteResultStore implements ResultStore {
     const out: RecordedFile[] = [];
     for (let i = 0; i < paths.length; i += PATHS_PER_QUERY) {
       const chunk = paths.slice(i, i + PATHS_PER_QUERY);
-      const st = this.statement(this.byPaths, chunk.length, () => `SELECT ${COLS.join(', ')}, reused FROM results WHERE task = ? AND path IN (${chunk.map(() => '?').join(', ')})`);
-      for (const r of st.all(seq, ...chunk) as (ResultRecord & { reused: number })[]) out.push({ ...fromRecord(r), reused: r.reused === 1 });
+      const st = this.statement(
+        this.byPaths,
+        chunk.length,
+        () => `SELECT ${COLS.join(', ')}, reused FROM results WHERE task = ? AND path IN (${chunk.map(() => '?').join(', ')})`,
+        true,
+      );
+      for (const v of st.all(seq, ...chunk) as unknown[][]) out.push({ ...fromRow(v), reused: v[COLS.length] === 1 });
     }
     return out;
   }

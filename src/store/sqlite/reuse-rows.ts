@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { RESULT_COLUMNS, SIGNAL_FIELDS, SUMMARY_COLUMNS, type FileErrorCode, type SummaryRow } from '../../domain/file-result.ts';
-import { SUMMARY_RETURNED } from '../result-record.ts';
+import { RESULT_COLUMNS, SIGNAL_FIELDS, type SummaryRow } from '../../domain/file-result.ts';
+import { SUMMARY_RETURNED, summaryFromRow } from '../result-record.ts';
 import type { RecordedPrint } from '../types.ts';
 
 /** What a reused row takes from the one it copies: every column but the task and the flag. */
@@ -13,42 +13,12 @@ export interface StoredPrint extends RecordedPrint {
   rid: number;
 }
 
-/** Where each of SUMMARY_RETURNED's columns is in a row read as an array. */
-const AT = Object.fromEntries(SUMMARY_COLUMNS.map((c, i) => [c, i])) as Record<(typeof SUMMARY_COLUMNS)[number], number>;
-const ERROR_AT = SUMMARY_COLUMNS.length;
-
-/**
- * A SummaryRow from a row of SUMMARY_RETURNED read as an array (a statement in raw mode). Rows
- * as objects cost ~1.8 µs more each, made by the driver one property at a time: a third of a
- * rescan's copy of 5,469 rows. The literal's keys are checked against SummaryRow by the compiler.
- */
-function summaryOfRaw(v: unknown[]): SummaryRow {
-  const code = v[ERROR_AT] as string | null;
-  return {
-    path: v[AT.path] as string,
-    subset: v[AT.subset] as SummaryRow['subset'],
-    speaker_id: v[AT.speaker_id] as SummaryRow['speaker_id'],
-    sample_rate: v[AT.sample_rate] as SummaryRow['sample_rate'],
-    duration_s: v[AT.duration_s] as SummaryRow['duration_s'],
-    bytes: v[AT.bytes] as SummaryRow['bytes'],
-    snr_db: v[AT.snr_db] as SummaryRow['snr_db'],
-    clipped_samples: v[AT.clipped_samples] as SummaryRow['clipped_samples'],
-    leading_silence_s: v[AT.leading_silence_s] as SummaryRow['leading_silence_s'],
-    trailing_silence_s: v[AT.trailing_silence_s] as SummaryRow['trailing_silence_s'],
-    peak_dbfs: v[AT.peak_dbfs] as SummaryRow['peak_dbfs'],
-    rms_dbfs: v[AT.rms_dbfs] as SummaryRow['rms_dbfs'],
-    text_normalized: v[AT.text_normalized] as SummaryRow['text_normalized'],
-    text_original: v[AT.text_original] as SummaryRow['text_original'],
-    error: code ? { code: code as FileErrorCode, detail: (v[ERROR_AT + 1] as string | null) ?? '' } : null,
-  };
-}
-
 /**
  * A rescan's statements on one connection: the fingerprints a reference scan recorded, and the
  * copy of its rows into the new task. The store's own connection uses them (result-store.ts),
  * and so does a scan thread's (row-writer.ts), which reuses the files of its batch itself.
  * Statements are made per chunk length and kept (a 500-path chunk's text is ~1 KB to parse).
- * Rows come back as arrays (raw mode), not objects: see summaryOfRaw.
+ * Rows come back as arrays (raw mode), not objects: a row object costs ~1.8 µs more (result-record.ts fromRow).
  */
 export class ReuseRows {
   private readonly statements = new Map<string, Database.Statement>();
@@ -77,7 +47,7 @@ export class ReuseRows {
    */
   copy(src: number, dst: number, paths: readonly string[], headerOnly: boolean): SummaryRow[] {
     return this.chunked<unknown[]>(`copy:${headerOnly}`, (marks) => `${copyInto(headerOnly)} WHERE task = ? AND path IN (${marks}) ${COPY_END}`, [dst, src], paths).map(
-      summaryOfRaw,
+      summaryFromRow,
     );
   }
 
@@ -89,7 +59,7 @@ export class ReuseRows {
   copyRows(src: number, dst: number, rids: readonly number[], headerOnly: boolean): SummaryRow[] {
     // `+task`: the row ids decide the look-ups; the task is only checked (no index on it is used).
     return this.chunked<unknown[]>(`copyRows:${headerOnly}`, (marks) => `${copyInto(headerOnly)} WHERE +task = ? AND rid IN (${marks}) ${COPY_END}`, [dst, src], rids).map(
-      summaryOfRaw,
+      summaryFromRow,
     );
   }
 
@@ -99,7 +69,7 @@ export class ReuseRows {
    */
   copiedBefore(dst: number, paths: readonly string[]): SummaryRow[] {
     return this.chunked<unknown[]>('kept', (marks) => `SELECT ${SUMMARY_RETURNED} FROM results WHERE task = ? AND reused = 1 AND path IN (${marks})`, [dst], paths).map(
-      summaryOfRaw,
+      summaryFromRow,
     );
   }
 
