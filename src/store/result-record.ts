@@ -1,31 +1,19 @@
 import { RESULT_COLUMNS, SUMMARY_COLUMNS, type FileErrorCode, type FileResult, type SummaryRow } from '../domain/file-result.ts';
 
-/** A result as both stores keep it: the error as two columns. */
-export type ResultRecord = Omit<FileResult, 'error'> & { error_code: string | null; error_detail: string | null };
-
 /** What a rescan's copy returns of each row (SummaryRow), as a column list. */
 export const SUMMARY_RETURNED = [...SUMMARY_COLUMNS, 'error_code', 'error_detail'].join(', ');
 
-const errorOf = (rec: ResultRecord): FileResult['error'] => (rec.error_code ? { code: rec.error_code as FileErrorCode, detail: rec.error_detail ?? '' } : null);
-
-/** A stored row as a result. */
-export function fromRecord(rec: ResultRecord): FileResult {
-  const out = {} as Record<string, unknown>;
-  for (const k of RESULT_COLUMNS) out[k] = rec[k];
-  out.error = errorOf(rec);
-  return out as FileResult;
-}
-
-/** Where each of RESULT_COLUMNS is in a row read as an array (and so in SUMMARY_COLUMNS' rows: see below). */
+/** Where each of RESULT_COLUMNS is in a row read as an array. */
 const AT = Object.fromEntries(RESULT_COLUMNS.map((c, i) => [c, i])) as Record<(typeof RESULT_COLUMNS)[number], number>;
 const ERROR_AT = RESULT_COLUMNS.length;
 
 /**
- * fromRecord for a row of RESULT_COLUMNS then error_code, error_detail, read as an array (a
- * statement in raw mode), from index `at` on. better-sqlite3 makes a row object one property at a
- * time, and fromRecord copies it key by key: together ~8 µs of the ~28 µs a row an export of
- * 60,000 rows cost. One object literal instead, in RESULT_COLUMNS' order (the order of the keys
- * of every JSON row); the compiler checks its keys against FileResult.
+ * A stored row as a result, from its RESULT_COLUMNS then error_code, error_detail read as an array
+ * (better-sqlite3's raw mode, pg's `rowMode: 'array'`), from index `at` on. The drivers make a row
+ * object one property at a time, and copying it key by key into a result cost as much again:
+ * together ~8 µs of the ~28 µs a row an SQLite export of 60,000 rows cost. One object literal
+ * instead, in RESULT_COLUMNS' order (the order of the keys of every JSON row); the compiler checks
+ * its keys against FileResult.
  */
 export function fromRow(v: readonly unknown[], at = 0): FileResult {
   const code = v[at + ERROR_AT] as string | null;
@@ -59,10 +47,7 @@ export function fromRow(v: readonly unknown[], at = 0): FileResult {
 const SUMMARY_AT = Object.fromEntries(SUMMARY_COLUMNS.map((c, i) => [c, i])) as Record<(typeof SUMMARY_COLUMNS)[number], number>;
 const SUMMARY_ERROR_AT = SUMMARY_COLUMNS.length;
 
-/**
- * summaryOf for a row of SUMMARY_RETURNED read as an array (a statement in raw mode), as
- * fromRow: one object literal, in SUMMARY_COLUMNS' order.
- */
+/** The summary's columns of a stored row, from SUMMARY_RETURNED read as an array: as fromRow, in SUMMARY_COLUMNS' order. */
 export function summaryFromRow(v: readonly unknown[]): SummaryRow {
   const code = v[SUMMARY_ERROR_AT] as string | null;
   return {
@@ -82,12 +67,4 @@ export function summaryFromRow(v: readonly unknown[]): SummaryRow {
     text_original: v[SUMMARY_AT.text_original] as SummaryRow['text_original'],
     error: code ? { code: code as FileErrorCode, detail: (v[SUMMARY_ERROR_AT + 1] as string | null) ?? '' } : null,
   } satisfies Record<keyof SummaryRow, unknown>;
-}
-
-/** The summary's columns of a stored row (returned as SUMMARY_RETURNED). */
-export function summaryOf(rec: ResultRecord): SummaryRow {
-  const out = {} as Record<string, unknown>;
-  for (const k of SUMMARY_COLUMNS) out[k] = rec[k];
-  out.error = errorOf(rec);
-  return out as SummaryRow;
 }

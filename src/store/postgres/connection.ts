@@ -47,6 +47,15 @@ export class Pg {
     }
   }
 
+  /** The rows of a query as arrays, in its select list's order (result-record.ts fromRow): no object per row. */
+  async queryArrays(text: string, values?: unknown[]): Promise<unknown[][]> {
+    try {
+      return (await this.pool.query<unknown[]>({ text, values, rowMode: 'array' })).rows;
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
   /** Runs `fn` in one transaction on one client. */
   async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;

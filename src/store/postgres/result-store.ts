@@ -1,5 +1,5 @@
 import { RESULT_COLUMNS, SIGNAL_FIELDS, type SummaryRow } from '../../domain/file-result.ts';
-import { fromRecord, SUMMARY_RETURNED, summaryOf, type ResultRecord } from '../result-record.ts';
+import { fromRow, SUMMARY_RETURNED, summaryFromRow } from '../result-record.ts';
 import { filterCondition, pageQueries, type Dialect, type ResultCursor, type ResultFilter, type SortKey } from '../result-query.ts';
 import type { RecordedFile, RecordedPrint, ResultCounts, ResultPage, ResultsQuery, ResultStore, RowTarget, SpeakerRow } from '../types.ts';
 import type { Pg } from './connection.ts';
@@ -64,6 +64,8 @@ const copySql = (headerOnly: boolean): string => {
 const COPY = { header: copySql(true), full: copySql(false) };
 
 const SELECT = COLS.join(', ');
+/** Where the column after SELECT's (a page's sort value, the reused flag) is in a row read as an array (Pg.queryArrays). */
+const EXTRA_AT = COLS.length;
 
 /** Rows of one upsert at most: larger groups are split (statement size, lock time). */
 const MAX_GROUP_ROWS = 4096;
@@ -140,17 +142,19 @@ export class PgResultStore implements ResultStore {
   async page(taskId: string, q: ResultsQuery): Promise<ResultPage> {
     const cond = filterCondition(DIALECT, 'task_id', taskId, q.filter);
     const col = DIALECT.column(q.sort.key);
-    const found: (ResultRecord & { sv: number | string | null })[] = [];
+    // Rows as arrays (fromRow), the sort value after the row's columns.
+    const found: unknown[][] = [];
     for (const query of pageQueries(DIALECT, `${SELECT}, ${col} AS sv`, 'results', cond, { ...q, limit: q.limit + 1 })) {
       if (found.length > q.limit) break;
       const params = [...query.params.slice(0, -1), q.limit + 1 - found.length];
-      found.push(...(await this.db.query<ResultRecord & { sv: number | string | null }>(query.sql, params)).rows);
+      found.push(...(await this.db.queryArrays(query.sql, params)));
     }
     const more = found.length > q.limit;
-    const kept = found.slice(0, q.limit);
-    const last = kept[kept.length - 1];
-    const next: ResultCursor | null = more && last ? { value: q.sort.key === 'path' ? null : last.sv, path: last.path } : null;
-    return { rows: kept.map(fromRecord), next };
+    const rows = found.slice(0, q.limit).map((v) => fromRow(v));
+    const last = rows[rows.length - 1];
+    const next: ResultCursor | null =
+      more && last ? { value: q.sort.key === 'path' ? null : (found[rows.length - 1]![EXTRA_AT] as number | string | null), path: last.path } : null;
+    return { rows, next };
   }
 
   async count(taskId: string, filter: ResultFilter): Promise<number> {
@@ -161,11 +165,8 @@ export class PgResultStore implements ResultStore {
 
   async resultsByPaths(taskId: string, paths: string[]): Promise<RecordedFile[]> {
     if (!paths.length) return [];
-    const { rows } = await this.db.query<ResultRecord & { reused: boolean }>(`SELECT ${SELECT}, reused FROM results WHERE task_id = $1 AND path = ANY ($2::text[])`, [
-      taskId,
-      paths,
-    ]);
-    return rows.map((r) => ({ ...fromRecord(r), reused: r.reused }));
+    const rows = await this.db.queryArrays(`SELECT ${SELECT}, reused FROM results WHERE task_id = $1 AND path = ANY ($2::text[])`, [taskId, paths]);
+    return rows.map((v) => ({ ...fromRow(v), reused: v[EXTRA_AT] as boolean }));
   }
 
   async fingerprints(taskId: string, paths: string[]): Promise<Map<string, RecordedPrint>> {
@@ -181,8 +182,7 @@ export class PgResultStore implements ResultStore {
 
   async copyResults(from: string, to: string, paths: string[], headerOnly: boolean): Promise<SummaryRow[]> {
     if (!paths.length) return [];
-    const { rows } = await this.db.query<ResultRecord>(headerOnly ? COPY.header : COPY.full, [to, from, paths]);
-    return rows.map(summaryOf);
+    return (await this.db.queryArrays(headerOnly ? COPY.header : COPY.full, [to, from, paths])).map(summaryFromRow);
   }
 
   async resultCounts(taskId: string): Promise<ResultCounts> {
