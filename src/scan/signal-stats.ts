@@ -77,12 +77,18 @@ class FrameEnergies {
       this.count = 0;
       return;
     }
-    if (this.count === this.energies.length) {
-      const bigger = new Float64Array(this.energies.length * 2);
-      bigger.set(this.energies);
-      this.energies = bigger;
-    }
+    this.reserve(this.count + 1);
     this.energies[this.count++] = e;
+  }
+
+  /** Room for `n` energies held one by one, doubling the array as often as needed. */
+  private reserve(n: number): void {
+    if (n <= this.energies.length) return;
+    let size = Math.max(256, this.energies.length * 2);
+    while (size < n) size *= 2;
+    const bigger = new Float64Array(size);
+    bigger.set(this.energies.subarray(0, this.count));
+    this.energies = bigger;
   }
 
   /**
@@ -100,13 +106,7 @@ class FrameEnergies {
       }
       return sumSq;
     }
-    if (this.count + frames > this.energies.length) {
-      let size = this.energies.length * 2;
-      while (size < this.count + frames) size *= 2;
-      const bigger = new Float64Array(size);
-      bigger.set(this.energies.subarray(0, this.count));
-      this.energies = bigger;
-    }
+    this.reserve(this.count + frames);
     // The same two divisions as closeWith, so the energies are the same to the bit.
     const per = this.length * this.channels;
     const e = this.energies;

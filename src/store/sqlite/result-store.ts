@@ -204,9 +204,9 @@ export class SqliteResultStore implements ResultStore {
     const col = DIALECT.column(q.sort.key);
     if (plain) {
       // The rows themselves, by path (one query: pageQueries' path order), as arrays (fromRow).
-      const [query] = pageQueries(DIALECT, COLS.join(', '), 'results', cond, { ...q, limit: q.limit + 1 });
-      const st = this.statement(this.rawQueries, query!.sql, () => query!.sql, true);
-      const found = (st.all(...query!.params) as unknown[][]).map((v) => fromRow(v));
+      const query = pageQueries(DIALECT, COLS.join(', '), 'results', cond, { ...q, limit: q.limit + 1 })[0]!;
+      const st = this.statement(this.rawQueries, query.sql, () => query.sql, true);
+      const found = (st.all(...query.params) as unknown[][]).map((v) => fromRow(v));
       const rows = found.slice(0, q.limit);
       const last = rows[rows.length - 1];
       return { rows, next: found.length > q.limit && last ? { value: null, path: last.path } : null };
@@ -222,7 +222,7 @@ export class SqliteResultStore implements ResultStore {
     const kept = found.slice(0, q.limit);
     const rows = this.byRid(kept.map((k) => k.rid));
     const last = kept[kept.length - 1];
-    const next: ResultCursor | null = more && last ? { value: last.sv ?? null, path: last.path } : null;
+    const next: ResultCursor | null = more && last ? { value: q.sort.key === 'path' ? null : (last.sv ?? null), path: last.path } : null;
     return { rows, next };
   }
 
