@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { FdSource } from './byte-source.ts';
 import { fsPath } from './file-names.ts';
-import { convertible, pcm16Header, toPcm16 } from './pcm16.ts';
-import { isOpened, openUnder } from './safe-open.ts';
+import { cannotConvert, pcm16Header, toPcm16 } from './pcm16.ts';
+import { ioError, isOpened, openUnder } from './safe-open.ts';
 import { readWavHeader, type WavFormat } from './wav-header.ts';
 
 if (!parentPort) throw new Error('the conversion thread must run in a worker thread');
@@ -31,7 +31,9 @@ export type ConvertResponse =
   | { type: 'opened'; id: number; bytes: number }
   | { type: 'refused'; id: number; status: 404 | 415; detail: string }
   | { type: 'chunk'; id: number; data: ArrayBuffer }
-  | { type: 'end'; id: number };
+  | { type: 'end'; id: number }
+  /** A read failed mid-stream: the response must not look complete. */
+  | { type: 'failed'; id: number; detail: string };
 
 const send = (m: ConvertResponse, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
@@ -51,15 +53,23 @@ port.on('message', (m: ConvertRequest) => {
   if (m.type === 'open') {
     const opened = openUnder(m.root, fsPath(m.root, m.rel), true);
     if (!isOpened(opened)) return send({ type: 'refused', id: m.id, status: 404, detail: opened.detail });
-    const buf = Buffer.allocUnsafe(CHUNK + 64 * 1024);
-    const header = readWavHeader(new FdSource(opened.fd, opened.size, buf));
-    if (!header.format || !header.data || !convertible(header.format)) {
-      fs.closeSync(opened.fd);
-      return send({ type: 'refused', id: m.id, status: 415, detail: `cannot convert this file: ${header.error?.detail ?? 'no decodable samples'}` });
+    // Reading the header may fail (EIO, EINVAL from a file that is not what its type says): the
+    // request is refused like a file that cannot be opened, and the thread lives on.
+    let refusal: ConvertResponse;
+    try {
+      const buf = Buffer.allocUnsafe(CHUNK + 64 * 1024);
+      const { format, data, error } = readWavHeader(new FdSource(opened.fd, opened.size, buf));
+      const why = format && data ? cannotConvert(format) : (error?.detail ?? 'no decodable samples');
+      if (why === null && format && data) {
+        sessions.set(m.id, { fd: opened.fd, fmt: format, at: data.offset, end: data.offset + data.bytes, buf, headerSent: false, frames: data.frames });
+        return send({ type: 'opened', id: m.id, bytes: 44 + data.frames * format.channels * 2 });
+      }
+      refusal = { type: 'refused', id: m.id, status: 415, detail: `cannot convert this file: ${why}` };
+    } catch (err) {
+      refusal = { type: 'refused', id: m.id, status: 404, detail: ioError(err).detail };
     }
-    const { format, data } = header;
-    sessions.set(m.id, { fd: opened.fd, fmt: format, at: data.offset, end: data.offset + data.bytes, buf, headerSent: false, frames: data.frames });
-    return send({ type: 'opened', id: m.id, bytes: 44 + data.frames * format.channels * 2 });
+    fs.closeSync(opened.fd);
+    return send(refusal);
   }
   const s = sessions.get(m.id);
   if (!s) return send({ type: 'end', id: m.id });
@@ -79,13 +89,14 @@ port.on('message', (m: ConvertRequest) => {
     const whole = got - (got % s.fmt.blockAlign);
     if (whole === 0) {
       close(m.id);
-      return send({ type: 'end', id: m.id });
+      // Short of the data's end: the file shrank since it was opened, and the length promised cannot be kept.
+      return send(want > 0 && got < s.fmt.blockAlign ? { type: 'failed', id: m.id, detail: 'the file shrank while it was read' } : { type: 'end', id: m.id });
     }
     s.at += whole;
     const out = toPcm16(s.fmt, s.buf.subarray(0, whole));
     send({ type: 'chunk', id: m.id, data: out.buffer.slice(out.byteOffset, out.byteOffset + out.length) as ArrayBuffer });
-  } catch {
+  } catch (err) {
     close(m.id);
-    send({ type: 'end', id: m.id });
+    send({ type: 'failed', id: m.id, detail: ioError(err).detail });
   }
 });

@@ -31,9 +31,12 @@ export class Pcm16Converter {
     if (this.worker) return this.worker;
     const w = new Worker(thread.url, { ...thread.options, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     w.on('message', (m: ConvertResponse) => this.handlers.get(m.id)?.(m));
+    // An uncaught error in the thread: 'exit' follows and fails the conversions in flight. Without
+    // a listener, Node would rethrow it here and end the whole process.
+    w.on('error', () => {});
     w.on('exit', () => {
       if (this.worker === w) this.worker = null;
-      for (const h of [...this.handlers.values()]) h({ type: 'end', id: -1 });
+      for (const h of [...this.handlers.values()]) h({ type: 'failed', id: -1, detail: 'the conversion thread stopped' });
       this.handlers.clear();
     });
     w.unref();
@@ -53,7 +56,11 @@ export class Pcm16Converter {
     const w = this.thread();
     w.ref();
     return new Promise((resolve, reject) => {
-      let pending: ((chunk: Uint8Array | null) => void) | null = null;
+      // The pull waiting for the thread's answer: a chunk, null at the end, or an Error.
+      let pending: ((chunk: Uint8Array | null | Error) => void) | null = null;
+      // How the conversion ended when no pull was waiting (the thread died between pulls): the
+      // next pull settles with it instead of asking a thread that no longer knows this id.
+      let ended: Error | null | undefined;
       let opened = false;
       const done = () => {
         this.handlers.delete(id);
@@ -69,9 +76,18 @@ export class Pcm16Converter {
             {
               pull: (c) =>
                 new Promise<void>((r) => {
+                  if (ended !== undefined) {
+                    if (ended) c.error(ended);
+                    else c.close();
+                    return r();
+                  }
                   pending = (chunk) => {
                     pending = null;
-                    if (chunk) c.enqueue(chunk);
+                    if (chunk instanceof Error) {
+                      // Short of the promised length: the response must fail, not end as if whole.
+                      done();
+                      c.error(chunk);
+                    } else if (chunk) c.enqueue(chunk);
                     else {
                       done();
                       c.close();
@@ -91,10 +107,14 @@ export class Pcm16Converter {
         } else if (m.type === 'chunk') {
           pending?.(new Uint8Array(m.data));
         } else {
-          // the end, or the thread died: the stream ends where it is
-          if (pending) pending(null);
-          else done();
-          if (!opened) reject(new Error('the conversion thread stopped'));
+          // The end; or a failed read or the thread's death, which fail the stream where it is.
+          const failure = m.type === 'failed' ? new Error(m.detail) : null;
+          if (pending) pending(failure);
+          else {
+            ended = failure;
+            done();
+          }
+          if (!opened) reject(failure ?? new Error('the conversion thread stopped'));
         }
       });
       this.post({ type: 'open', id, root, rel });

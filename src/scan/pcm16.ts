@@ -31,8 +31,18 @@ export function pcm16Header(frames: number, sampleRate: number, channels: number
   return h;
 }
 
-/** Whether a format can be converted (its samples can be decoded). */
-export const convertible = (fmt: WavFormat): boolean => decoderFor(fmt) !== null;
+/**
+ * Why a format cannot be converted, or null when it can: its samples must decode, and the 16-bit
+ * output's header must hold its block size (16 bits) and byte rate (32 bits). A file that only
+ * fails the latter (40,000 channels; 4 GHz) would otherwise be promised with a Content-Length
+ * and then end with no bytes, as writing the header throws.
+ */
+export function cannotConvert(fmt: WavFormat): string | null {
+  if (decoderFor(fmt) === null) return 'no decodable samples';
+  if (fmt.channels * 2 > 0xffff) return `${fmt.channels} channels do not fit a 16-bit WAV header`;
+  if (fmt.sampleRate * fmt.channels * 2 > MAX_RIFF) return `${fmt.sampleRate} Hz × ${fmt.channels} channels do not fit a 16-bit WAV header`;
+  return null;
+}
 
 /** Converts whole frames of `fmt` to 16-bit little-endian samples. */
 export function toPcm16(fmt: WavFormat, bytes: Uint8Array): Buffer {

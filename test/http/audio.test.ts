@@ -295,6 +295,81 @@ describe('GET /scan-audio?as=pcm16', () => {
     expect((await corpus.request(`${BASE}/scan-audio/${corpusTask}?as=pcm16&path=..%2Fx.wav`)).status).toBe(404);
   });
 
+  it('refuses with 415 a decodable file whose 16-bit header cannot hold its channels or byte rate, never a 200 with no body', async () => {
+    const dir = tempDir('vl-wide-');
+    // 40,000 channels: the output's block size (2 bytes a channel) passes 16 bits; 4 GHz: its byte rate passes 32.
+    fs.writeFileSync(path.join(dir, 'many.wav'), rawWav({ bitsPerSample: 8, channels: 40000, sampleRate: 8000, data: Buffer.alloc(80000, 128) }));
+    fs.writeFileSync(path.join(dir, 'fast.wav'), rawWav({ bitsPerSample: 8, channels: 1, sampleRate: 4_000_000_000, data: Buffer.alloc(4, 128) }));
+    const local = await startTestService();
+    onTestFinished(async () => void (await local.close()));
+    const t = await local.startScan({ libritts_path: dir, analysis: 'header' });
+    await local.waitDone(t);
+    for (const [rel, why] of [
+      ['many.wav', '40000 channels do not fit a 16-bit WAV header'],
+      ['fast.wav', '4000000000 Hz × 1 channels do not fit a 16-bit WAV header'],
+    ] as const) {
+      const res = await local.request(`${BASE}/scan-audio/${t}?as=pcm16&path=${rel}`);
+      expect(res.status, rel).toBe(415);
+      expect(await res.json(), rel).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', detail: `cannot convert this file: ${why}` });
+      expect((await local.request(`${BASE}/scan-audio/${t}?path=${rel}`)).status, rel).toBe(200);
+    }
+  });
+
+  it('fails the response, not ends it as if whole, when the file shrinks while it is converted', async () => {
+    const dir = tempDir('vl-shrink-');
+    const f = path.join(dir, 'long.wav');
+    // 24-bit, so that the conversion goes through the decoder chunk by chunk (~1 MB of input each).
+    fs.writeFileSync(f, rawWav({ bitsPerSample: 24, channels: 1, sampleRate: 48000, data: Buffer.alloc(6 * 1024 * 1024) }));
+    const local = await startTestService();
+    onTestFinished(async () => void (await local.close()));
+    const t = await local.startScan({ libritts_path: dir, analysis: 'header' });
+    await local.waitDone(t);
+    const res = await local.request(`${BASE}/scan-audio/${t}?as=pcm16&path=long.wav`);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let received = (await reader.read()).value!.length; // the 44-byte header
+    received += (await reader.read()).value!.length; // the first chunk
+    fs.truncateSync(f, 2 * 1024 * 1024);
+    const rest = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return received;
+        received += value.length;
+      }
+    })();
+    await expect(rest).rejects.toThrow('the file shrank while it was read');
+    expect(received).toBeLessThan(Number(res.headers.get('content-length')));
+  });
+
+  // A regular file whose reads fail (EINVAL): a sysfs attribute bind-mounted over a scanned WAV.
+  const lo = '/sys/class/net/lo/speed';
+  const canMount = process.getuid?.() === 0 && fs.existsSync(lo) && spawnSync('mount', ['--version']).status === 0;
+  it.skipIf(!canMount)('answers 404 for a file whose header read fails, and the service lives on (it once ended the process)', async () => {
+    const dir = tempDir('vl-eio-');
+    fs.writeFileSync(path.join(dir, 'a.wav'), toneWav({ durationS: 0.1 }));
+    fs.writeFileSync(path.join(dir, 'b.wav'), toneWav({ durationS: 0.1 }));
+    const local = await startTestService();
+    onTestFinished(async () => void (await local.close()));
+    const t = await local.startScan({ libritts_path: dir, analysis: 'header' });
+    await local.waitDone(t);
+    const target = path.join(dir, 'a.wav');
+    const mount = spawnSync('mount', ['--bind', lo, target]);
+    if (mount.status !== 0) throw new Error(`cannot bind-mount for this test: ${mount.stderr}`);
+    onTestFinished(() => void spawnSync('umount', [target]));
+    expect(() => fs.readFileSync(target)).toThrow(/EINVAL/);
+    const res = await local.request(`${BASE}/scan-audio/${t}?as=pcm16&path=a.wav`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ code: 'FILE_NOT_FOUND' });
+    // The same conversion thread serves the next request.
+    const ok = await local.request(`${BASE}/scan-audio/${t}?as=pcm16&path=b.wav`);
+    expect(ok.status).toBe(200);
+    expect(
+      Buffer.from(await ok.arrayBuffer())
+        .subarray(0, 4)
+        .toString('latin1'),
+    ).toBe('RIFF');
+  });
+
   it('converts a 2 GB file in constant memory', async () => {
     const dir = tempDir('vl-big-');
     const big = path.join(dir, 'big.wav');
