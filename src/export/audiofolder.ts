@@ -14,7 +14,7 @@ export const audiofolder: ExportFormat = {
     const buf = new LineBuffer(out);
     for await (const c of clips(ctx)) {
       if (out.aborted) return;
-      await buf.add(JSON.stringify({ file_name: c.row.path, transcription: c.text, speaker_id: c.row.speaker_id, duration: c.duration }) + '\n');
+      await buf.add(JSON.stringify({ file_name: c.path, transcription: c.text, speaker_id: c.row.speaker_id, duration: c.duration }) + '\n');
     }
     await buf.flush();
   },

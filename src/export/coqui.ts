@@ -20,7 +20,7 @@ export const coqui: ExportFormat = {
     for await (const c of clips(ctx, { pipe: true })) {
       if (out.aborted) return;
       const speaker = cleanText(c.row.speaker_id ?? 'unknown', { pipe: true });
-      await buf.add(`${field(c.row.path)}|${field(cleanText(c.text, { pipe: true }))}|${field(speaker)}\n`);
+      await buf.add(`${field(c.path)}|${field(cleanText(c.text, { pipe: true }))}|${field(speaker)}\n`);
     }
     await buf.flush();
   },

@@ -29,7 +29,7 @@ export function kaldiIds(c: Clip): { utt: string; spk: string } {
 async function* lines(ctx: ExportContext): AsyncGenerator<string> {
   for await (const c of clips(ctx, { line: true })) {
     const { utt, spk } = kaldiIds(c);
-    yield `${utt}\t${spk}\t${c.text}\t${absolutePath(ctx.root, c.row.path)}`;
+    yield `${utt}\t${spk}\t${c.text}\t${absolutePath(ctx.root, c.path)}`;
   }
 }
 

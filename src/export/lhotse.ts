@@ -27,7 +27,7 @@ export const lhotse: ExportFormat = {
       await recordings.write(
         JSON.stringify({
           id: c.id,
-          sources: [{ type: 'file', channels, source: absolutePath(ctx.root, r.path) }],
+          sources: [{ type: 'file', channels, source: absolutePath(ctx.root, c.path) }],
           sampling_rate: r.sample_rate,
           num_samples: r.frames,
           duration: c.duration,

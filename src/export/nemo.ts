@@ -22,7 +22,7 @@ export const nemo: ExportFormat = {
     for await (const c of clips(ctx)) {
       if (out.aborted) return;
       const line = {
-        audio_filepath: absolutePath(ctx.root, c.row.path),
+        audio_filepath: absolutePath(ctx.root, c.path),
         duration: c.duration,
         text: c.text,
         normalized_text: c.row.text_normalized === null ? c.text : cleanText(c.row.text_normalized),

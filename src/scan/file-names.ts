@@ -97,6 +97,17 @@ export function textToBytes(text: string): Buffer | null {
   return nameToText(bytes) === text ? bytes : null;
 }
 
+/**
+ * The name a text path stands for, as Unicode text (a backslash as itself), for formats that
+ * name files in text (training manifests); null when the name's bytes are not UTF-8, which no
+ * text can name.
+ */
+export function unicodeName(text: string): string | null {
+  if (!isEscaped(text)) return text;
+  const bytes = textToBytes(text);
+  return bytes && isValidUtf8(bytes) ? bytes.toString('utf8') : null;
+}
+
 /** A path to hand to `fs`: a string when the text is the name, else the name's exact bytes. */
 export function fsPath(root: string, rel: string): string | Buffer {
   const base = root.endsWith('/') ? root : `${root}/`;

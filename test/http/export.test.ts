@@ -293,6 +293,71 @@ describe('GET /scan-export', () => {
   });
 });
 
+describe('exports name every file by its real name', () => {
+  it('a backslash as itself; a name that is not UTF-8 left out, never written as its `\\xHH` text (the name of another file)', async () => {
+    const dir = fs.realpathSync(tempDir('vl-export-names-'));
+    // Three clips of different lengths: `back\slash.wav`, `lat<0xE9>.wav`, and one literally named `lat\xe9.wav`,
+    // which is the text form of the second: a manifest that wrote that form would pair the second's text with the third's audio.
+    const files: [Buffer, number][] = [
+      [Buffer.from('back\\slash', 'utf8'), 1],
+      [Buffer.concat([Buffer.from('lat'), Buffer.from([0xe9])]), 2],
+      [Buffer.from('lat\\xe9', 'utf8'), 3],
+    ];
+    const base = Buffer.from(`${dir}/`);
+    for (const [stem, durationS] of files) {
+      const at = (ext: string) => Buffer.concat([base, stem, Buffer.from(ext)]);
+      fs.writeFileSync(at('.wav'), toneWav({ durationS, sampleRate: 24000 }));
+      fs.writeFileSync(at('.normalized.txt'), `clip of ${durationS} s`);
+      fs.writeFileSync(at('.original.txt'), `Clip of ${durationS} s`);
+    }
+    const local = await startTestService();
+    onTestFinished(async () => void (await local.close()));
+    const t = await local.startScan({ libritts_path: dir, analysis: 'header' });
+    await local.waitDone(t);
+    const get = async (format: string) => Buffer.from(await (await local.request(`${BASE}/scan-export/${t}?format=${format}`)).arrayBuffer());
+    // Every format names the same two files, each with its own duration.
+    const want = [
+      [path.join(dir, 'back\\slash.wav'), 1],
+      [path.join(dir, 'lat\\xe9.wav'), 3],
+    ];
+    const check = (format: string, named: [string, number | null][]) => {
+      expect(named.map(([f]) => f).sort(), format).toEqual(want.map(([f]) => f));
+      for (const [f, d] of named) {
+        expect(fs.existsSync(f), `${format}: ${f}`).toBe(true);
+        if (d !== null) expect(d, `${format}: ${f}`).toBeCloseTo(want.find(([w]) => w === f)![1] as number, 6);
+      }
+    };
+    check(
+      'nemo',
+      jsonLines((await get('nemo')).toString('utf8')).map((l) => [l.audio_filepath as string, l.duration as number]),
+    );
+    check(
+      'audiofolder',
+      jsonLines((await get('audiofolder')).toString('utf8')).map((l) => [path.join(dir, l.file_name as string), l.duration as number]),
+    );
+    check(
+      'coqui',
+      pipeCsv((await get('coqui')).toString('utf8'))
+        .slice(1)
+        .map((r) => [path.join(dir, r[0]!), null]),
+    );
+    const kaldi = untar(await get('kaldi'))
+      .get('wav.scp')!
+      .toString('utf8')
+      .trimEnd()
+      .split('\n');
+    check(
+      'kaldi',
+      kaldi.map((l) => [l.slice(l.indexOf(' ') + 1), null]),
+    );
+    const recordings = zlib.gunzipSync(untar(await get('lhotse')).get('recordings.jsonl.gz')!).toString('utf8');
+    check(
+      'lhotse',
+      jsonLines(recordings).map((r) => [(r.sources as { source: string }[])[0]!.source, r.duration as number]),
+    );
+  });
+});
+
 const rss = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
 describe('exports of a large task', () => {
