@@ -18,7 +18,7 @@ const text = z.string().nullable();
 
 /** One scanned file: the row the store keeps and `scan-results` returns (API.md). */
 export const FileResultSchema = z.object({
-  path: z.string().describe('Relative to the scanned root, `/`-separated; bytes that are not UTF-8 appear as `\\xHH` and a backslash as `\\\\`'),
+  path: z.string().describe('Relative to the scanned root, `/`-separated; bytes that are not UTF-8 appear as `\\xHH` and a backslash as `\\\\`. A folder that could not be listed is a failed row whose path ends in `/` (`./`: the root)'),
   subset: text,
   speaker_id: text,
   chapter_id: text,

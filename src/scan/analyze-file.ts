@@ -59,6 +59,13 @@ export function blankResult(rel: string, error: FileError | null = null): FileRe
   };
 }
 
+/** The failed row of a folder the walk could not list (DiscoveredFile.unlisted): no ids, nothing read. */
+export function unlistedFolderRow(rel: string, error: FileError): RecordedFile {
+  const row: RecordedFile = blankResult(rel, error);
+  row.subset = row.speaker_id = row.chapter_id = row.utterance_id = null;
+  return row;
+}
+
 /**
  * Scans one file: header, LibriTTS ids and transcripts, and (full analysis) signal statistics.
  * `root` must be a real path (no symlink in it): every open is checked to lie under it.

@@ -1,5 +1,5 @@
 import type { Analysis, RecordedFile } from '../domain/file-result.ts';
-import { analyzeFile, analyzeHeaderWindow, analyzeOpened, HEADER_WINDOW, type AnalyzerState } from './analyze-file.ts';
+import { analyzeFile, analyzeHeaderWindow, analyzeOpened, HEADER_WINDOW, unlistedFolderRow, type AnalyzerState } from './analyze-file.ts';
 import { fsPath, textToBytes } from './file-names.ts';
 import { openAt, PinnedDir, RECORD_HEAD, type NativeIo } from './native-io.ts';
 import { mtimeText } from './racy.ts';
@@ -84,6 +84,11 @@ export function readBatch(root: string, items: readonly ScanItem[], analysis: An
       i++;
       continue;
     }
+    if (item.unlisted) {
+      out.push(unlistedFolderRow(item.rel, item.unlisted));
+      i++;
+      continue;
+    }
     const firstName = io && !item.link ? nameBytes(item.rel) : null;
     if (!firstName) {
       reader.before?.(item);
@@ -97,7 +102,7 @@ export function readBatch(root: string, items: readonly ScanItem[], analysis: An
     const names = [firstName];
     for (let j = i + 1; j < items.length && names.length < capacity; j++) {
       const f = items[j]!;
-      const name = 'names' in f || f.link || dirOf(f.rel) !== dir ? null : nameBytes(f.rel);
+      const name = 'names' in f || f.link || f.unlisted || dirOf(f.rel) !== dir ? null : nameBytes(f.rel);
       if (!name) break;
       names.push(name);
     }

@@ -1,4 +1,4 @@
-import type { Analysis, FileFingerprint, RecordedFile, Tally } from '../domain/file-result.ts';
+import type { Analysis, FileError, FileFingerprint, RecordedFile, Tally } from '../domain/file-result.ts';
 import type { SpeakerInfo } from './libritts.ts';
 import type { AggregateState, PartSpec, WalkScope } from '../domain/scan-part.ts';
 import type { RowTarget } from '../store/types.ts';
@@ -12,6 +12,11 @@ export interface DiscoveredFile {
   link: boolean;
   /** From a rescan's walk (regular files only): what to match against the reference scan's row. */
   fp?: FileFingerprint | undefined;
+  /**
+   * A folder the walk could not list (`rel` is its path and a `/`, `./` for the root): recorded
+   * as a failed row, never read, so that what it holds is not missing from the results unseen.
+   */
+  unlisted?: FileError | undefined;
 }
 
 /**

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import type { FileError, FileFingerprint } from '../domain/file-result.ts';
 import { fsPath, nameToText, textToBytes } from './file-names.ts';
 import { nativeIo, PinnedDir, probeAt, type NativeIo, type Probed } from './native-io.ts';
 import { parseLibriTTSPath, readChapterTable, sidecarNames, tableDecides, type ChapterTable } from './libritts.ts';
 import type { WalkScope } from '../domain/scan-part.ts';
 import { FolderPacker } from './folder-files.ts';
-import type { DiscoveredFile, FolderFiles } from './types.ts';
+import type { DiscoveredFile, ScanItem } from './types.ts';
 
 export type { WalkScope } from '../domain/scan-part.ts';
 
@@ -29,31 +30,50 @@ interface Entry {
   kind: Kind;
 }
 
+const FOLDER_OUTSIDE: FileError = { code: 'OUTSIDE_ROOT', detail: 'folder lies outside the scanned directory; not listed' };
+const errnoNames = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
+
+/**
+ * Why a folder cannot be listed, as its failed row words it, from the error code of the attempt
+ * (`EACCES`, `ENAMETOOLONG`, `EIO`…); null for a folder that is gone (deleted while the walk
+ * ran), which holds nothing to scan.
+ */
+function unlistable(code: string): FileError | null {
+  return code === 'ENOENT' || code === 'ENOTDIR' ? null : { code: 'READ_ERROR', detail: `cannot list folder (${code})` };
+}
+
+/** unlistable() for a FileError of PinnedDir.open, which words its code as safe-open.ts does (`cannot read file (EACCES)`). */
+const unlistableAs = (e: FileError): FileError | null => (e.code === 'OUTSIDE_ROOT' ? FOLDER_OUTSIDE : unlistable(/\((\w+)\)$/.exec(e.detail)?.[1] ?? 'EIO'));
+
 /**
  * Lists a directory that must be exactly where its path says (the root is a real path): one
- * swapped for a symlink after it was found (a subset, or any folder) lists nothing. With the
+ * swapped for a symlink after it was found (a subset, or any folder) is not listed. With the
  * native addon the directory is opened without following a symlink, checked by the kernel's path
  * of that descriptor, and listed through it, so the names listed are those of the directory
- * checked; the portable way lists, then checks the path again.
+ * checked; the portable way lists, then checks the path again. A folder that cannot be listed
+ * (permissions, a path too long, an I/O error, moved) gives the reason, for a failed row: its
+ * files would otherwise be missing from the results with nothing said.
  */
-function list(dir: string | Buffer, all = true, io: NativeIo | null = nativeIo): Entry[] {
+function list(dir: string | Buffer, all = true, io: NativeIo | null = nativeIo): Entry[] | FileError {
   if (io) {
     const pinned = PinnedDir.open(dir);
-    if (!(pinned instanceof PinnedDir)) return [];
+    if (!(pinned instanceof PinnedDir)) return unlistableAs(pinned) ?? [];
     try {
       return listPinned(io, pinned, all);
     } finally {
       pinned.close();
     }
   }
+  let entries: fs.Dirent<Buffer>[];
+  let real: Buffer;
   try {
-    const entries = fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
-    const real = fs.realpathSync.native(dir, { encoding: 'buffer' });
-    const expected = typeof dir === 'string' ? Buffer.from(dir, 'utf8') : dir;
-    return real.equals(expected) ? entries.map((e) => ({ name: e.name, kind: kindOf(dir, e) })) : [];
-  } catch {
-    return []; // unreadable or vanished: nothing to list
+    entries = fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
+    real = fs.realpathSync.native(dir, { encoding: 'buffer' });
+  } catch (err) {
+    return unlistable((err as NodeJS.ErrnoException).code ?? 'EIO') ?? [];
   }
+  const expected = typeof dir === 'string' ? Buffer.from(dir, 'utf8') : dir;
+  return real.equals(expected) ? entries.map((e) => ({ name: e.name, kind: kindOf(dir, e) })) : FOLDER_OUTSIDE;
 }
 
 /**
@@ -72,11 +92,12 @@ function wavAt(b: Buffer, at: number, len: number): boolean {
 }
 
 /** The entries of a pinned directory; without `all`, only folders and `*.wav` names (a walk that fingerprints nothing needs no more). */
-function listPinned(io: NativeIo, dir: PinnedDir, all: boolean): Entry[] {
+function listPinned(io: NativeIo, dir: PinnedDir, all: boolean): Entry[] | FileError {
   let buf = (listing ??= Buffer.alloc(LISTING_BYTES));
   let used = io.listDir(dir.fd, buf);
   while (used === -ERANGE && buf.length < 1 << 30) used = io.listDir(dir.fd, (buf = Buffer.alloc(buf.length * 4)));
-  if (used < 0) return [];
+  if (used === -ERANGE) return { code: 'READ_ERROR', detail: 'cannot list folder (its listing passes 1 GiB)' };
+  if (used < 0) return unlistable(errnoNames.get(-used) ?? 'EIO') ?? [];
   // One copy per directory: the names stay valid while the walk works through them.
   const bytes = Buffer.from(buf.subarray(0, used));
   const out: Entry[] = [];
@@ -259,7 +280,7 @@ export function fingerprintFiles(root: string, files: readonly DiscoveredFile[],
     try {
       for (let k = i; k < end; k++) {
         const f = files[k]!;
-        if (f.link || f.fp) continue;
+        if (f.link || f.fp || f.unlisted) continue;
         const name = textToBytes(f.rel.slice(f.rel.lastIndexOf('/') + 1));
         if (name) f.fp = prints.of(name, f.rel);
       }
@@ -270,11 +291,29 @@ export function fingerprintFiles(root: string, files: readonly DiscoveredFile[],
   }
 }
 
-/** A folder of a walk: its path under the root (text form), its path on disk, its entries in byte order. */
+/** A folder of a walk: its path under the root (text form), its path on disk, its entries in byte order; or why it could not be listed. */
 interface Folder {
   rel: string;
   dir: string | Buffer;
   entries: Entry[];
+  error: FileError | null;
+}
+
+/** The result path of a folder that could not be listed: its path and a `/` (`./` for the root), which no file's path can be. */
+const folderRowPath = (rel: string): string => (rel === '' ? './' : `${rel}/`);
+
+/**
+ * The failed row's item for a folder that could not be listed, when the scope's shard has it
+ * (by the folder's name, as files go by theirs: a sharded scope lists the same folders in every
+ * shard, and the folder must be reported once).
+ */
+function unlistedItem(folder: Folder, shard: WalkScope['shard']): DiscoveredFile | null {
+  if (!folder.error) return null;
+  if (shard) {
+    const name = textToBytes(folder.rel.slice(folder.rel.lastIndexOf('/') + 1)) ?? Buffer.alloc(0);
+    if (nameHash(name) % shard.count !== shard.index) return null;
+  }
+  return { rel: folderRowPath(folder.rel), link: false, unlisted: folder.error };
 }
 
 /**
@@ -302,8 +341,13 @@ function* folders(root: string, scope: WalkScope, all: boolean, io: NativeIo | n
     const dir = rel === '' ? root : fsPath(root, rel);
     // In byte order: results come out in the same order every time, and a folder's rows reach
     // the (task, path) index mostly in ascending order (SQLite's BINARY collation).
-    const entries = list(dir, all, io).sort((a, b) => Buffer.compare(a.name, b.name));
-    yield { rel, dir, entries };
+    const listed = list(dir, all, io);
+    if (!Array.isArray(listed)) {
+      yield { rel, dir, entries: [], error: listed };
+      continue;
+    }
+    const entries = listed.sort((a, b) => Buffer.compare(a.name, b.name));
+    yield { rel, dir, entries, error: null };
     if (!scope.recursive) continue;
     for (let i = entries.length - 1; i >= 0; i--) {
       const { name, kind } = entries[i]!;
@@ -331,7 +375,10 @@ export function* walkWavFiles(
   opts: { fingerprints?: boolean; io?: NativeIo | null } = {},
 ): Generator<DiscoveredFile> {
   const io = opts.io === undefined ? nativeIo : opts.io;
-  for (const { rel, dir, entries } of folders(root, scope, !!opts.fingerprints, io)) {
+  for (const folder of folders(root, scope, !!opts.fingerprints, io)) {
+    const { rel, dir, entries } = folder;
+    const unlisted = unlistedItem(folder, scope.shard);
+    if (unlisted) yield unlisted;
     const prints = opts.fingerprints ? new FolderPrints(dir, entries, root, rel, io) : null;
     try {
       for (const e of entries) {
@@ -357,10 +404,13 @@ export function* walkPacked(
   root: string,
   scope: WalkScope = { dirs: [''], recursive: true },
   opts: { max?: number; message?: number; io?: NativeIo | null } = {},
-): Generator<FolderFiles[]> {
+): Generator<ScanItem[]> {
   const packer = new FolderPacker(opts.max ?? 256);
   const message = opts.message ?? opts.max ?? 256;
-  for (const { rel, entries } of folders(root, scope, false, opts.io)) {
+  for (const folder of folders(root, scope, false, opts.io)) {
+    const { rel, entries } = folder;
+    const unlisted = unlistedItem(folder, scope.shard);
+    if (unlisted) yield packer.size ? [...packer.take(), unlisted] : [unlisted];
     for (const e of entries) {
       if (!isWavEntry(e, scope.shard)) continue;
       packer.add(rel, e.name, e.kind === 'link');
@@ -387,9 +437,11 @@ export function listFolders(root: string, dirs: readonly string[], depth: number
     const next: string[] = [];
     for (const rel of level) {
       const dir = rel === '' ? root : fsPath(root, rel);
-      for (const e of list(dir, false)) {
-        if (e.kind === 'dir') next.push(rel === '' ? nameToText(e.name) : `${rel}/${nameToText(e.name)}`);
-      }
+      const listed = list(dir, false);
+      // A folder that cannot be listed has no folders to give; the plan's loose parts list every
+      // folder above the parts' level, and the one whose shard it falls in reports it (plan.ts).
+      if (!Array.isArray(listed)) continue;
+      for (const e of listed) if (e.kind === 'dir') next.push(rel === '' ? nameToText(e.name) : `${rel}/${nameToText(e.name)}`);
     }
     level = next.sort();
   }

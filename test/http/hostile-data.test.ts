@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,5 +100,29 @@ describe('chunk layouts that are odd but valid', () => {
     const { byPath } = await scan(root, 'full');
     expect(byPath.get('nopad.wav')).toMatchObject({ error: null, frames: 2400, peak_dbfs: -200 });
     expect(byPath.get('pad.wav')).toMatchObject({ error: null, frames: 2400 });
+  });
+});
+
+describe('folders that cannot be listed', () => {
+  it('a folder past PATH_MAX is a failed row of its own (READ_ERROR, its path and a /), counted, in every analysis and in a rescan, never silently missing', async () => {
+    const root = fs.realpathSync(tempDir('vl-deep-'));
+    fs.writeFileSync(path.join(root, 'a.wav'), toneWav({ durationS: 0.1 }));
+    const name = 'd'.repeat(250);
+    execFileSync('bash', ['-c', `cd "$1" && for i in $(seq 20); do mkdir ${name} && cd ${name}; done && cp "$1/a.wav" deepest.wav && touch -d '1 hour ago' "$1/a.wav"`, '-', root]);
+    let rel = name;
+    while (Buffer.byteLength(`${root}/${rel}/${name}`) < 4096) rel += `/${name}`;
+    const folder = `${rel}/${name}/`;
+    for (const [analysis, reuse] of [
+      ['header', 'none'],
+      ['full', 'none'],
+      ['header', 'auto'],
+    ] as const) {
+      const id = await svc.startScan({ libritts_path: root, analysis, reuse });
+      const done = await svc.waitDone(id);
+      const rows = (await (await svc.request(`${BASE}/scan-results/${id}?only=failed`)).json()) as { items: FileResult[]; total: number };
+      expect(done.status, `${analysis}/${reuse}`).toBe('completed');
+      expect(rows.items.map((r) => [r.path, r.error, r.speaker_id, r.subset])).toEqual([[folder, { code: 'READ_ERROR', detail: 'cannot list folder (ENAMETOOLONG)' }, null, null]]);
+      expect([done.files_total, done.files_done, done.files_failed, done.files_reused], `${analysis}/${reuse}`).toEqual([2, 2, 1, reuse === 'auto' ? 1 : 0]);
+    }
   });
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fsPath } from '../../src/scan/file-names.ts';
 import { eachFile } from '../../src/scan/folder-files.ts';
-import { walkWavFiles } from '../../src/scan/walk.ts';
+import { walkPacked, walkWavFiles } from '../../src/scan/walk.ts';
 import { packedFolders } from '../helpers/packed-folders.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
 
@@ -112,5 +112,53 @@ describe('walkWavFiles', () => {
         .map((f) => f.rel),
     ).toEqual(['s/1/zz-link.wav', 's/1/2/link.wav']);
     expect(all.filter((f) => f.dir.startsWith('sp')).every((f) => f.links === null)).toBe(true);
+  });
+
+  /** A tree whose folder `deep/d…/…` lies past PATH_MAX (4,096 bytes): no open of its full path can list it, as no user can. */
+  function treeWithDeepFolder(): { root: string; unlisted: string } {
+    const root = tempDir();
+    fs.mkdirSync(path.join(root, 'ok'));
+    fs.writeFileSync(path.join(root, 'ok', 'a.wav'), '');
+    const name = 'd'.repeat(250);
+    // Made one level at a time from its parent (a shell's relative cd): no full path that long can be made either.
+    execFileSync('bash', ['-c', `cd "$1" && mkdir deep && cd deep && for i in $(seq 20); do mkdir ${name} && cd ${name} && touch x.wav; done`, '-', root]);
+    // The first level whose path passes 4,095 bytes: its parent is listed (its WAV found), it is not.
+    let rel = 'deep';
+    while (Buffer.byteLength(`${root}/${rel}/${name}`) < 4096) rel += `/${name}`;
+    return { root, unlisted: `${rel}/${name}/` };
+  }
+
+  it('reports a folder it cannot list (a path too long to open) as an item of its own, either way of listing, packed or not', () => {
+    const { root, unlisted } = treeWithDeepFolder();
+    for (const io of [undefined, null]) {
+      const items = [...walkWavFiles(root, undefined, { io })];
+      const failed = items.filter((f) => f.unlisted);
+      expect(failed, `io ${io}`).toEqual([{ rel: unlisted, link: false, unlisted: { code: 'READ_ERROR', detail: 'cannot list folder (ENAMETOOLONG)' } }]);
+      // Everything above it is found: its parent's WAV, and the shallow folder's.
+      expect(items.map((f) => f.rel)).toContain('ok/a.wav');
+      expect(items.map((f) => f.rel)).toContain(`${unlisted.slice(0, unlisted.slice(0, -1).lastIndexOf('/'))}/x.wav`);
+      const packed = [...walkPacked(root, undefined, { io, max: 2 })].flat();
+      expect(packed.filter((f) => !('names' in f))).toEqual(failed);
+      // A sharded scope (the cluster's loose parts) reports it in exactly one shard.
+      const shards = [0, 1, 2].map((index) => [...walkWavFiles(root, { dirs: [''], recursive: true, shard: { index, count: 3 } }, { io })].filter((f) => f.unlisted));
+      expect(shards.flat()).toEqual(failed);
+    }
+  });
+
+  it.skipIf(process.getuid?.() === 0)('reports a folder without read permission, and the root itself (./), either way of listing', () => {
+    const root = tempDir();
+    fs.mkdirSync(path.join(root, 'locked/sub'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'locked/sub/a.wav'), '');
+    fs.chmodSync(path.join(root, 'locked'), 0);
+    try {
+      for (const io of [undefined, null]) {
+        expect([...walkWavFiles(root, undefined, { io })]).toEqual([{ rel: 'locked/', link: false, unlisted: { code: 'READ_ERROR', detail: 'cannot list folder (EACCES)' } }]);
+        expect([...walkWavFiles(path.join(root, 'locked'), undefined, { io })]).toEqual([
+          { rel: './', link: false, unlisted: { code: 'READ_ERROR', detail: 'cannot list folder (EACCES)' } },
+        ]);
+      }
+    } finally {
+      fs.chmodSync(path.join(root, 'locked'), 0o755);
+    }
   });
 });
