@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
@@ -165,6 +166,13 @@ export function createApp(deps: AppDeps): Hono {
     });
   }
 
+  // The dashboard's files are routes too: another method than GET or HEAD is a 405, as on the API.
+  const dashboard = new Set(['/', ...fs.readdirSync(PUBLIC_DIR).map((f) => `/${f}`)]);
+  app.all('/*', async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || !dashboard.has(c.req.path)) return next();
+    c.header('Allow', 'GET, HEAD');
+    return errorResponse(c, new AppError(405, 'METHOD_NOT_ALLOWED', `Method ${c.req.method} is not allowed here; use GET, HEAD`));
+  });
   app.use('/*', serveStatic({ root: PUBLIC_DIR }));
 
   app.notFound((c) => errorResponse(c, new AppError(404, 'NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`)));

@@ -29,9 +29,12 @@ const EnvSchema = z.object({
   PORT: intFrom(0, 65535).default(8006),
   DB_PATH: z.string().min(1).default('./data/voice-library.db'),
   SCAN_ROOTS: list(':').refine((roots) => roots.every((r) => path.isAbsolute(r)), 'every root must be an absolute path'),
+  // A token of spaces would count as set (and so allow a non-loopback HOST) while no
+  // Authorization header could carry it: the bearer value is trimmed (auth.ts).
   API_TOKEN: z
     .string()
     .optional()
+    .refine((v) => !v || v.trim() === v, 'must not begin or end with whitespace (a bearer token is compared trimmed)')
     .transform((v) => (v ? v : undefined)),
   MAX_CONCURRENT_SCANS: intFrom(1, 64).default(2),
   MAX_QUEUED_SCANS: intFrom(0, 100_000).default(100),
@@ -42,7 +45,8 @@ const EnvSchema = z.object({
   MAX_SSE_CLIENTS: intFrom(1).default(5000),
   MAX_SSE_CLIENTS_PER_TASK: intFrom(1).default(1000),
   CORS_ORIGINS: list(',').refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/]+$/.test(o)), 'each origin must look like https://host[:port], or be *'),
-  SSE_PING_MS: intFrom(10, 3_600_000).default(15_000),
+  // The contract promises a ping at least every 15 s (proxies close idle streams).
+  SSE_PING_MS: intFrom(10, 15_000).default(15_000),
   PROGRESS_INTERVAL_MS: intFrom(10, 60_000).default(100),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Development: check every response against the OpenAPI document (the test suite does). */

@@ -30,6 +30,12 @@ describe('config', () => {
     );
   });
 
+  it('refuses an API_TOKEN no bearer header could carry (spaces around it), and an SSE_PING_MS past the 15 s the contract promises', () => {
+    for (const token of ['   ', ' x', 'x\t']) expect(() => loadConfig({ HOST: '0.0.0.0', API_TOKEN: token }), JSON.stringify(token)).toThrow(/API_TOKEN.*whitespace/);
+    expect(() => loadConfig({ SSE_PING_MS: '15001' })).toThrow(/SSE_PING_MS/);
+    expect(loadConfig({ SSE_PING_MS: '15000' }).SSE_PING_MS).toBe(15000);
+  });
+
   it('splits SCAN_ROOTS on ":"', () => {
     expect(loadConfig({ SCAN_ROOTS: '/data/a:/data/b' }).SCAN_ROOTS).toEqual(['/data/a', '/data/b']);
   });

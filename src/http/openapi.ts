@@ -25,7 +25,11 @@ const ERROR_TEXT: Record<number, string> = {
 type Responses = NonNullable<Parameters<typeof describeRoute>[0]['responses']>;
 
 /** A JSON response of `schema`. */
-export const json = (schema: ZodType, description: string): Responses[string] => ({ description, content: { 'application/json': { schema: resolver(schema) } } });
+// Responses are what the server sends: a field with a default (files_reused, for snapshots stored before v2) is always there.
+export const json = (schema: ZodType, description: string): Responses[string] => ({
+  description,
+  content: { 'application/json': { schema: resolver(schema, { options: { io: 'output' } }) } },
+});
 
 /** A response of another media type (streams, downloads) or none (`content` omitted). */
 export const other = (description: string, media?: Record<string, OpenAPIV3_1.MediaTypeObject>, headers?: Record<string, OpenAPIV3_1.HeaderObject>): Responses[string] => ({

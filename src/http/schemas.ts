@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { TRAINING_FORMAT_NAMES } from '../export/registry.ts';
-import { FILTER_KEYS, SORT_KEYS, type ResultCursor, type ResultFilter, type ResultSort, type SortKey } from '../store/result-query.ts';
+import { FILTER_KEYS, MAX_SEARCH_WORDS, SORT_KEYS, wordsOf, type ResultCursor, type ResultFilter, type ResultSort, type SortKey } from '../store/result-query.ts';
 
 /** POST /scan-libritts body. */
 export const ScanRequestSchema = z
@@ -22,6 +22,8 @@ export const ScanRequestSchema = z
           .max(255)
           .refine((s) => !/[/\\\0]/.test(s) && s !== '.' && s !== '..', 'a subset is a folder name, not a path'),
       )
+      // An empty list restricts to nothing: refused rather than read as "the whole tree".
+      .min(1, 'subsets must name at least one folder (leave it out to scan the whole tree)')
       .max(100, 'at most 100 subsets')
       .optional(),
     reuse: z.enum(['auto', 'none'], { error: 'reuse must be "auto" or "none"' }).default('auto').meta({
@@ -100,6 +102,8 @@ export const ResultFilterSchema = z.object({
     .min(1, 'q must not be empty')
     .max(500, 'q is longer than 500 characters')
     .refine((v) => /[\p{L}\p{N}]/u.test(v), 'q must hold a word (letters or digits)')
+    // Refused rather than cut: a search that ignored its last words would find rows without them.
+    .refine((v) => wordsOf(v).length <= MAX_SEARCH_WORDS, `q holds more than ${MAX_SEARCH_WORDS} words`)
     .optional()
     .meta({ description: 'Every word must occur as a word in text_normalized or text_original, case-insensitive' }),
   only: z.enum(['failed', 'ok'], { error: 'only must be "failed" or "ok"' }).optional(),

@@ -54,14 +54,18 @@ export interface ResultPageQuery {
   limit: number;
 }
 
-/** The words of a search, as the full-text indexes see words: letters and digits, lower case. */
-export function searchWords(q: string): string[] {
-  return q
+/** The most words a search may hold: each is one more posting list to intersect. More is a 400 (http/schemas.ts). */
+export const MAX_SEARCH_WORDS = 32;
+
+/** The words of a text, as the full-text indexes see words: letters and digits, lower case. */
+export const wordsOf = (q: string): string[] =>
+  q
     .toLowerCase()
     .split(/[^\p{L}\p{N}]+/u)
-    .filter(Boolean)
-    .slice(0, 32);
-}
+    .filter(Boolean);
+
+/** The words of a search (a longer one is refused before it gets here). */
+export const searchWords = (q: string): string[] => wordsOf(q).slice(0, MAX_SEARCH_WORDS);
 
 /**
  * A speaker id as it sorts: numeric ids in numeric order (zero-padded to 18 digits), then any

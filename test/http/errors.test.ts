@@ -47,6 +47,13 @@ const cases: Case[] = [
   { name: 'NUL in libritts_path', req: () => [scan, json({ libritts_path: '/tmp/a\u0000b' })], status: 400, code: 'VALIDATION_FAILED', issuePath: 'libritts_path' },
   { name: 'bad analysis', req: () => [scan, json({ libritts_path: tree.root, analysis: 'deep' })], status: 400, code: 'VALIDATION_FAILED', issuePath: 'analysis' },
   { name: 'subsets not an array', req: () => [scan, json({ libritts_path: tree.root, subsets: 'dev-clean' })], status: 400, code: 'VALIDATION_FAILED', issuePath: 'subsets' },
+  {
+    name: 'an empty subsets list (restricts to nothing)',
+    req: () => [scan, json({ libritts_path: tree.root, subsets: [] })],
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    issuePath: 'subsets',
+  },
   { name: 'subset that is a path', req: () => [scan, json({ libritts_path: tree.root, subsets: ['../etc'] })], status: 400, code: 'VALIDATION_FAILED', issuePath: 'subsets.0' },
   { name: 'unknown field', req: () => [scan, json({ libritts_path: tree.root, recursive: true })], status: 400, code: 'VALIDATION_FAILED' },
   { name: 'path does not exist', req: () => [scan, json({ libritts_path: `${tree.root}/nope` })], status: 400, code: 'PATH_NOT_FOUND' },
@@ -55,7 +62,12 @@ const cases: Case[] = [
   { name: 'symlink out of SCAN_ROOTS', req: () => [scan, json({ libritts_path: `${tree.root}/escape` })], status: 403, code: 'PATH_NOT_ALLOWED' },
   // A folder is told from anything else in one resolution of `path/` (http/scan-path.ts); these
   // are the answers that must stay apart when that resolution fails.
-  { name: 'symlink to a file out of SCAN_ROOTS (not told it is a file)', req: () => [scan, json({ libritts_path: `${tree.root}/escape-file` })], status: 403, code: 'PATH_NOT_ALLOWED' },
+  {
+    name: 'symlink to a file out of SCAN_ROOTS (not told it is a file)',
+    req: () => [scan, json({ libritts_path: `${tree.root}/escape-file` })],
+    status: 403,
+    code: 'PATH_NOT_ALLOWED',
+  },
   { name: 'symlink to a file inside', req: () => [scan, json({ libritts_path: `${tree.root}/file-link` })], status: 400, code: 'NOT_A_DIRECTORY' },
   { name: 'a FIFO', req: () => [scan, json({ libritts_path: `${tree.root}/fifo` })], status: 400, code: 'NOT_A_DIRECTORY' },
   { name: 'a path through a file', req: () => [scan, json({ libritts_path: `${tree.root}/speakers.tsv/dev-clean` })], status: 400, code: 'PATH_NOT_FOUND' },
@@ -92,6 +104,8 @@ const cases: Case[] = [
   { name: 'unknown API route', req: () => [`${BASE}/nope`], status: 404, code: 'NOT_FOUND' },
   { name: 'unknown root route', req: () => ['/no/such/page'], status: 404, code: 'NOT_FOUND' },
   { name: 'wrong method on scan-libritts', req: () => [scan], status: 405, code: 'METHOD_NOT_ALLOWED' },
+  { name: 'wrong method on the dashboard', req: () => ['/', { method: 'POST' }], status: 405, code: 'METHOD_NOT_ALLOWED' },
+  { name: 'wrong method on a dashboard file', req: () => ['/app.js', { method: 'DELETE' }], status: 405, code: 'METHOD_NOT_ALLOWED' },
   { name: 'wrong method on scan-status', req: () => [`${BASE}/scan-status/${doneId}`, { method: 'POST' }], status: 405, code: 'METHOD_NOT_ALLOWED' },
 ];
 

@@ -69,6 +69,14 @@ describe('GET /api/openapi.json', () => {
     expect(Object.keys(results.responses['200'].content).sort()).toEqual(['application/json', 'application/x-ndjson', 'text/csv']);
     expect(results.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['task_id', 'limit', 'cursor', 'only', 'format']));
   });
+
+  it('marks every field of a snapshot and its summary required: the server always sends them (files_reused was optional, from its default for old records)', () => {
+    const snapshot = doc.components.schemas.TaskSnapshot;
+    expect([...snapshot.required].sort()).toEqual(Object.keys(snapshot.properties).sort());
+    expect(snapshot.required).toContain('files_reused');
+    const summary = snapshot.properties.summary.anyOf.find((s: { type?: string }) => s.type === 'object');
+    expect([...summary.required].sort()).toEqual(Object.keys(summary.properties).sort());
+  });
 });
 
 describe('auth as the document declares it', () => {

@@ -211,6 +211,8 @@ describe('result filters and sorts', () => {
     ['q=%21%3F%20-', 'q'],
     ['min_duration=5&max_duration=2', 'min_duration'],
     [`q=${'a'.repeat(501)}`, 'q'],
+    // 33 words: a search cut at 32 would find rows without the 33rd (it once did).
+    [`q=${Array.from({ length: 33 }, (_, i) => `w${i}`).join('+')}`, 'q'],
     ['only=some', 'only'],
     ['limit=0', 'limit'],
     ['cursor=not-a-cursor', 'cursor'],
