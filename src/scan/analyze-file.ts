@@ -107,7 +107,11 @@ export function analyzeOpened(root: string, file: DiscoveredFile, analysis: Anal
     if (analysis === 'full' && header.format && header.data && (header.error === null || header.error.code === 'TRUNCATED')) {
       const { format, data } = header;
       const acc = new SignalAccumulator(format, { kernel: state.kernel });
-      if (acc.decodable) {
+      const hollow = acc.decodable ? mostlyHoles(fd, data.bytes) : null;
+      if (hollow) {
+        result.error = hollow;
+        result.mtime_ns = null;
+      } else if (acc.decodable) {
         const chunk = Math.max(format.blockAlign, Math.floor(state.buffer.length / format.blockAlign) * format.blockAlign);
         for (let at = data.offset, end = data.offset + data.bytes; at < end; at += chunk) {
           const want = Math.min(chunk, end - at);
@@ -131,6 +135,23 @@ export function analyzeOpened(root: string, file: DiscoveredFile, analysis: Anal
     (opened.close ?? fs.closeSync)(fd);
   }
   return result;
+}
+
+/** Samples past which a file is checked for holes before they are read (mostlyHoles). */
+const HOLES_CHECKED_FROM = 1 << 30;
+
+/**
+ * A file whose samples are nearly all holes (a sparse file: 16 TiB on ext4 cost nothing to make)
+ * would hold a scan thread for hours reading zeros (~3 s a GiB): its samples are not read. It is
+ * checked by the blocks the file has on disk, from 1 GiB of samples on: less than 1% of them
+ * allocated is no recording. A filesystem that reports no blocks at all is not judged (blocks 0
+ * is then no evidence: a real file with a header written has at least one).
+ */
+function mostlyHoles(fd: number, dataBytes: number): FileError | null {
+  if (dataBytes < HOLES_CHECKED_FROM) return null;
+  const { blocks } = fs.fstatSync(fd);
+  if (blocks === 0 || blocks * 512 >= dataBytes / 100) return null;
+  return { code: 'READ_ERROR', detail: `sparse file: ${dataBytes} bytes of samples on ${blocks * 512} bytes of disk; samples not read` };
 }
 
 /** The header's fields of a result. */

@@ -305,4 +305,29 @@ describe('FIFOs and huge files next to the WAVs', () => {
     const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))![1]) * 1024;
     expect(hwm).toBeLessThan(400 * 1024 * 1024);
   });
+
+  it('a WAV whose samples are nearly all holes (16 TiB on no disk) is a failed row at once under full analysis, not hours of reading zeros', async () => {
+    const dir = tempDir('vl-sparse-');
+    const huge = path.join(dir, 'huge.wav');
+    // A 44-byte header declaring a streamed data size ("to the end of the file"), then a file of 16 TiB, sparse.
+    const head = toneWav({ durationS: 0 }).subarray(0, 44);
+    head.writeUInt32LE(0xffffffff, 4);
+    head.writeUInt32LE(0xffffffff, 40);
+    fs.writeFileSync(huge, head);
+    try {
+      fs.truncateSync(huge, 16 * 1024 ** 4);
+    } catch {
+      fs.truncateSync(huge, 1024 ** 4); // a filesystem with a smaller limit
+    }
+    fs.writeFileSync(path.join(dir, 'ok.wav'), toneWav({ durationS: 0.5 }));
+    const svc = await service({});
+    const id = await svc.startScan({ libritts_path: dir, analysis: 'full' });
+    expect((await svc.waitDone(id)).status).toBe('completed');
+    const rows = await results(svc, id);
+    const bad = rows.find((r) => r.path === 'huge.wav')!;
+    expect(bad.error).toEqual({ code: 'READ_ERROR', detail: expect.stringMatching(/^sparse file: \d+ bytes of samples on \d+ bytes of disk; samples not read$/) });
+    // The header is still reported; the signal fields are not.
+    expect([bad.sample_rate, bad.channels, bad.peak_dbfs, bad.snr_db]).toEqual([24000, 1, null, null]);
+    expect(rows.find((r) => r.path === 'ok.wav')!.error).toBeNull();
+  });
 });
