@@ -44,6 +44,7 @@ const EnvSchema = z.object({
   MAX_FILES_PER_SCAN: intFrom(1).default(2_000_000),
   MAX_SSE_CLIENTS: intFrom(1).default(5000),
   MAX_SSE_CLIENTS_PER_TASK: intFrom(1).default(1000),
+  MAX_AUDIO_CONVERSIONS: intFrom(1, 10_000).default(64),
   CORS_ORIGINS: list(',').refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/]+$/.test(o)), 'each origin must look like https://host[:port], or be *'),
   // The contract promises a ping at least every 15 s (proxies close idle streams).
   SSE_PING_MS: intFrom(10, 15_000).default(15_000),

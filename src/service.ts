@@ -88,7 +88,7 @@ export async function createService(config: Config, logger: Logger = silentLogge
   queueRef = queue;
   await queue.init();
   const reader = new StoreReader(stores.tasks, stores.events, events);
-  const converter = new Pcm16Converter();
+  const converter = new Pcm16Converter(config.MAX_AUDIO_CONVERSIONS);
   const app = createApp({ config, queue, reader, events, results: stores.results, roots, logger, metrics, converter });
   let closing: Promise<{ stuckThreads: number }> | null = null;
   return {

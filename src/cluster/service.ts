@@ -80,7 +80,7 @@ export async function createClusterService(
     return c;
   };
   const publisher = conn('request', 'publisher');
-  const converter = new Pcm16Converter();
+  const converter = new Pcm16Converter(config.MAX_AUDIO_CONVERSIONS);
 
   let pool: WorkerPool | null = null;
   let worker: WorkerNode | null = null;

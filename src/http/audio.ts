@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { fsPath, textToBytes } from '../scan/file-names.ts';
-import { ConversionRefused, type Pcm16Converter } from '../scan/pcm16-converter.ts';
+import { ConversionRefused, ConversionsBusy, type Pcm16Converter } from '../scan/pcm16-converter.ts';
 import { insideRoots, openUnderAsync } from '../scan/safe-open.ts';
 import type { AppDeps } from './deps.ts';
 import { describe, errors, other } from './openapi.ts';
@@ -64,7 +64,7 @@ export function audioRoutes(deps: AppDeps & { converter: Pcm16Converter }): Hono
         200: other('The file', { 'audio/wav': { schema: { type: 'string', format: 'binary' } } }),
         206: other('A byte range of the file', { 'audio/wav': { schema: { type: 'string', format: 'binary' } } }),
         304: other('Unchanged since the `If-None-Match` ETag'),
-        ...errors(400, 403, 404, 415, 416),
+        ...errors(400, 403, 404, 415, 416, 503),
       },
     }),
     validate('param', TaskIdParamSchema),
@@ -93,6 +93,11 @@ export function audioRoutes(deps: AppDeps & { converter: Pcm16Converter }): Hono
           converted = await converter.open(root, q.path);
         } catch (err) {
           if (err instanceof ConversionRefused && err.status === 415) throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', err.detail);
+          if (err instanceof ConversionsBusy) {
+            throw new AppError(503, 'TOO_MANY_STREAMS', `${err.maxOpen} audio conversions are open (MAX_AUDIO_CONVERSIONS); retry later, or play the file as it is`, [], {
+              'Retry-After': '5',
+            });
+          }
           throw notFound(q.path);
         }
         c.header('Content-Length', String(converted.bytes));

@@ -19,10 +19,15 @@ interface Session {
   fmt: WavFormat;
   at: number;
   end: number;
-  buf: Buffer;
   headerSent: boolean;
   frames: number;
 }
+
+/**
+ * One input buffer for every conversion: each message is handled whole before the next, and
+ * every chunk sent is a copy. (One per conversion held ~1 MB for each slow client.)
+ */
+const buf = Buffer.allocUnsafe(CHUNK + 64 * 1024);
 
 const sessions = new Map<number, Session>();
 
@@ -57,11 +62,10 @@ port.on('message', (m: ConvertRequest) => {
     // request is refused like a file that cannot be opened, and the thread lives on.
     let refusal: ConvertResponse;
     try {
-      const buf = Buffer.allocUnsafe(CHUNK + 64 * 1024);
       const { format, data, error } = readWavHeader(new FdSource(opened.fd, opened.size, buf));
       const why = format && data ? cannotConvert(format) : (error?.detail ?? 'no decodable samples');
       if (why === null && format && data) {
-        sessions.set(m.id, { fd: opened.fd, fmt: format, at: data.offset, end: data.offset + data.bytes, buf, headerSent: false, frames: data.frames });
+        sessions.set(m.id, { fd: opened.fd, fmt: format, at: data.offset, end: data.offset + data.bytes, headerSent: false, frames: data.frames });
         return send({ type: 'opened', id: m.id, bytes: 44 + data.frames * format.channels * 2 });
       }
       refusal = { type: 'refused', id: m.id, status: 415, detail: `cannot convert this file: ${why}` };
@@ -82,7 +86,7 @@ port.on('message', (m: ConvertRequest) => {
     const want = Math.min(s.end - s.at, Math.max(s.fmt.blockAlign, Math.floor(CHUNK / s.fmt.blockAlign) * s.fmt.blockAlign));
     let got = 0;
     while (got < want) {
-      const n = fs.readSync(s.fd, s.buf, got, want - got, s.at + got);
+      const n = fs.readSync(s.fd, buf, got, want - got, s.at + got);
       if (n === 0) break;
       got += n;
     }
@@ -93,7 +97,7 @@ port.on('message', (m: ConvertRequest) => {
       return send(want > 0 && got < s.fmt.blockAlign ? { type: 'failed', id: m.id, detail: 'the file shrank while it was read' } : { type: 'end', id: m.id });
     }
     s.at += whole;
-    const out = toPcm16(s.fmt, s.buf.subarray(0, whole));
+    const out = toPcm16(s.fmt, buf.subarray(0, whole));
     send({ type: 'chunk', id: m.id, data: out.buffer.slice(out.byteOffset, out.byteOffset + out.length) as ArrayBuffer });
   } catch (err) {
     close(m.id);

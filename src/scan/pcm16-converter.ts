@@ -15,6 +15,14 @@ export class ConversionRefused extends Error {
   }
 }
 
+/** As many conversions are open as the converter allows (`maxOpen`): the client should retry later. */
+export class ConversionsBusy extends Error {
+  override readonly name = 'ConversionsBusy';
+  constructor(readonly maxOpen: number) {
+    super(`${maxOpen} audio conversions are open`);
+  }
+}
+
 /**
  * The main side of the conversion thread (convert-worker.ts), shared by every request: sample
  * crunching never runs on the event loop, and each conversion moves one chunk at a time, only
@@ -26,6 +34,9 @@ export class Pcm16Converter {
   private worker: Worker | null = null;
   private nextId = 1;
   private readonly handlers = new Map<number, (m: ConvertResponse) => void>();
+
+  /** `maxOpen`: conversions open at once (each holds a descriptor until its client has read it all, or gone). */
+  constructor(private readonly maxOpen = 64) {}
 
   private thread(): Worker {
     if (this.worker) return this.worker;
@@ -49,9 +60,10 @@ export class Pcm16Converter {
 
   /**
    * Opens `rel` under `root` for conversion: resolves with the output's size and its body, or
-   * rejects with ConversionRefused.
+   * rejects with ConversionRefused, or ConversionsBusy when `maxOpen` are open.
    */
   open(root: string, rel: string): Promise<{ bytes: number; body: ReadableStream<Uint8Array> }> {
+    if (this.handlers.size >= this.maxOpen) return Promise.reject(new ConversionsBusy(this.maxOpen));
     const id = this.nextId++;
     const w = this.thread();
     w.ref();

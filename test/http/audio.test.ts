@@ -370,6 +370,32 @@ describe('GET /scan-audio?as=pcm16', () => {
     ).toBe('RIFF');
   });
 
+  it('holds at most MAX_AUDIO_CONVERSIONS open (503 TOO_MANY_STREAMS with Retry-After beyond), and a closed one frees its place', async () => {
+    const local = await startTestService({ MAX_AUDIO_CONVERSIONS: 2 });
+    onTestFinished(async () => void (await local.close()));
+    const t = await local.startScan({ libritts_path: tree.root, analysis: 'header' });
+    await local.waitDone(t);
+    const url = `${BASE}/scan-audio/${t}?as=pcm16&path=${encodeURIComponent(file.rel)}`;
+    // Two slow clients: opened, not read.
+    const open = [await local.request(url), await local.request(url)];
+    expect(open.map((r) => r.status)).toEqual([200, 200]);
+    const busy = await local.request(url);
+    expect(busy.status).toBe(503);
+    expect(busy.headers.get('retry-after')).toBe('5');
+    expect(await busy.json()).toMatchObject({ code: 'TOO_MANY_STREAMS' });
+    // The file as it is stays served meanwhile.
+    expect((await local.request(`${BASE}/scan-audio/${t}?path=${encodeURIComponent(file.rel)}`)).status).toBe(200);
+    await open[0]!.body!.cancel();
+    const again = await local.request(url);
+    expect(again.status).toBe(200);
+    // Read to its end, a conversion frees its place too.
+    expect((await again.arrayBuffer()).byteLength).toBe(Number(again.headers.get('content-length')));
+    const last = await local.request(url);
+    expect(last.status).toBe(200);
+    await last.body!.cancel();
+    await open[1]!.body!.cancel();
+  });
+
   it('converts a 2 GB file in constant memory', async () => {
     const dir = tempDir('vl-big-');
     const big = path.join(dir, 'big.wav');
