@@ -83,9 +83,12 @@ export function audioRoutes(deps: AppDeps & { converter: Pcm16Converter }): Hono
         throw new AppError(403, 'PATH_NOT_ALLOWED', "The task's directory is outside the allowed scan roots now (SCAN_ROOTS)");
       }
       const name = q.path.slice(q.path.lastIndexOf('/') + 1).replace(/[^\w.-]/g, '_');
-      c.header('Content-Type', 'audio/wav');
-      c.header('Content-Disposition', `inline; filename="${name}"`);
-      c.header('Cache-Control', 'private, no-cache');
+      // Set once the audio is there to answer with: an error's JSON names no file.
+      const audioHeaders = () => {
+        c.header('Content-Type', 'audio/wav');
+        c.header('Content-Disposition', `inline; filename="${name}"`);
+        c.header('Cache-Control', 'private, no-cache');
+      };
 
       if (q.as === 'pcm16') {
         let converted: Awaited<ReturnType<Pcm16Converter['open']>>;
@@ -100,6 +103,7 @@ export function audioRoutes(deps: AppDeps & { converter: Pcm16Converter }): Hono
           }
           throw notFound(q.path);
         }
+        audioHeaders();
         c.header('Content-Length', String(converted.bytes));
         c.header('Accept-Ranges', 'none');
         if (c.req.method === 'HEAD') {
@@ -117,6 +121,7 @@ export function audioRoutes(deps: AppDeps & { converter: Pcm16Converter }): Hono
         const size = stat.size;
         const etag = etagOf(size, stat.mtimeMs);
         c.header('ETag', etag);
+        c.header('Cache-Control', 'private, no-cache'); // a 304 carries it too
         c.header('Accept-Ranges', 'bytes');
         if (matches(c.req.header('if-none-match'), etag)) return c.body(null, 304);
         const range = parseRange(c.req.header('range'), size);
@@ -124,6 +129,7 @@ export function audioRoutes(deps: AppDeps & { converter: Pcm16Converter }): Hono
           c.header('Content-Range', `bytes */${size}`);
           throw new AppError(416, 'RANGE_NOT_SATISFIABLE', `The range ${c.req.header('range')} lies outside the file (${size} bytes)`, [], { 'Content-Range': `bytes */${size}` });
         }
+        audioHeaders();
         const start = range?.start ?? 0;
         const end = range?.end ?? size - 1;
         c.header('Content-Length', String(Math.max(0, end - start + 1)));

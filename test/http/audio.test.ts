@@ -91,6 +91,7 @@ describe('GET /scan-audio', () => {
     const etag = (await audio(file.rel)).headers.get('etag')!;
     const cached = await audio(file.rel, { headers: { 'if-none-match': etag } });
     expect(cached.status).toBe(304);
+    expect([cached.headers.get('etag'), cached.headers.get('cache-control')]).toEqual([etag, 'private, no-cache']);
     const head = await audio(file.rel, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(String(file.bytes.length));
@@ -115,6 +116,8 @@ describe('GET /scan-audio', () => {
     const body = await res.text();
     expect(JSON.parse(body)).toMatchObject({ code: 'FILE_NOT_FOUND' });
     expect(body).not.toContain('root:');
+    // An error's JSON is no audio file to save.
+    expect([res.headers.get('content-type'), res.headers.get('content-disposition')]).toEqual([expect.stringMatching(/^application\/json/), null]);
   });
 
   it('takes ?access_token= when API_TOKEN is set (an <audio> element cannot send headers)', async () => {
