@@ -67,6 +67,8 @@ export class LocalTaskQueue implements TaskQueue {
   private readonly waiting: string[] = [];
   private readonly runs = new Set<Promise<void>>();
   private running = 0;
+  /** POSTs whose task is being inserted: counted against maxQueued with the waiting ones (submit). */
+  private inserting = 0;
   private stopping = false;
 
   constructor(private readonly opts: LocalQueueOptions) {}
@@ -97,11 +99,18 @@ export class LocalTaskQueue implements TaskQueue {
   async submit(req: ScanRequest): Promise<TaskSnapshot> {
     if (this.stopping) throw new ShuttingDownError();
     const free = Math.max(0, this.opts.maxConcurrent - this.running);
-    if (this.waiting.length + 1 - free > this.opts.maxQueued) throw new QueueFullError(QUEUE_RETRY_AFTER_S);
+    // POSTs whose insert is under way count too: each awaits the store (a scan thread's commit
+    // can hold it a few ms), and all that arrived meanwhile passed this check before any was queued.
+    if (this.waiting.length + this.inserting + 1 - free > this.opts.maxQueued) throw new QueueFullError(QUEUE_RETRY_AFTER_S);
     const snap = queuedSnapshot(req);
     // The task and its first event go to the store in one write: the POST's only disk work.
     const first: TaskEvent = { id: 1, type: 'progress', snapshot: { ...snap } };
-    await this.opts.tasks.insertTask(newTask(req, snap), first);
+    this.inserting++;
+    try {
+      await this.opts.tasks.insertTask(newTask(req, snap), first);
+    } finally {
+      this.inserting--;
+    }
     this.opts.events.publish(first, true);
     this.live.set(snap.task_id, { controller: null });
     this.waiting.push(snap.task_id);

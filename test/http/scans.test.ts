@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { TaskEvent, TaskSnapshot } from '../../src/domain/task.ts';
+import { WRITE_GATE } from '../../src/store/sqlite/write-gate.ts';
 import { makeFlatTree, makeLibriTTSTree, type Tree } from '../helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from '../helpers/service.ts';
 
@@ -249,5 +250,25 @@ describe('GET /scans, cancel and delete', () => {
     for (const id of ids) await local.request(`${BASE}/scan-cancel/${id}`, { method: 'POST' });
     await local.close();
     flat.cleanup();
+  });
+
+  it('holds the queue limit against POSTs that arrive together while the store is busy (each checked before any was queued)', async () => {
+    const local = await startTestService({ MAX_CONCURRENT_SCANS: 1, MAX_QUEUED_SCANS: 2 });
+    onTestFinished(async () => void (await local.close()));
+    const flat = makeFlatTree(200);
+    onTestFinished(flat.cleanup);
+    // The write turn held as a scan thread's commit holds it (write-gate.ts), while ten POSTs arrive.
+    Atomics.store(WRITE_GATE, 2, 777);
+    const posts = Array.from({ length: 10 }, () => local.post(`${BASE}/scan-libritts`, { libritts_path: flat.root, reuse: 'none' }));
+    setTimeout(() => {
+      Atomics.store(WRITE_GATE, 2, 0);
+      Atomics.notify(WRITE_GATE, 2);
+    }, 30);
+    const codes = (await Promise.all(posts)).map((r) => r.status);
+    // One runs and two wait: three accepted, whatever the store made them wait.
+    expect(codes.filter((c) => c === 202)).toHaveLength(3);
+    expect(codes.filter((c) => c === 429)).toHaveLength(7);
+    const ids = (await (await local.request(`${BASE}/scans?limit=100`)).json()) as { items: { task_id: string }[] };
+    for (const { task_id } of ids.items) await local.request(`${BASE}/scan-cancel/${task_id}`, { method: 'POST' });
   });
 });
