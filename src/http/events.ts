@@ -3,6 +3,7 @@ import { AppError } from '../errors.ts';
 import { ShuttingDownError } from '../tasks/errors.ts';
 import type { TaskEvents, TaskReader } from '../tasks/interfaces.ts';
 import { isTerminal, type TaskEvent, type TaskSnapshot } from '../domain/task.ts';
+import type { StoredTask } from '../store/types.ts';
 import type { AppDeps } from './deps.ts';
 import { SSEChannel } from './sse-channel.ts';
 import { describe, errors, other } from './openapi.ts';
@@ -62,6 +63,17 @@ class StreamSlots {
   }
 }
 
+/**
+ * The terminal event of a task that has ended: the one stored, or, when it cannot be read back
+ * (a store that refused it, a lost row), one made of the final snapshot under the task's last
+ * event id. A stream must never wait for an end that has already passed: it would ping forever.
+ */
+async function endOf(reader: TaskReader, task: StoredTask): Promise<TaskEvent | null> {
+  const status = task.snapshot.status;
+  if (!isTerminal(status)) return null;
+  return (await reader.terminalEvent(task.snapshot.task_id)) ?? { id: task.last_event_id, type: status, snapshot: task.snapshot };
+}
+
 /** Streams one task to one client until its terminal event, a disconnect, or a shutdown. */
 async function streamTask(s: SSEChannel, reader: TaskReader, events: TaskEvents, id: string, pingMs: number): Promise<void> {
   s.write(`retry: ${RETRY_MS}\n\n`);
@@ -86,7 +98,7 @@ async function streamTask(s: SSEChannel, reader: TaskReader, events: TaskEvents,
     // Read the snapshot after subscribing, so no event can fall between the two.
     const current = await reader.get(id);
     if (!current) return;
-    const ended = isTerminal(current.snapshot.status) ? await reader.terminalEvent(id) : null;
+    const ended = await endOf(reader, current);
     if (ended) {
       send(s, 'status', ended.id - 1, ended.snapshot);
       s.write(eventFrame(ended));
@@ -161,7 +173,7 @@ export function eventRoutes(deps: AppDeps): Hono {
       const task = await findTask(reader, c.req.param('task_id'));
       const id = task.snapshot.task_id;
       const lastId = lastEventIdOf(c.req.header('last-event-id'), c.req.valid('query').last_event_id);
-      const ended = isTerminal(task.snapshot.status) ? await reader.terminalEvent(id) : null;
+      const ended = await endOf(reader, task);
       // Past the end: 204 tells EventSource to stop reconnecting for good.
       if (ended && lastId !== undefined && lastId >= ended.id) return c.body(null, 204);
       if (queue.closing) throw new ShuttingDownError();

@@ -86,6 +86,13 @@ export interface AppendOptions {
   record: boolean;
   /** Write only while the task is in one of these statuses (e.g. cancel only what is still queued). */
   onlyIf?: readonly TaskStatus[];
+  /**
+   * The highest id the writer has handed out, an event the store refused included (published
+   * unstored so that clients still see the end): the event gets an id above it. Without it, the
+   * next stored event took the refused one's id, and streams that had seen that id dropped it —
+   * the end itself, when it came next.
+   */
+  after?: number;
 }
 
 export interface EventLog {

@@ -62,6 +62,11 @@ export class LocalEvents implements TaskEvents, EventPublisher {
     return e && isTerminal(e.snapshot.status) ? e : null;
   }
 
+  /** Forgets a deleted task: an end the store refused would otherwise still answer for it. */
+  forget(taskId: string): void {
+    this.live.delete(taskId);
+  }
+
   /** Tells every stream the service is shutting down. */
   close(): void {
     this.closing.emit('closing');

@@ -147,6 +147,7 @@ export class LocalTaskQueue implements TaskQueue {
     if (!stored) throw new TaskNotFoundError(id);
     if (!isTerminal(stored.snapshot.status)) throw new TaskStateError(id, true);
     await this.opts.tasks.deleteTask(id);
+    this.opts.events.forget(id);
   }
 
   async depth(): Promise<{ queued: number; running: number }> {

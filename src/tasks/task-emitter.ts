@@ -168,7 +168,7 @@ export class TaskEmitter {
       let event: TaskEvent | null;
       let persisted = true;
       try {
-        event = await events.append(snapshot.task_id, type, snapshot, onlyIf ? { record, onlyIf } : { record });
+        event = await events.append(snapshot.task_id, type, snapshot, onlyIf ? { record, onlyIf, after: this.lastId } : { record, after: this.lastId });
       } catch (err) {
         onError?.(err, snapshot.task_id);
         persisted = false;

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskEvent, TaskSnapshot } from '../../src/domain/task.ts';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import type { TaskEvent, TaskEventType, TaskSnapshot } from '../../src/domain/task.ts';
+import type { AppendOptions } from '../../src/store/types.ts';
 import { makeFlatTree, makeLibriTTSTree, type Tree } from '../helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from '../helpers/service.ts';
 import { parseFrames, readUntil, type SSEFrame } from '../helpers/sse.ts';
@@ -132,5 +133,60 @@ describe('GET /scan-events', () => {
     const closed = new Promise((r) => server.close(r));
     (server as unknown as { closeAllConnections(): void }).closeAllConnections();
     await closed;
+  });
+});
+
+describe('when the store refuses events (a full disk)', () => {
+  const full = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+  /** A service whose event log refuses the appends `refuse` picks. */
+  async function refusing(refuse: (type: TaskEventType, snap: TaskSnapshot) => boolean) {
+    const local = await startTestService({ SSE_PING_MS: 50 });
+    onTestFinished(async () => void (await local.close()));
+    const log = local.stores.events;
+    const append = log.append.bind(log);
+    log.append = async (taskId: string, type: TaskEventType, snap: TaskSnapshot, opts: AppendOptions) => {
+      if (refuse(type, snap)) throw full();
+      return append(taskId, type, snap, opts);
+    };
+    return local;
+  }
+
+  it('an event the store refused keeps its id: the next one goes above it, and a stream that saw it still gets the end', async () => {
+    let refused = false;
+    const local = await refusing((_type, snap) => !refused && snap.phase === 'finalizing' && (refused = true));
+    const id = await local.startScan({ libritts_path: big.root, analysis: 'header' });
+    const frames = await readUntil(await local.request(`${BASE}/scan-events/${id}`), (f) => f.some((x) => x.event === 'completed'));
+    expect(refused).toBe(true);
+    const evs = checkStream(frames);
+    const finalizing = evs.find((f) => f.event === 'progress' && dataOf(f).phase === 'finalizing')!;
+    expect(Number(evs.at(-1)!.id)).toBeGreaterThan(Number(finalizing.id));
+    // A client that had the refused event reconnects with its id: the end, not a 204.
+    const again = await local.request(`${BASE}/scan-events/${id}`, { headers: { 'last-event-id': finalizing.id! } });
+    expect(again.status).toBe(200);
+    expect(eventFrames(await readUntil(again, (f) => f.some((x) => x.event === 'completed'))).at(-1)!.event).toBe('completed');
+  });
+
+  it('a task whose end cannot be read back still ends every stream (made of its final snapshot), and its last id still means "past the end"', async () => {
+    const local = await startTestService({ SSE_PING_MS: 50 });
+    onTestFinished(async () => void (await local.close()));
+    const id = await local.startScan({ libritts_path: tree.root, analysis: 'header' });
+    const done = await local.waitDone(id);
+    local.stores.events.terminalEvent = async () => null; // a lost row
+    const last = (await local.reader.get(id))!.last_event_id;
+    const frames = await readUntil(await local.request(`${BASE}/scan-events/${id}`), () => false);
+    expect(eventFrames(frames).map((f) => [f.event, Number(f.id)])).toEqual([
+      ['status', last - 1],
+      ['completed', last],
+    ]);
+    expect(dataOf(eventFrames(frames)[1]!)).toEqual(done);
+    expect((await local.request(`${BASE}/scan-events/${id}`, { headers: { 'last-event-id': String(last) } })).status).toBe(204);
+  });
+
+  it('a deleted task whose end the store refused is gone: no status is served from memory', async () => {
+    const local = await refusing((type) => type !== 'progress');
+    const id = await local.startScan({ libritts_path: tree.root, analysis: 'header' });
+    expect((await local.waitDone(id)).status).toBe('completed');
+    expect((await local.request(`${BASE}/scans/${id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await local.request(`${BASE}/scan-status/${id}`)).status).toBe(404);
   });
 });

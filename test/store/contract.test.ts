@@ -160,6 +160,17 @@ describe.each(engines)('store contract: %s', (_name, open) => {
       expect((await s.tasks.getTask(snap.task_id))!.last_event_id).toBe(2);
     });
 
+    it('goes above `after`, the id a writer handed out for an event the store refused, and never below the stored id', async () => {
+      const snap = await insert();
+      const running = { ...snap, status: 'running' as const };
+      expect((await s.events.append(snap.task_id, 'progress', running, { record: true, after: 1 }))!.id).toBe(2);
+      // Id 3 went out unstored: the next event is 4, not a second 3.
+      expect((await s.events.append(snap.task_id, 'progress', running, { record: true, after: 3 }))!.id).toBe(4);
+      // A writer that knows less (another process) still gets the next id.
+      expect((await s.events.append(snap.task_id, 'completed', { ...snap, status: 'completed' }, { record: true, after: 1 }))!.id).toBe(5);
+      expect((await s.events.eventsAfter(snap.task_id, 0, 10)).map((e) => e.id)).toEqual([1, 2, 4, 5]);
+    });
+
     it('honours onlyIf: a cancel of a queued task loses to a start', async () => {
       const snap = await insert();
       await s.events.append(snap.task_id, 'progress', { ...snap, status: 'running' }, { record: true });

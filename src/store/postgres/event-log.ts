@@ -17,14 +17,14 @@ export class PgEventLog implements EventLog {
     const json = JSON.stringify(snapshot);
     const { rows } = await this.db.query<{ id: number }>(
       `WITH t AS (
-         UPDATE tasks SET last_event_id = last_event_id + 1, status = $2, snapshot = $3
+         UPDATE tasks SET last_event_id = GREATEST(last_event_id, $8) + 1, status = $2, snapshot = $3
          WHERE id = $1 AND NOT (status = ANY ($6::text[])) AND ($7::text[] IS NULL OR status = ANY ($7::text[]))
          RETURNING last_event_id
        ), e AS (
          INSERT INTO events (task_id, id, type, snapshot) SELECT $1, last_event_id, $4, $3 FROM t WHERE $5
        )
        SELECT last_event_id AS id FROM t`,
-      [taskId, snapshot.status, json, type, opts.record, ENDED, (opts.onlyIf as TaskStatus[] | undefined) ?? null],
+      [taskId, snapshot.status, json, type, opts.record, ENDED, (opts.onlyIf as TaskStatus[] | undefined) ?? null, opts.after ?? 0],
     );
     const id = rows[0]?.id;
     return id === undefined ? null : { id, type, snapshot };

@@ -14,6 +14,8 @@ interface PendingAppend {
   snapshot: TaskSnapshot;
   json: string;
   record: boolean;
+  /** AppendOptions.after: the id to go above. */
+  after: number;
   done: (id: number | null) => void;
   fail: (err: unknown) => void;
 }
@@ -46,7 +48,7 @@ export class SqliteEventLog implements EventLog {
     this.appendTx = db.transaction((group: PendingAppend[]): (number | null)[] => {
       const created = new Date().toISOString();
       return group.map((a) => {
-        const row = a.advance.get(a.snapshot.status, a.json, a.taskId) as { last_event_id: number; seq: number } | undefined;
+        const row = a.advance.get(a.after, a.snapshot.status, a.json, a.taskId) as { last_event_id: number; seq: number } | undefined;
         if (!row) return null;
         if (a.record) this.stmt.insert.run(row.seq, row.last_event_id, a.type, created, a.json);
         return row.last_event_id;
@@ -61,7 +63,7 @@ export class SqliteEventLog implements EventLog {
     if (!st) {
       const extra = onlyIf ? ` AND status IN (${onlyIf.map((s) => `'${s}'`).join(', ')})` : '';
       st = this.sql.db.prepare(
-        `UPDATE tasks SET last_event_id = last_event_id + 1, status = ?, snapshot = ? WHERE id = ? AND status NOT IN (${ENDED})${extra} RETURNING last_event_id, seq`,
+        `UPDATE tasks SET last_event_id = MAX(last_event_id, ?) + 1, status = ?, snapshot = ? WHERE id = ? AND status NOT IN (${ENDED})${extra} RETURNING last_event_id, seq`,
       );
       this.advance.set(key, st);
     }
@@ -72,7 +74,7 @@ export class SqliteEventLog implements EventLog {
     const json = JSON.stringify(snapshot);
     const advance = this.advanceStatement(opts.onlyIf);
     const id = await new Promise<number | null>((done, fail) => {
-      if (this.waiting.push({ advance, taskId, type, snapshot, json, record: !!opts.record, done, fail }) === 1) setImmediate(() => void this.commit());
+      if (this.waiting.push({ advance, taskId, type, snapshot, json, record: !!opts.record, after: opts.after ?? 0, done, fail }) === 1) setImmediate(() => void this.commit());
     });
     return id === null ? null : { id, type, snapshot };
   }
