@@ -108,12 +108,20 @@ describe.each([['SIGKILL'], ['SIGTERM']] as const)('durability: %s mid-scan, res
     for (const f of evs) expect(Number(f.id)).toBeGreaterThanOrEqual(maxIdBefore);
     for (const f of evs.slice(1)) expect(Number(f.id)).toBeGreaterThan(maxIdBefore);
     expect(evs.pop()!.event).toBe('completed');
+    // The restarted run counts its recorded files again as its walk finds them: the counters it
+    // sends never go back, and its total is unknown (null) until the walk ends.
+    const snaps = evs.map((f) => JSON.parse(f.data!) as TaskSnapshot);
+    for (let i = 1; i < snaps.length; i++) expect(snaps[i]!.files_done, `event ${evs[i]!.id}`).toBeGreaterThanOrEqual(snaps[i - 1]!.files_done);
+    for (const [i, snap] of snaps.entries()) if (snap.phase === 'discovering' || snap.status === 'queued') expect(snap.files_total, `event ${evs[i]!.id}`).toBeNull();
     const final = await waitCompleted(second, id);
     // Recorded files were skipped: the restarted run entered processing with them already done.
     const log = new Database(dbPath, { readonly: true });
-    const phases = (log.prepare('SELECT id, snapshot FROM events WHERE task = (SELECT seq FROM tasks WHERE id = ?) AND id > ? ORDER BY id').all(id, maxIdBefore) as { id: number; snapshot: string }[]).map(
-      (r) => JSON.parse(r.snapshot) as TaskSnapshot,
-    );
+    const phases = (
+      log.prepare('SELECT id, snapshot FROM events WHERE task = (SELECT seq FROM tasks WHERE id = ?) AND id > ? ORDER BY id').all(id, maxIdBefore) as {
+        id: number;
+        snapshot: string;
+      }[]
+    ).map((r) => JSON.parse(r.snapshot) as TaskSnapshot);
     log.close();
     const resumed = phases.find((s) => s.phase === 'processing');
     expect(resumed, 'a processing phase event after the restart').toBeDefined();

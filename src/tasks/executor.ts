@@ -70,10 +70,19 @@ export class TaskExecutor {
     const s = em.snap;
     s.files_per_s = null;
     s.eta_s = null;
+    s.files_total = null; // unknown again until the walk ends (a resumed task's is from its last run)
     if ((await em.start()) === null) return 'ended'; // another process ended it meanwhile
     const startDone = s.files_done;
     const started = performance.now();
-    let last: TaskProgress = { found: 0, walked: false, done: s.files_done, failed: s.files_failed, reused: s.files_reused, bytes: s.bytes_done };
+    // A resumed task's parts count the files it recorded before from 0 again, as the walk finds
+    // them: its counters stay where the last run left them until the count passes them (the
+    // rows recorded only grow).
+    const floor = { done: s.files_done, failed: s.files_failed, reused: s.files_reused, bytes: s.bytes_done };
+    const atLeastFloor = (p: TaskProgress): TaskProgress =>
+      resume
+        ? { ...p, done: Math.max(p.done, floor.done), failed: Math.max(p.failed, floor.failed), reused: Math.max(p.reused, floor.reused), bytes: Math.max(p.bytes, floor.bytes) }
+        : p;
+    let last: TaskProgress = { found: 0, walked: false, ...floor };
     const report = (p: TaskProgress) => {
       const elapsed = (performance.now() - started) / 1000;
       const rate = elapsed > 0 ? (p.done - startDone) / elapsed : 0;
@@ -90,7 +99,8 @@ export class TaskExecutor {
       const parts = await this.deps.plan({ root: record.root, subsets: record.snapshot.subsets }, signal);
       const reference = (await this.deps.reference?.(record)) ?? null;
       em.phase('discovering', last, reference ? 'Discovering files: 0 found (reusing unchanged files of an earlier scan)' : 'Discovering files: 0 found');
-      const agg = await this.deps.parts.run({ taskId: s.task_id, root: record.root, analysis: s.analysis, resume, reference }, parts, signal, (p) => {
+      const agg = await this.deps.parts.run({ taskId: s.task_id, root: record.root, analysis: s.analysis, resume, reference }, parts, signal, (counted) => {
+        const p = atLeastFloor(counted);
         const entering = p.walked && !last.walked;
         last = p;
         if (signal.aborted) return;

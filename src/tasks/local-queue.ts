@@ -88,7 +88,7 @@ export class LocalTaskQueue implements TaskQueue {
         await em.finish('cancelled');
         continue;
       }
-      Object.assign(em.snap, { status: 'queued', phase: null, message: 'Queued (resumed after restart)', files_per_s: null, eta_s: null });
+      Object.assign(em.snap, { status: 'queued', phase: null, message: 'Queued (resumed after restart)', files_total: null, files_per_s: null, eta_s: null });
       await em.announce();
       this.live.set(t.snapshot.task_id, { controller: null });
       this.waiting.push(t.snapshot.task_id);
