@@ -189,8 +189,6 @@ DROP TABLE events;
 ALTER TABLE events_by_seq RENAME TO events;
 `;
 
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
-
 /**
  * The catalog columns of result rows, from the results table (used by the indexer). The speaker
  * key sorts numeric ids numerically (result-query.ts speakerKey).
@@ -200,3 +198,21 @@ export const CATALOG_SELECT = `rid, task, path,
        WHEN speaker_id <> '' AND speaker_id NOT GLOB '*[^0-9]*' AND length(speaker_id) <= 18 THEN printf('%018d', CAST(speaker_id AS INTEGER))
        ELSE '~' || speaker_id END,
   subset, chapter_id, duration_s, snr_db, rms_dbfs, peak_dbfs, clipped_samples, error_code`;
+
+/**
+ * Indexes the rows the catalog's watermark passed without indexing: before stop 22, deleting the
+ * task that held the largest row ids let the next rows take those ids, below the watermark, and
+ * a later scan could then not be filtered, sorted or searched (task-store.ts deleteTask now
+ * lowers the watermark). A deleted task's catalog rows and transcripts went with it, so these
+ * rids are in neither.
+ */
+const V6 = `
+CREATE TEMP TABLE missed AS
+  SELECT rid FROM results WHERE rid <= (SELECT indexed_rid FROM catalog_state WHERE id = 1) AND rid NOT IN (SELECT rid FROM catalog);
+INSERT OR REPLACE INTO catalog SELECT ${CATALOG_SELECT} FROM results WHERE rid IN (SELECT rid FROM missed);
+INSERT INTO catalog_text (rowid, text_normalized, text_original, task)
+  SELECT rid, text_normalized, text_original, 't' || task FROM results WHERE rid IN (SELECT rid FROM missed);
+DROP TABLE missed;
+`;
+
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];

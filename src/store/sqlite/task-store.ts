@@ -47,6 +47,9 @@ export class SqliteTaskStore implements TaskStore {
       ),
       requestCancel: db.prepare('UPDATE tasks SET cancel_requested = 1 WHERE id = ?'),
       deleteResultsChunk: db.prepare(`DELETE FROM results WHERE task = ? AND path IN (SELECT path FROM results WHERE task = ? LIMIT ${DELETE_CHUNK})`),
+      // SQLite gives a new row the largest rid + 1: once the largest rows are deleted, the next
+      // rows take rids the catalog's watermark has passed, and would never be indexed.
+      lowerWatermark: db.prepare('UPDATE catalog_state SET indexed_rid = MIN(indexed_rid, COALESCE((SELECT MAX(rid) FROM results), 0)) WHERE id = 1'),
       catalogChunk: db.prepare(`SELECT rid FROM catalog WHERE task = ? LIMIT ${DELETE_CHUNK}`),
       deleteCatalogRow: db.prepare('DELETE FROM catalog WHERE rid = ?'),
       deleteCatalogText: db.prepare('DELETE FROM catalog_text WHERE rowid = ?'),
@@ -114,7 +117,14 @@ export class SqliteTaskStore implements TaskStore {
     // the task row goes last so that an interrupted delete leaves a task that can be deleted again.
     const seq = this.sql.seqOf(id);
     if (seq !== null) {
-      while (this.stmt.deleteResultsChunk.run(seq, seq).changes > 0) await yieldToLoop();
+      // Each chunk lowers the catalog's watermark in its own transaction: no row can be inserted
+      // between the two (it would take a freed rid below the watermark).
+      const dropChunk = this.sql.db.transaction((): number => {
+        const n = this.stmt.deleteResultsChunk.run(seq, seq).changes;
+        if (n > 0) this.stmt.lowerWatermark.run();
+        return n;
+      });
+      while (dropChunk() > 0) await yieldToLoop();
       // Then its catalog rows and transcripts: the indexer cannot add any now that its results are gone.
       const dropCatalog = this.sql.db.transaction((rids: { rid: number }[]) => {
         for (const { rid } of rids) {
