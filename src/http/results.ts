@@ -66,12 +66,12 @@ export function resultRoutes(deps: AppDeps): Hono {
       const after = q.cursor ? { value: q.cursor.v, path: q.cursor.p } : undefined;
       // An ended task's rows never change: its count travels in the cursor from the first page on.
       const ended = isTerminal(snapshot.status);
-      const carried = ended && q.cursor?.t !== undefined && q.cursor.f === filterDigest(filter) ? q.cursor.t : undefined;
+      const carried = ended && q.cursor?.t !== undefined && q.cursor.f === filterDigest(id, filter) ? q.cursor.t : undefined;
       // The count first: the store picks its plan by it (result-store.ts planFor).
       const total = carried ?? (await totalOf(store, snapshot, filter));
       const page = await store.page(id, { filter, sort, after, limit: q.limit, total });
       c.header('Cache-Control', 'no-store');
-      const next = page.next ? encodeCursor(sort, page.next, ended ? { total, filter } : undefined) : null;
+      const next = page.next ? encodeCursor(sort, page.next, ended ? { total, task: id, filter } : undefined) : null;
       const body: ResultsPage = { items: page.rows, next_cursor: next, total };
       return c.json(body);
     },

@@ -139,10 +139,13 @@ const CursorSchema = z.object({
   f: z.string().optional(),
 });
 
-/** A short digest of a filter: whether a cursor's total belongs to this query's filter. */
-export const filterDigest = (filter: ResultFilter): string =>
+/**
+ * A short digest of a task and a filter: whether a cursor's total belongs to this query. The task
+ * counts: a cursor of one task, reused on another with the same filter, carried the first's total.
+ */
+export const filterDigest = (task: string, filter: ResultFilter): string =>
   createHash('sha1')
-    .update(JSON.stringify(Object.entries(filter).filter(([, v]) => v !== undefined)))
+    .update(JSON.stringify([task, Object.entries(filter).filter(([, v]) => v !== undefined)]))
     .digest('base64url')
     .slice(0, 12);
 
@@ -150,8 +153,8 @@ export const filterDigest = (filter: ResultFilter): string =>
  * Cursors are opaque to clients: the sort they belong to, the last row's sort value and path, and
  * for an ended task (whose rows no longer change) the total with the filter it counts.
  */
-export function encodeCursor(sort: ResultSort, c: ResultCursor, total?: { total: number; filter: ResultFilter }): string {
-  const body = { s: `${sort.desc ? '-' : ''}${sort.key}`, v: c.value, p: c.path, ...(total ? { t: total.total, f: filterDigest(total.filter) } : {}) };
+export function encodeCursor(sort: ResultSort, c: ResultCursor, total?: { total: number; task: string; filter: ResultFilter }): string {
+  const body = { s: `${sort.desc ? '-' : ''}${sort.key}`, v: c.value, p: c.path, ...(total ? { t: total.total, f: filterDigest(total.task, total.filter) } : {}) };
   return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
 }
 

@@ -199,6 +199,18 @@ describe('result filters and sorts', () => {
     expect(other.body.code).toBe('VALIDATION_FAILED');
   });
 
+  it("a cursor's total belongs to its task: on another task with the same filter, that task's own total", async () => {
+    // `full` and `header`: two ended scans of one tree, told apart by a filter on the SNR (a header scan has none).
+    const q = 'min_snr_db=-100&limit=1';
+    const a = (await get<Page>(`${BASE}/scan-results/${full}?${q}`)).body;
+    const b = (await get<Page>(`${BASE}/scan-results/${header}?${q}`)).body;
+    expect(a.total).toBeGreaterThan(1);
+    expect(b.total).toBe(0);
+    const reused = await get<Page>(`${BASE}/scan-results/${header}?${q}&cursor=${a.next_cursor}`);
+    expect(reused.status).toBe(200);
+    expect(reused.body.total).toBe(0);
+  });
+
   it.each([
     ['sort=loudness', 'sort'],
     ['sort=--path', 'sort'],
