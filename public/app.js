@@ -107,7 +107,8 @@ function showTask(taskId) {
       }
       render(s);
       showResults(taskId, state.params);
-      if (s.status === 'completed') loadSpeakers(s, () => state.taskId === taskId);
+      // A failed request says so where the task's errors go, instead of leaving the speakers unshown with nothing said.
+      if (s.status === 'completed') loadSpeakers(s, () => state.taskId === taskId).catch((err) => state.taskId === taskId && showError($('#task-error'), err));
     },
   });
 }

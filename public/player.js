@@ -23,11 +23,16 @@ export function loadClip(audio, { url, durationS = null, canvas = null }) {
   const controller = new AbortController();
   audio.preload = 'metadata';
   audio.src = mediaUrl(url);
+  // Whether play was asked for: the fallback then plays on, without a second click.
+  let wanted = false;
   audio.onerror = () => {
-    if (audio.src.includes('as=pcm16')) audio.src = mediaUrl(url, { pcm16: false });
+    if (!audio.src.includes('as=pcm16')) return;
+    audio.src = mediaUrl(url, { pcm16: false });
+    if (wanted) audio.play().catch(() => {});
   };
   let drawn = false;
   audio.onplay = () => {
+    wanted = true;
     if (drawn || !canvas) return;
     drawn = true;
     drawWaveform(canvas, mediaUrl(url, { withToken: false }), { durationS, signal: controller.signal });
