@@ -96,6 +96,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `Cluster mode needs both REDIS_URL and DATABASE_URL: ${given} is set but ${missing} is not. Set ${missing}, or unset ${given} to run as one process on SQLite.`,
     );
   }
+  // A cluster counts every task no worker has taken yet as queued, idle workers or not: with 0,
+  // every scan would be refused (the single process counts only those waiting for a free slot).
+  if (config.REDIS_URL && config.MAX_QUEUED_SCANS === 0) {
+    throw new ConfigError('MAX_QUEUED_SCANS=0 refuses every scan in cluster mode, where a task is queued until a worker takes it: set it to 1 or more.');
+  }
   if (config.ROLE !== 'all' && !config.REDIS_URL) {
     throw new ConfigError(`ROLE=${config.ROLE} needs cluster mode (REDIS_URL and DATABASE_URL); a single process is always ROLE=all.`);
   }

@@ -36,6 +36,13 @@ describe('config', () => {
     expect(loadConfig({ SSE_PING_MS: '15000' }).SSE_PING_MS).toBe(15000);
   });
 
+  it('refuses MAX_QUEUED_SCANS=0 in cluster mode, where it would refuse every scan', () => {
+    const cluster = { REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'postgres://u@127.0.0.1/db' };
+    expect(() => loadConfig({ ...cluster, MAX_QUEUED_SCANS: '0' })).toThrow(/MAX_QUEUED_SCANS=0/);
+    expect(loadConfig({ ...cluster, MAX_QUEUED_SCANS: '1' }).MAX_QUEUED_SCANS).toBe(1);
+    expect(loadConfig({ MAX_QUEUED_SCANS: '0' }).MAX_QUEUED_SCANS).toBe(0);
+  });
+
   it('splits SCAN_ROOTS on ":"', () => {
     expect(loadConfig({ SCAN_ROOTS: '/data/a:/data/b' }).SCAN_ROOTS).toEqual(['/data/a', '/data/b']);
   });

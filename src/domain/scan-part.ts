@@ -15,7 +15,7 @@ export interface WalkScope {
 
 /** One part of a scan: a scope to walk and read, done by whichever worker takes it. */
 export interface PartSpec {
-  /** Stable name of the part within its task (a folder path, or `loose/i`). */
+  /** Stable name of the part within its task (a folder path, or `/loose/i`, which no folder path can be). */
   key: string;
   scope: WalkScope;
 }

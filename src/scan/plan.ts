@@ -24,7 +24,11 @@ export function folderPlan(root: string, subsets: readonly string[] | null): Par
   const folders = listFolders(root, starts, depth);
   const above = depth === 2 ? [...starts, ...listFolders(root, starts, 1)] : starts;
   const parts: PartSpec[] = folders.map((f) => ({ key: f, scope: { dirs: [f], recursive: true } }));
-  for (let i = 0; i < LOOSE_SHARDS; i++) parts.push({ key: `loose/${i}`, scope: { dirs: above, recursive: false, shard: { index: i, count: LOOSE_SHARDS } } });
+  // A shard's key starts with `/`, which no folder's relative path does: named `loose/<i>`, they
+  // were the keys of the parts of a subset `loose` with speakers 0–7, and one of each pair was
+  // never registered (its files missing from a completed scan).
+  for (let i = 0; i < LOOSE_SHARDS; i++) parts.push({ key: `/loose/${i}`, scope: { dirs: above, recursive: false, shard: { index: i, count: LOOSE_SHARDS } } });
+  if (new Set(parts.map((p) => p.key)).size !== parts.length) throw new Error('a scan plan named two parts alike');
   return parts;
 }
 

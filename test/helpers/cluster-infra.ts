@@ -88,6 +88,9 @@ export interface PostgresServer {
   start(): Promise<void>;
   /** Stops it for good and removes its data (~200 MB a cluster; they piled up in the temp dir). */
   dispose(): Promise<void>;
+  /** SIGSTOP / SIGCONT to the server and every backend: a server that stops answering on open connections. */
+  freeze(): void;
+  thaw(): void;
 }
 
 function pgBin(name: string): string {
@@ -117,6 +120,12 @@ export async function startPostgres(): Promise<PostgresServer> {
   const port = await freePort();
   let proc: ChildProcess | null = null;
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  /** The postmaster and its children (backends, background workers). */
+  const signalAll = (sig: 'STOP' | 'CONT') => {
+    if (!proc?.pid) throw new Error('postgres is not running');
+    spawnSync('pkill', [`-${sig}`, '-P', String(proc.pid)]);
+    process.kill(proc.pid, `SIG${sig}`);
+  };
   const server: PostgresServer = {
     adminUrl,
     port,
@@ -144,6 +153,12 @@ export async function startPostgres(): Promise<PostgresServer> {
     async dispose() {
       await server.stop();
       fs.rmSync(dir, { recursive: true, force: true });
+    },
+    freeze() {
+      signalAll('STOP');
+    },
+    thaw() {
+      signalAll('CONT');
     },
     async freshDatabase() {
       const name = `vl_${randomBytes(6).toString('hex')}`;

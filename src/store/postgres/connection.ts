@@ -14,7 +14,7 @@ export function mapPgError(err: unknown): unknown {
   if (e?.code === '53100') return new StorageFullError('The database disk is full; results recorded so far are kept');
   if (
     (e?.code && (UNAVAILABLE.test(e.code) || NETWORK.has(e.code))) ||
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|Query read timeout/i.test(
       e?.message ?? '',
     )
   ) {
@@ -23,17 +23,27 @@ export function mapPgError(err: unknown): unknown {
   return err;
 }
 
+/** How long a query may go unanswered before the store counts as unavailable (Pg's pool). */
+export const QUERY_TIMEOUT_MS = 30_000;
+
 /** A pool whose queries throw store-neutral errors, and a transaction helper over it. */
 export class Pg {
   readonly pool: pg.Pool;
 
-  constructor(url: string, opts: { max?: number; onError?: (err: Error) => void } = {}) {
+  constructor(url: string, opts: { max?: number; onError?: (err: Error) => void; queryTimeoutMs?: number } = {}) {
     this.pool = new pg.Pool({
       connectionString: url,
       max: opts.max ?? 10,
       // Fail fast when the server is gone: the API answers 503 instead of hanging.
       connectionTimeoutMillis: 3000,
       idleTimeoutMillis: 30_000,
+      // A server that stops answering on a connection already open (frozen, or cut off by a
+      // partition) held every request on it with no end: now each query fails after this, as
+      // unavailable, and its client is dropped. Far above any query here (a 375k-row count or a
+      // task's delete take < 5 s); migrations set their own (schema.ts).
+      query_timeout: opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
+      // A peer that is gone altogether is noticed by TCP, not only at the timeout.
+      keepAlive: true,
     });
     // An idle client losing its server emits here; unhandled, it would take the process down.
     this.pool.on('error', (err) => opts.onError?.(err));
@@ -64,6 +74,7 @@ export class Pg {
     } catch (err) {
       throw mapPgError(err);
     }
+    let failure: Error | undefined;
     try {
       await client.query('BEGIN');
       const out = await fn(client);
@@ -71,9 +82,11 @@ export class Pg {
       return out;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
+      failure = err instanceof Error ? err : new Error(String(err));
       throw mapPgError(err);
     } finally {
-      client.release();
+      // A client whose query failed (timed out, perhaps still running) is dropped, not pooled.
+      client.release(failure);
     }
   }
 

@@ -71,9 +71,16 @@ export class PgPartStore {
     return r ? { spec: JSON.parse(r.spec) as PartSpec, resume: r.runs > 1 } : null;
   }
 
+  /**
+   * A part's counts as its worker reports them. The rows recorded only grow, so the counts of
+   * rows never go below the stored ones: a part run again after its worker died counts the rows
+   * of the dead run again from 0 as its walk finds them (the task's files_done fell by 512 so).
+   * `found` is as reported: what the walk finds now.
+   */
   async report(taskId: string, key: string, p: PartProgress): Promise<void> {
     await this.db.query(
-      "UPDATE task_parts SET found = $3, walked = $4, done = $5, failed = $6, bytes = $7, reused = $8, heartbeat_at = now() WHERE task_id = $1 AND key = $2 AND status = 'pending'",
+      `UPDATE task_parts SET found = $3, walked = $4, done = GREATEST(done, $5), failed = GREATEST(failed, $6), bytes = GREATEST(bytes, $7),
+         reused = GREATEST(reused, $8), heartbeat_at = now() WHERE task_id = $1 AND key = $2 AND status = 'pending'`,
       [taskId, key, p.found, p.walked, p.done, p.failed, p.bytes, p.reused],
     );
   }

@@ -1,3 +1,4 @@
+import type { QueryConfig, QueryResultRow } from 'pg';
 import type { Pg } from './connection.ts';
 
 /**
@@ -140,23 +141,34 @@ const MIGRATION_LOCK = 7_612_001;
 /** Creates or migrates the schema; safe when many processes start at once. */
 export async function migrate(db: Pg): Promise<void> {
   const client = await db.pool.connect();
+  // Waiting for another process's migration, or migrating a large table, may take longer than a
+  // query may (connection.ts QUERY_TIMEOUT_MS).
+  // (pg reads `query_timeout` from a query's config too; its types do not declare it.)
+  const run = <R extends QueryResultRow>(text: string, values?: unknown[]) => client.query<R>({ text, values, query_timeout: MIGRATION_TIMEOUT_MS } as QueryConfig);
+  let failure: Error | undefined;
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    await client.query('CREATE TABLE IF NOT EXISTS vl_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-    const { rows } = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM vl_migrations');
+    await run('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await run('CREATE TABLE IF NOT EXISTS vl_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    const { rows } = await run<{ v: number | null }>('SELECT MAX(version) AS v FROM vl_migrations');
     for (let v = rows[0]?.v ?? 0; v < MIGRATIONS.length; v++) {
-      await client.query('BEGIN');
+      await run('BEGIN');
       try {
-        await client.query(MIGRATIONS[v]!);
-        await client.query('INSERT INTO vl_migrations (version) VALUES ($1)', [v + 1]);
-        await client.query('COMMIT');
+        await run(MIGRATIONS[v]!);
+        await run('INSERT INTO vl_migrations (version) VALUES ($1)', [v + 1]);
+        await run('COMMIT');
       } catch (err) {
-        await client.query('ROLLBACK');
+        await run('ROLLBACK');
         throw err;
       }
     }
+  } catch (err) {
+    failure = err instanceof Error ? err : new Error(String(err));
+    throw err;
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
-    client.release();
+    await run('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+    client.release(failure);
   }
 }
+
+/** Migrations' own query timeout: a day (a migration of a large table, or one waited for). */
+const MIGRATION_TIMEOUT_MS = 24 * 3600 * 1000;
