@@ -7,6 +7,7 @@ import { partId, type PartSpec } from '../scan/plan.ts';
 import { ScanAggregator } from '../scan/summary.ts';
 import { AbortError } from '../scan/worker-pool.ts';
 import type { PgPartStore } from '../store/postgres/part-store.ts';
+import { RETRIED_JOB_OPTIONS } from './retry-backoff.ts';
 import { StoreUnavailableError } from '../store/types.ts';
 import { CancelRequestedError } from '../tasks/errors.ts';
 import type { PartRunner, PartTask, TaskProgress } from '../tasks/interfaces.ts';
@@ -18,12 +19,7 @@ export interface PartJobData {
 }
 
 /** BullMQ job options of a part: retried after a worker's death or an outage, gone from Redis once done. */
-export const PART_JOB_OPTIONS = {
-  attempts: 100,
-  backoff: { type: 'exponential' as const, delay: 1000 },
-  removeOnComplete: true,
-  removeOnFail: true,
-};
+export const PART_JOB_OPTIONS = RETRIED_JOB_OPTIONS;
 
 export interface ClusterPartsOptions {
   parts: PgPartStore;

@@ -7,6 +7,7 @@ import { newTask, queuedSnapshot } from '../tasks/local-queue.ts';
 import { TaskEmitter } from '../tasks/task-emitter.ts';
 import type { StopChannel } from './cancel-channel.ts';
 import { redisCall } from './redis.ts';
+import { RETRIED_JOB_OPTIONS } from './retry-backoff.ts';
 
 export interface ClusterQueueOptions {
   stores: PgStores;
@@ -22,12 +23,7 @@ export interface ClusterQueueOptions {
 const QUEUE_RETRY_AFTER_S = 10;
 
 /** BullMQ job options of a task: retried after a worker's death or an outage, gone from Redis once done. */
-export const SCAN_JOB_OPTIONS = {
-  attempts: 100,
-  backoff: { type: 'exponential' as const, delay: 1000 },
-  removeOnComplete: true,
-  removeOnFail: true,
-};
+export const SCAN_JOB_OPTIONS = RETRIED_JOB_OPTIONS;
 
 /**
  * A cluster's queue as an API process sees it: tasks are recorded in PostgreSQL (where the

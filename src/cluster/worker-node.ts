@@ -17,6 +17,7 @@ import type { EventPublisher } from '../tasks/interfaces.ts';
 import { StopChannel, type StopMessage } from './cancel-channel.ts';
 import { ClusterPartRunner, type PartJobData } from './cluster-parts.ts';
 import { SCAN_JOB_OPTIONS } from './cluster-queue.ts';
+import { cappedBackoff } from './retry-backoff.ts';
 import type { ClusterNames } from './redis.ts';
 
 export interface WorkerNodeOptions {
@@ -41,6 +42,15 @@ export interface WorkerNodeOptions {
 
 /** Why a part stopped because its task no longer wants it (cancelled, failed elsewhere). */
 const STOPPED = Symbol('stopped');
+
+/**
+ * Options of the workers that take task and part jobs: a lock half as long as the stall timeout,
+ * checked as often (a dead worker's jobs are taken over within it), and the back-off the jobs
+ * name (retry-backoff.ts), without which a worker could not retry them.
+ */
+export function jobWorkerOptions(staleS: number) {
+  return { lockDuration: (staleS * 1000) / 2, stalledInterval: (staleS * 1000) / 2, maxStalledCount: 100, settings: { backoffStrategy: cappedBackoff } };
+}
 
 /**
  * A cluster worker: takes tasks (coordinating each: plan, parts, progress, summary — the same
@@ -103,8 +113,7 @@ export class WorkerNode {
   async start(): Promise<void> {
     const { names, connection, staleS } = this.o;
     this.unlisten = await StopChannel.listen(this.o.subscriber, names.cancelChannel, (m) => this.onStop(m));
-    // A lock half as long as the stall timeout, checked as often: a dead worker's jobs are taken over within it.
-    const lock = { lockDuration: (staleS * 1000) / 2, stalledInterval: (staleS * 1000) / 2, maxStalledCount: 100 };
+    const lock = jobWorkerOptions(staleS);
     this.scanWorker = new Worker(names.scanQueue, (job, token) => this.coordinate(job, token), {
       connection,
       prefix: names.prefix,
