@@ -87,7 +87,10 @@ export class ClusterPartRunner implements PartRunner {
         await sleep(pollMs * 5, undefined, { signal }).catch(() => {});
         continue; // PostgreSQL away: parts cannot record either; wait for it
       }
-      if (t.cancelRequested) throw new CancelRequestedError(taskId);
+      if (t.cancelRequested) {
+        await this.stopParts(taskId); // parts also find the flag when they next report (part-store.ts)
+        throw new CancelRequestedError(taskId);
+      }
       if (t.partsFailed > 0) {
         const failed = (await store.list(taskId)).find((p) => p.status === 'failed');
         await this.stopParts(taskId);

@@ -40,6 +40,9 @@ export interface WorkerNodeOptions {
   metrics?: Metrics;
 }
 
+/** PostgreSQL's SQLSTATE when a row's task no longer exists (results of a task deleted mid-part). */
+const FOREIGN_KEY_VIOLATION = '23503';
+
 /** Why a part stopped because its task no longer wants it (cancelled, failed elsewhere). */
 const STOPPED = Symbol('stopped');
 
@@ -230,7 +233,12 @@ export class WorkerNode {
     const report = (force = false) => {
       if (!force && Date.now() - reported < 250) return;
       reported = Date.now();
-      void stores.parts.report(taskId, key, last).catch(() => {});
+      // A task cancelled, ended or deleted stops its parts here too: the stop message goes over
+      // Redis, and a part that missed it scanned on to its end (into a deleted task: errors).
+      void stores.parts
+        .report(taskId, key, last)
+        .then((wanted) => wanted || controller.abort(STOPPED))
+        .catch(() => {});
     };
     // A sign of life while a long batch is read, so that the part is not taken for dead.
     const beat = setInterval(() => report(true), (this.o.staleS * 1000) / 4);
@@ -251,6 +259,7 @@ export class WorkerNode {
       const reason: unknown = controller.signal.reason;
       if (controller.signal.aborted && reason === SHUTDOWN) return this.handBack(job, token);
       if (controller.signal.aborted || err instanceof AbortError) return; // its task no longer wants it
+      if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION) return; // its task was deleted meanwhile
       if (err instanceof StoreUnavailableError) throw err; // BullMQ retries it, with back-off
       const failure = err instanceof ScanFailure ? err : null;
       if (!failure) logger.error('part failed', { task_id: taskId, part: key, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });

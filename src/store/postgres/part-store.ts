@@ -75,14 +75,19 @@ export class PgPartStore {
    * A part's counts as its worker reports them. The rows recorded only grow, so the counts of
    * rows never go below the stored ones: a part run again after its worker died counts the rows
    * of the dead run again from 0 as its walk finds them (the task's files_done fell by 512 so).
-   * `found` is as reported: what the walk finds now.
+   * `found` is as reported: what the walk finds now. Answers whether the task still wants the
+   * part: not once it is cancelled, ended or deleted, which its worker may not have heard of
+   * (the stop message goes over Redis, which may be down).
    */
-  async report(taskId: string, key: string, p: PartProgress): Promise<void> {
-    await this.db.query(
+  async report(taskId: string, key: string, p: PartProgress): Promise<boolean> {
+    const { rows } = await this.db.query<{ wanted: boolean }>(
       `UPDATE task_parts SET found = $3, walked = $4, done = GREATEST(done, $5), failed = GREATEST(failed, $6), bytes = GREATEST(bytes, $7),
-         reused = GREATEST(reused, $8), heartbeat_at = now() WHERE task_id = $1 AND key = $2 AND status = 'pending'`,
+         reused = GREATEST(reused, $8), heartbeat_at = now() WHERE task_id = $1 AND key = $2 AND status = 'pending'
+       RETURNING (SELECT NOT cancel_requested AND status NOT IN ('completed', 'failed', 'cancelled') FROM tasks WHERE id = $1) AS wanted`,
       [taskId, key, p.found, p.walked, p.done, p.failed, p.bytes, p.reused],
     );
+    // No row: the part is over, or its task was deleted (its parts with it).
+    return rows[0]?.wanted === true;
   }
 
   async finish(taskId: string, key: string, p: PartProgress, aggregate: AggregateState): Promise<void> {
