@@ -109,7 +109,13 @@ async function streamTask(s: SSEChannel, reader: TaskReader, events: TaskEvents,
     while (!s.closed && !closing) {
       if (pending.length === 0) await new Promise<void>((r) => (wake = r));
       wake = null;
-      const batch = pending.splice(0).filter((e) => e.id > sent);
+      // In id order, each once: across API processes an event can come twice (pub/sub and the
+      // catch-up from the store) or after a later one (redis-events.ts).
+      const batch = pending
+        .splice(0)
+        .filter((e) => e.id > sent)
+        .sort((a, b) => a.id - b.id)
+        .filter((e, i, all) => i === 0 || e.id !== all[i - 1]!.id);
       for (let i = 0; i < batch.length; i++) {
         const e = batch[i]!;
         const next = batch[i + 1];

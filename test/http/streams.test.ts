@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeLibriTTSTree, tempDir, type Tree } from '../helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from '../helpers/service.ts';
 import { toneWav } from '../helpers/wav.ts';
+import type { TaskEvent, TaskEventType, TaskPhase } from '../../src/domain/task.ts';
+import { readUntil } from '../helpers/sse.ts';
 
 let svc: TestService;
 let tree: Tree;
@@ -108,5 +110,25 @@ describe('method and id handling', () => {
       await res.body?.cancel();
     }
     expect((await (await svc.request(`${BASE}/scan-status/${id.toUpperCase()}`)).json()) as { task_id: string }).toMatchObject({ task_id: id });
+  });
+});
+
+describe('a stream writes events in id order, each once', () => {
+  it('whatever order they arrive in: across API processes one can come twice (pub/sub and the catch-up) or after a later one', async () => {
+    const id = await queuedTask();
+    const res = await svc.request(`${BASE}/scan-events/${id}`);
+    const reading = readUntil(res, (f) => f.some((x) => x.event === 'completed'));
+    await new Promise((r) => setTimeout(r, 100)); // subscribed
+    const { snapshot, last_event_id: base } = (await svc.reader.get(id))!;
+    const event = (n: number, type: TaskEventType, phase: TaskPhase | null): TaskEvent => ({
+      id: base + n,
+      type,
+      snapshot: { ...snapshot, status: type === 'progress' ? 'running' : type, phase },
+    });
+    // One turn: a later event first, then an earlier one of another phase, the later one again, and the end.
+    for (const e of [event(3, 'progress', 'processing'), event(2, 'progress', 'discovering'), event(3, 'progress', 'processing'), event(5, 'completed', null)])
+      svc.events.publish(e, true);
+    const ids = (await reading).filter((f) => f.event).map((f) => Number(f.id));
+    expect(ids).toEqual([base, base + 2, base + 3, base + 5]);
   });
 });
