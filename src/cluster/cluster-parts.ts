@@ -77,56 +77,60 @@ export class ClusterPartRunner implements PartRunner {
       (n) => (counted = n),
       () => {},
     );
-    for (;;) {
-      if (signal.aborted) throw new AbortError();
-      let t;
-      try {
-        t = await store.total(taskId);
-      } catch (err) {
-        if (!(err instanceof StoreUnavailableError)) throw err;
-        await sleep(pollMs * 5, undefined, { signal }).catch(() => {});
-        continue; // PostgreSQL away: parts cannot record either; wait for it
-      }
-      if (t.cancelRequested) {
-        await this.stopParts(taskId); // parts also find the flag when they next report (part-store.ts)
-        throw new CancelRequestedError(taskId);
-      }
-      if (t.partsFailed > 0) {
-        const failed = (await store.list(taskId)).find((p) => p.status === 'failed');
-        await this.stopParts(taskId);
-        throw new ScanFailure(asTaskCode(failed?.error?.code ?? 'INTERNAL_ERROR'), failed?.error?.detail ?? 'A part of the scan failed');
-      }
-      if (t.found > this.o.maxFiles) {
-        await this.stopParts(taskId);
-        throw new ScanFailure('TOO_MANY_FILES', `The tree holds more than ${this.o.maxFiles} WAV files (MAX_FILES_PER_SCAN); scan a subset or raise the limit`);
-      }
-      const walked = t.walked && t.parts > 0;
-      onProgress({
-        found: walked || counted === null ? t.found : Math.max(counted, t.found),
-        walked: walked || counted !== null,
-        done: t.done,
-        failed: t.failed,
-        reused: t.reused,
-        bytes: t.bytes,
-      });
-      if (t.partsDone === t.parts) break;
-      if (Date.now() - lastHandOut > (staleS * 1000) / 2) {
-        // Parts nobody has reported on for a while get their job again (a no-op while it exists).
-        await handOut((p) => p.silent_s === null || p.silent_s > staleS);
-        lastHandOut = Date.now();
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, pollMs);
-        function done() {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          resolve();
+    // However the loop ends (done, cancelled, failed, aborted), its waker goes: it was kept for the worker's life.
+    try {
+      for (;;) {
+        if (signal.aborted) throw new AbortError();
+        let t;
+        try {
+          t = await store.total(taskId);
+        } catch (err) {
+          if (!(err instanceof StoreUnavailableError)) throw err;
+          await sleep(pollMs * 5, undefined, { signal }).catch(() => {});
+          continue; // PostgreSQL away: parts cannot record either; wait for it
         }
-        signal.addEventListener('abort', done, { once: true });
-        this.wakers.set(taskId, done);
-      });
+        if (t.cancelRequested) {
+          await this.stopParts(taskId); // parts also find the flag when they next report (part-store.ts)
+          throw new CancelRequestedError(taskId);
+        }
+        if (t.partsFailed > 0) {
+          const failed = (await store.list(taskId)).find((p) => p.status === 'failed');
+          await this.stopParts(taskId);
+          throw new ScanFailure(asTaskCode(failed?.error?.code ?? 'INTERNAL_ERROR'), failed?.error?.detail ?? 'A part of the scan failed');
+        }
+        if (t.found > this.o.maxFiles) {
+          await this.stopParts(taskId);
+          throw new ScanFailure('TOO_MANY_FILES', `The tree holds more than ${this.o.maxFiles} WAV files (MAX_FILES_PER_SCAN); scan a subset or raise the limit`);
+        }
+        const walked = t.walked && t.parts > 0;
+        onProgress({
+          found: walked || counted === null ? t.found : Math.max(counted, t.found),
+          walked: walked || counted !== null,
+          done: t.done,
+          failed: t.failed,
+          reused: t.reused,
+          bytes: t.bytes,
+        });
+        if (t.partsDone === t.parts) break;
+        if (Date.now() - lastHandOut > (staleS * 1000) / 2) {
+          // Parts nobody has reported on for a while get their job again (a no-op while it exists).
+          await handOut((p) => p.silent_s === null || p.silent_s > staleS);
+          lastHandOut = Date.now();
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, pollMs);
+          function done() {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+          }
+          signal.addEventListener('abort', done, { once: true });
+          this.wakers.set(taskId, done);
+        });
+      }
+    } finally {
+      this.wakers.delete(taskId);
     }
-    this.wakers.delete(taskId);
     const agg = new ScanAggregator(task.analysis);
     for (const state of await store.aggregates(taskId)) agg.merge(state);
     return agg;
