@@ -79,8 +79,15 @@ describe('cluster faults', () => {
     const final = await pollUntil(api, id, ended, 90_000);
     expect(final.status).toBe('completed');
     expect(await exportJsonl(api, id)).toBe(reference);
-    // And it takes new work again.
-    const again = await postScan(api, { libritts_path: tree.root, analysis: 'header' });
+    // And it takes new work again, once its own connection is back: a POST in between is told to
+    // retry (503, Retry-After), as during the outage. The workers may finish the scan first.
+    let again = '';
+    for (const deadline = Date.now() + 10_000; !again;) {
+      again = await postScan(api, { libritts_path: tree.root, analysis: 'header' }).catch((err: Error) => {
+        if (!/503/.test(err.message) || Date.now() > deadline) throw err;
+        return new Promise<string>((r) => setTimeout(() => r(''), 250));
+      });
+    }
     expect((await pollUntil(api, again, ended)).status).toBe('completed');
   });
 
