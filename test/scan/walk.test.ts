@@ -145,20 +145,42 @@ describe('walkWavFiles', () => {
     }
   });
 
-  it.skipIf(process.getuid?.() === 0)('reports a folder without read permission, and the root itself (./), either way of listing', () => {
+  it("reports a folder without read permission, and the root itself (./), either way of listing (as a user permissions bind: root's walk runs as nobody)", () => {
     const root = tempDir();
+    fs.chmodSync(root, 0o755); // a user other than the owner must reach it
     fs.mkdirSync(path.join(root, 'locked/sub'), { recursive: true });
     fs.writeFileSync(path.join(root, 'locked/sub/a.wav'), '');
     fs.chmodSync(path.join(root, 'locked'), 0);
     try {
-      for (const io of [undefined, null]) {
-        expect([...walkWavFiles(root, undefined, { io })]).toEqual([{ rel: 'locked/', link: false, unlisted: { code: 'READ_ERROR', detail: 'cannot list folder (EACCES)' } }]);
-        expect([...walkWavFiles(path.join(root, 'locked'), undefined, { io })]).toEqual([
-          { rel: './', link: false, unlisted: { code: 'READ_ERROR', detail: 'cannot list folder (EACCES)' } },
-        ]);
-      }
+      const walks = walkAsUser([root, path.join(root, 'locked')]);
+      const denied = { code: 'READ_ERROR', detail: 'cannot list folder (EACCES)' };
+      expect(walks).toEqual([
+        [[{ rel: 'locked/', link: false, unlisted: denied }], [{ rel: './', link: false, unlisted: denied }]],
+        [[{ rel: 'locked/', link: false, unlisted: denied }], [{ rel: './', link: false, unlisted: denied }]],
+      ]);
     } finally {
       fs.chmodSync(path.join(root, 'locked'), 0o755);
     }
   });
 });
+
+/**
+ * walkWavFiles of each root, natively and the portable way ([native walks, portable walks]), as
+ * a user whom permissions bind: this process when it is not root; else a child run as `nobody`
+ * (root reads every folder whatever its mode).
+ */
+function walkAsUser(roots: string[]): unknown {
+  const walks = (io: unknown) => roots.map((r) => [...walkWavFiles(r, undefined, { io: io as null | undefined })]);
+  if (process.getuid?.() !== 0) return [walks(undefined), walks(null)];
+  const script = `import { walkWavFiles } from ${JSON.stringify(new URL('../../src/scan/walk.ts', import.meta.url).href)};
+const roots = ${JSON.stringify(roots)};
+const walks = (io) => roots.map((r) => [...walkWavFiles(r, undefined, { io })]);
+process.stdout.write(JSON.stringify([walks(undefined), walks(null)]));`;
+  const home = tempDir('vl-nobody-');
+  fs.chmodSync(home, 0o777);
+  const out = execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, HOME: home },
+  });
+  return JSON.parse(out);
+}
