@@ -19,7 +19,9 @@ for (let i = 0; i < 256; i++) {
   v = seg === 0 ? v + 8 : seg === 1 ? v + 0x108 : (v + 0x108) << (seg - 1);
   ALAW[i] = (a & 0x80 ? v : -v) / 32768;
 }
-export const G711_MAX = Math.max(...MULAW.map(Math.abs), ...ALAW.map(Math.abs));
+/** The largest magnitude each law can express: its full scale, which its clipped samples reach. */
+export const MULAW_MAX = Math.max(...MULAW.map(Math.abs));
+export const ALAW_MAX = Math.max(...ALAW.map(Math.abs));
 
 /** Reads one sample at a byte offset of a view, as a number in full-scale units. */
 export type SampleDecoder = (view: DataView, at: number) => number;
@@ -63,6 +65,9 @@ export function decoderFor(fmt: WavFormat): SampleDecoder | null {
 /** The level at or beyond which a sample counts as clipped: within one valid LSB of full scale. */
 export function clipLevel(fmt: WavFormat): number {
   if (fmt.kind === 'float') return 1;
-  if (fmt.kind === 'mulaw' || fmt.kind === 'alaw') return G711_MAX;
+  // Each law's own: with the larger of the two (a-law's 32256/32768), no mu-law sample (at most
+  // 32124/32768) could ever count as clipped.
+  if (fmt.kind === 'mulaw') return MULAW_MAX;
+  if (fmt.kind === 'alaw') return ALAW_MAX;
   return 1 - 2 ** (1 - Math.min(fmt.bitsPerSample, 8 * fmt.bytesPerSample));
 }

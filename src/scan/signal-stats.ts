@@ -41,6 +41,8 @@ class FrameEnergies {
   /** Sum of squares (full-scale units) and frames of the frame being filled. */
   sq = 0;
   fill = 0;
+  /** Samples of the frame being filled that are not numbers: left out of its mean square. */
+  dropped = 0;
 
   /** Past `max` frames, the energies go here instead. */
   private hist: EnergyHistogram | null = null;
@@ -60,9 +62,13 @@ class FrameEnergies {
 
   /** Closes a frame whose sum of squares is `sq` (the current one when called from close()). */
   closeWith(sq: number): void {
-    const e = sq / (this.length * this.channels);
+    const n = this.length * this.channels - this.dropped;
     this.sq = 0;
     this.fill = 0;
+    this.dropped = 0;
+    // A frame with no sample that is a number has no energy to tell: it is no frame of the SNR.
+    if (n === 0) return;
+    const e = sq / n;
     if (this.hist) {
       this.hist.add(e);
       return;
@@ -181,7 +187,9 @@ export class SignalAccumulator {
     const { channels, blockAlign, bytesPerSample, littleEndian } = this.fmt;
     const frames = Math.floor(bytes.length / blockAlign);
     if (frames === 0) return;
-    if (this.fmt.kind === 'int' && bytesPerSample === 2 && littleEndian && bytes.byteOffset % 2 === 0) {
+    // Only full 16-bit samples: the int16 loops and kernel clip at ±32767, one LSB of 16 valid
+    // bits. 12 valid bits in 2 bytes clip one 12-bit LSB from full scale (clipLevel), as decoded.
+    if (this.fmt.kind === 'int' && bytesPerSample === 2 && this.fmt.bitsPerSample === 16 && littleEndian && bytes.byteOffset % 2 === 0) {
       this.pushInt16(new Int16Array(bytes.buffer, bytes.byteOffset, frames * channels), frames, channels);
       return;
     }
@@ -209,6 +217,7 @@ export class SignalAccumulator {
           // the silence, and stays out of peak, RMS, DC and the SNR, taken over the other samples.
           clipped++;
           broken = true;
+          snr.dropped++;
           continue;
         }
         finite++;

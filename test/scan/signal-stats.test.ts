@@ -7,7 +7,7 @@ import { DBFS_FLOOR, SignalAccumulator } from '../../src/scan/signal-stats.ts';
 import type { WavFormat } from '../../src/scan/wav-header.ts';
 import { SPEAKERS, speech, withNoise } from '../helpers/speech.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
-import { toneWav, WaveFile } from '../helpers/wav.ts';
+import { float32, rawWav, toneWav, WaveFile } from '../helpers/wav.ts';
 
 const dir = tempDir('vl-stats-');
 let n = 0;
@@ -67,6 +67,29 @@ describe('signal statistics (full analysis)', () => {
     expect(r.peak_dbfs).toBeCloseTo(0, 1);
     const dc = analyze(toneWav({ amplitude: 0.1, dc: 0.25, durationS: 0.5, frequency: 1000 }));
     expect(dc.dc_offset).toBeCloseTo(0.25, 2);
+  });
+
+  it('counts clipping one valid LSB from full scale whatever the container: 12 valid bits in 2 bytes, mu-law and a-law at their own full scale', () => {
+    // A full-scale 12-bit square, left-justified in 16 bits: +2047 and -2048 twelve-bit steps.
+    const square = Buffer.alloc(2 * 2400);
+    for (let i = 0; i < 2400; i++) square.writeInt16LE(i % 2 ? 2047 << 4 : -2048 << 4, 2 * i);
+    expect(analyze(rawWav({ bitsPerSample: 12, data: square })).clipped_samples).toBe(2400);
+    // The same samples as 16 valid bits: +32752 is 15 LSBs short of full scale, not clipped.
+    expect(analyze(rawWav({ bitsPerSample: 16, data: square })).clipped_samples).toBe(1200);
+    // G.711 codes at each law's largest magnitude, both signs.
+    const codes = (a: number, b: number) => Buffer.from(Array.from({ length: 1600 }, (_, i) => (i % 2 ? a : b)));
+    expect(analyze(rawWav({ formatTag: 7, bitsPerSample: 8, data: codes(0x80, 0x00) })).clipped_samples).toBe(1600); // mu-law
+    expect(analyze(rawWav({ formatTag: 6, bitsPerSample: 8, data: codes(0xaa, 0x2a) })).clipped_samples).toBe(1600); // a-law
+  });
+
+  it("the SNR leaves samples that are not numbers out of each frame's mean square, instead of counting them as silence", () => {
+    const clean = withNoise(speech(SPEAKERS[2]!), 20, 7);
+    // Every other sample NaN where the clip is quiet (its pauses): the frames there keep their level.
+    const quiet = Array.from(clean, (v) => Math.abs(v) < 0.01);
+    const broken = clean.map((v, i) => (quiet[i] && i % 2 ? NaN : v));
+    const a = analyze(rawWav({ formatTag: 3, bitsPerSample: 32, data: float32([...clean]) })).snr_db!;
+    const b = analyze(rawWav({ formatTag: 3, bitsPerSample: 32, data: float32([...broken]) })).snr_db!;
+    expect(Math.abs(b - a), `${a} dB clean, ${b} dB with NaNs`).toBeLessThan(0.5);
   });
 
   it('digital silence reports the documented floor and all-silence durations', () => {
