@@ -23,7 +23,7 @@ const list = (sep: string) =>
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
-/** Every environment variable the service reads, with its default (README "Configuration"). */
+/** Every environment variable the service reads, with its default (README "Configuration"), but VOICE_LIBRARY_NATIVE_IO, read where the scan threads load (native-io.ts). */
 const EnvSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: intFrom(0, 65535).default(8006),

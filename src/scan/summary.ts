@@ -124,14 +124,16 @@ export class ScanAggregator {
 
   /** The task's summary; `filesReused` is counted by the parts, not from the rows. */
   summary(filesReused = 0): ScanSummary {
+    // In the schema's key order (domain/task.ts), which every stored snapshot is read back in: a
+    // live event and its replay are then the same bytes.
     return {
       utterances: this.utterances,
       failed: this.failed,
-      files_reused: filesReused,
       speakers: this.bySpeaker.size,
       duration_s: Math.round(this.duration * 1000) / 1000,
       sample_rates: { ...this.sampleRates },
       subsets: { ...this.subsets },
+      files_reused: filesReused,
       duration_histogram: { bin_s: HIST_BIN_S, counts: this.durations.slice(0, lastNonZero(this.durations) + 1) },
     };
   }

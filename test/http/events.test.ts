@@ -101,6 +101,14 @@ describe('GET /scan-events', () => {
     expect(Number(viaQuery[viaQuery.length - 1]!.id)).toBe(end);
   });
 
+  it("the terminal event is the same bytes live and replayed (the summary's keys in one order)", async () => {
+    const id = await svc.startScan({ libritts_path: tree.root, analysis: 'header' });
+    const live = (await readUntil(await events(id), (f) => f.some((x) => x.event === 'completed'))).find((f) => f.event === 'completed')!;
+    const replayed = (await readUntil(await events(id), () => false)).find((f) => f.event === 'completed')!;
+    expect(live.id).toBe(replayed.id);
+    expect(live.data).toBe(replayed.data);
+  });
+
   it('sends `: ping` comments while nothing happens', async () => {
     const local = await startTestService({ SSE_PING_MS: 30, MAX_CONCURRENT_SCANS: 1 });
     const a = await local.startScan({ libritts_path: big.root, analysis: 'full' });
