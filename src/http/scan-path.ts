@@ -29,13 +29,13 @@ export async function checkScanPath(requested: string, roots: string[]): Promise
   try {
     real = await realPath(`${requested}/`);
   } catch (err) {
-    if (err instanceof AppError || (err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw notFound(requested, roots, err);
+    if (err instanceof AppError || (err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw await notFound(requested, roots, err);
     // Not a folder at the end, or a file on the way: which one decides the answer.
     let file: string;
     try {
       file = await realPath(requested);
     } catch (again) {
-      throw notFound(requested, roots, again);
+      throw await notFound(requested, roots, again);
     }
     if (!insideRoots(roots, file)) throw notAllowed(requested);
     throw new AppError(400, 'NOT_A_DIRECTORY', `Not a directory: ${requested}`);
@@ -60,10 +60,26 @@ async function realPath(p: string): Promise<string> {
   return real;
 }
 
-/** A path that cannot be resolved: refused when it is outside the roots (judged by its lexical form, all there is), else not found. */
-function notFound(requested: string, roots: string[], err: unknown): AppError {
+/**
+ * A path that cannot be resolved: refused when it leads outside the roots, else not found. Where
+ * it leads is judged by the deepest prefix that resolves (as the kernel walked it), not by its
+ * lexical form: through a symlink in a root to `/`, `<root>/link/etc/nope` lies lexically inside
+ * and answered 400 where `<root>/link/etc/passwd` answered 403, telling which paths exist anywhere.
+ */
+async function notFound(requested: string, roots: string[], err: unknown): Promise<AppError> {
   if (err instanceof AppError) return err;
-  return insideRoots(roots, path.resolve(requested)) ? new AppError(400, 'PATH_NOT_FOUND', `Path not found: ${requested}`) : notAllowed(requested);
+  if (roots.length === 0) return new AppError(400, 'PATH_NOT_FOUND', `Path not found: ${requested}`);
+  const parts = requested.split('/');
+  for (let n = parts.length - 1; n >= 1; n--) {
+    let real: string;
+    try {
+      real = await fs.promises.realpath(parts.slice(0, n).join('/') || '/');
+    } catch {
+      continue; // this prefix does not resolve either: a shorter one
+    }
+    return insideRoots(roots, real) ? new AppError(400, 'PATH_NOT_FOUND', `Path not found: ${requested}`) : notAllowed(requested);
+  }
+  return notAllowed(requested);
 }
 
 const notAllowed = (p: string): AppError => new AppError(403, 'PATH_NOT_ALLOWED', `Path is outside the allowed scan roots: ${p}`);

@@ -56,6 +56,32 @@ describe('SCAN_ROOTS cannot be escaped', () => {
     expect((await svc.post(`${BASE}/scan-libritts`, { libritts_path: `${root}/link` })).status).toBe(403);
   });
 
+  it('through a symlink in a root, any path outside is refused alike, existing or not: no probing of what exists elsewhere', async () => {
+    const root = tempDir('vl-r-');
+    const out = outsideTree();
+    onTestFinished(out.cleanup);
+    fs.symlinkSync('/', path.join(root, 'rootlink'));
+    fs.symlinkSync(out.root, path.join(root, 'outlink'));
+    const svc = await service({ SCAN_ROOTS: [root] });
+    const answer = async (p: string) => {
+      const res = await svc.post(`${BASE}/scan-libritts`, { libritts_path: p });
+      return `${res.status} ${((await res.json()) as { code: string }).code}`;
+    };
+    for (const p of [
+      `${root}/rootlink/etc`, // exists
+      `${root}/rootlink/etc/passwd`, // exists, a file
+      `${root}/rootlink/etc/no-such-file`,
+      `${root}/rootlink/no-such-dir/deeper`,
+      `${root}/outlink/secret.txt`,
+      `${root}/outlink/no-such.txt`,
+    ]) {
+      expect(await answer(p), p).toBe('403 PATH_NOT_ALLOWED');
+    }
+    // Inside the root, a missing path is still just missing.
+    expect(await answer(`${root}/no-such-dir`)).toBe('400 PATH_NOT_FOUND');
+    expect(await answer(`${root}/no-such-dir/../also-missing`)).toBe('400 PATH_NOT_FOUND');
+  });
+
   it('a subset that is a symlink out of the root is not scanned', async () => {
     const root = tempDir('vl-r-');
     const out = outsideTree();
