@@ -8,7 +8,7 @@ import { download } from './download.ts';
 import { resolver } from 'hono-openapi';
 import { describe, errors, json } from './openapi.ts';
 import { ResultsPageSchema, type ResultsPage } from './responses.ts';
-import { encodeCursor, filterDigest, resultFilterOf, ResultsQuerySchema, TaskIdParamSchema } from './schemas.ts';
+import { encodeCursor, resultFilterOf, ResultsQuerySchema, TaskIdParamSchema, totalDigest } from './schemas.ts';
 import { findTask } from './task-lookup.ts';
 import { validate } from './validate.ts';
 
@@ -66,7 +66,7 @@ export function resultRoutes(deps: AppDeps): Hono {
       const after = q.cursor ? { value: q.cursor.v, path: q.cursor.p } : undefined;
       // An ended task's rows never change: its count travels in the cursor from the first page on.
       const ended = isTerminal(snapshot.status);
-      const carried = ended && q.cursor?.t !== undefined && q.cursor.f === filterDigest(id, filter) ? q.cursor.t : undefined;
+      const carried = ended && q.cursor?.t !== undefined && q.cursor.f === totalDigest(q.cursor.t, id, filter) ? q.cursor.t : undefined;
       // The count first: the store picks its plan by it (result-store.ts planFor).
       const total = carried ?? (await totalOf(store, snapshot, filter));
       const page = await store.page(id, { filter, sort, after, limit: q.limit, total });

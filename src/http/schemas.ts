@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { TRAINING_FORMAT_NAMES } from '../export/registry.ts';
@@ -140,21 +140,30 @@ const CursorSchema = z.object({
 });
 
 /**
- * A short digest of a task and a filter: whether a cursor's total belongs to this query. The task
- * counts: a cursor of one task, reused on another with the same filter, carried the first's total.
+ * A process's key for cursor totals: a total a client could forge would be reported as the
+ * task's, and would pick the store's plan (a small one reads every match and sorts it: 1–3 ms
+ * became ~80 ms a page at 200k rows). A cursor from another process, or from before a restart,
+ * carries a total that is not trusted: that page counts again.
  */
-export const filterDigest = (task: string, filter: ResultFilter): string =>
-  createHash('sha1')
-    .update(JSON.stringify([task, Object.entries(filter).filter(([, v]) => v !== undefined)]))
+const CURSOR_KEY = randomBytes(32);
+
+/**
+ * A short keyed digest of a total, its task and its filter: whether a cursor's total is the one
+ * this process counted for this query. The task counts too: a cursor of one task, reused on
+ * another with the same filter, carried the first's total.
+ */
+export const totalDigest = (total: number, task: string, filter: ResultFilter): string =>
+  createHmac('sha256', CURSOR_KEY)
+    .update(JSON.stringify([total, task, Object.entries(filter).filter(([, v]) => v !== undefined)]))
     .digest('base64url')
-    .slice(0, 12);
+    .slice(0, 22);
 
 /**
  * Cursors are opaque to clients: the sort they belong to, the last row's sort value and path, and
  * for an ended task (whose rows no longer change) the total with the filter it counts.
  */
 export function encodeCursor(sort: ResultSort, c: ResultCursor, total?: { total: number; task: string; filter: ResultFilter }): string {
-  const body = { s: `${sort.desc ? '-' : ''}${sort.key}`, v: c.value, p: c.path, ...(total ? { t: total.total, f: filterDigest(total.task, total.filter) } : {}) };
+  const body = { s: `${sort.desc ? '-' : ''}${sort.key}`, v: c.value, p: c.path, ...(total ? { t: total.total, f: totalDigest(total.total, total.task, total.filter) } : {}) };
   return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
 }
 

@@ -199,6 +199,17 @@ describe('result filters and sorts', () => {
     expect(other.body.code).toBe('VALIDATION_FAILED');
   });
 
+  it("a cursor's total cannot be forged: a changed total is counted again, not reported (nor used to pick the plan)", async () => {
+    const q = 'min_snr_db=-100&limit=1';
+    const first = (await get<Page>(`${BASE}/scan-results/${full}?${q}`)).body;
+    const cursor = JSON.parse(Buffer.from(first.next_cursor!, 'base64url').toString('utf8')) as { t: number };
+    expect(cursor.t).toBe(first.total);
+    const forged = Buffer.from(JSON.stringify({ ...cursor, t: 1 }), 'utf8').toString('base64url');
+    const page = await get<Page>(`${BASE}/scan-results/${full}?${q}&cursor=${forged}`);
+    expect(page.status).toBe(200);
+    expect(page.body.total).toBe(first.total);
+  });
+
   it("a cursor's total belongs to its task: on another task with the same filter, that task's own total", async () => {
     // `full` and `header`: two ended scans of one tree, told apart by a filter on the SNR (a header scan has none).
     const q = 'min_snr_db=-100&limit=1';
