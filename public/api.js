@@ -47,7 +47,7 @@ export const apiJson = async (path, opts) => (await api(path, opts)).json();
 /** The events URL; EventSource cannot set headers, so a token travels as `access_token`. */
 export function eventsUrl(taskId) {
   const token = getToken();
-  return `${BASE}/scan-events/${taskId}${token ? `?access_token=${encodeURIComponent(token)}` : ''}`;
+  return `${BASE}/scan-events/${encodeURIComponent(taskId)}${token ? `?access_token=${encodeURIComponent(token)}` : ''}`;
 }
 
 /** The URL of one scanned file's audio; the same as a reference clip's `audio_url`. */

@@ -126,7 +126,7 @@ function closeTask() {
 
 $('#cancel').addEventListener('click', async () => {
   try {
-    await api(`/scan-cancel/${state.taskId}`, { method: 'POST' });
+    await api(`/scan-cancel/${encodeURIComponent(state.taskId)}`, { method: 'POST' });
   } catch (err) {
     showError($('#task-error'), err);
   }
@@ -163,13 +163,13 @@ async function refreshTasks() {
       actions.append(view, ' ');
       if (ACTIVE.has(t.status)) {
         const cancel = Object.assign(h('button', 'small danger', 'Cancel'), { type: 'button' });
-        cancel.addEventListener('click', () => api(`/scan-cancel/${t.task_id}`, { method: 'POST' }).then(refreshTasks, refreshTasks));
+        cancel.addEventListener('click', () => api(`/scan-cancel/${encodeURIComponent(t.task_id)}`, { method: 'POST' }).then(refreshTasks, refreshTasks));
         actions.append(cancel);
       } else {
         const del = Object.assign(h('button', 'small danger', 'Delete'), { type: 'button' });
         del.addEventListener('click', async () => {
           if (!confirm(`Delete the scan of ${t.libritts_path} and all its results?`)) return;
-          await api(`/scans/${t.task_id}`, { method: 'DELETE' }).catch(() => {});
+          await api(`/scans/${encodeURIComponent(t.task_id)}`, { method: 'DELETE' }).catch(() => {});
           if (state.taskId === t.task_id) go('#/');
           refreshTasks();
         });

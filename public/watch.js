@@ -35,7 +35,7 @@ export function watchTask(taskId, { onSnapshot, onMode, onEnd }) {
       if (stopped) return;
       let delay = 1000;
       try {
-        const res = await api(`/scan-status/${taskId}`, { headers: etag ? { 'If-None-Match': etag } : {} });
+        const res = await api(`/scan-status/${encodeURIComponent(taskId)}`, { headers: etag ? { 'If-None-Match': etag } : {} });
         delay = Number(res.headers.get('Retry-After') ?? 1) * 1000 || 1000;
         if (res.status !== 304) {
           etag = res.headers.get('ETag');

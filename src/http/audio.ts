@@ -83,11 +83,13 @@ export function audioRoutes(deps: AppDeps & { converter: Pcm16Converter }): Hono
         throw new AppError(403, 'PATH_NOT_ALLOWED', "The task's directory is outside the allowed scan roots now (SCAN_ROOTS)");
       }
       const name = q.path.slice(q.path.lastIndexOf('/') + 1).replace(/[^\w.-]/g, '_');
+      // A URL that carries the token is kept in no cache (the browser's disk cache keys by URL).
+      const cacheControl = c.req.query('access_token') === undefined ? 'private, no-cache' : 'no-store';
       // Set once the audio is there to answer with: an error's JSON names no file.
       const audioHeaders = () => {
         c.header('Content-Type', 'audio/wav');
         c.header('Content-Disposition', `inline; filename="${name}"`);
-        c.header('Cache-Control', 'private, no-cache');
+        c.header('Cache-Control', cacheControl);
       };
 
       if (q.as === 'pcm16') {
@@ -121,7 +123,7 @@ export function audioRoutes(deps: AppDeps & { converter: Pcm16Converter }): Hono
         const size = stat.size;
         const etag = etagOf(size, stat.mtimeMs);
         c.header('ETag', etag);
-        c.header('Cache-Control', 'private, no-cache'); // a 304 carries it too
+        c.header('Cache-Control', cacheControl); // a 304 carries it too
         c.header('Accept-Ranges', 'bytes');
         if (matches(c.req.header('if-none-match'), etag)) return c.body(null, 304);
         const range = parseRange(c.req.header('range'), size);

@@ -34,11 +34,17 @@ const START = `window.ui = SwaggerUIBundle({
 });
 `;
 
+/** The files of swagger-ui-dist the page loads (PAGE). */
+const DOCS_ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png', 'favicon-16x16.png']);
+
 /** `GET /docs`: the interactive API reference for `/api/openapi.json`. */
 export function docsRoutes(): Hono {
   const app = new Hono();
   app.get('/docs', (c) => c.html(PAGE));
   app.get('/docs/start.js', (c) => c.body(START, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
+  // The page's own files only: the whole package served its stock index.html (the petstore
+  // page, with a URL bar), its package.json, source maps and OAuth redirect page.
+  app.use('/docs/assets/*', async (c, next) => (DOCS_ASSETS.has(c.req.path.slice('/docs/assets/'.length)) ? next() : c.notFound()));
   app.use('/docs/assets/*', serveStatic({ root: SWAGGER_DIR, rewriteRequestPath: (p) => p.replace(/^\/docs\/assets/, '') }));
   return app;
 }

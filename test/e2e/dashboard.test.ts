@@ -117,6 +117,19 @@ describe('dashboard in real Chromium', () => {
     big.cleanup();
   });
 
+  it('a crafted link cannot aim its requests at other routes: the task id in the address is one path segment', async () => {
+    const page = await browser.newPage();
+    const asked: string[] = [];
+    page.on('request', (r) => asked.push(new URL(r.url()).pathname));
+    await page.goto(`${origin}/#/scan/..%2F..%2F..%2Fmetrics%3F`);
+    await expect.poll(() => page.textContent('#task-error')).toMatch(/There is no scan/);
+    // The browser resolved `../` of an unencoded id: `/api/voice-library/scan-status/../../../metrics?` was `/metrics`.
+    const aimed = asked.filter((p) => p.includes('metrics'));
+    expect(aimed.length).toBeGreaterThan(0);
+    for (const p of aimed) expect(p, p).toMatch(/^\/api\/voice-library\/scan-[a-z]+\/\.\.%2F\.\.%2F\.\.%2Fmetrics%3F$/);
+    await page.close();
+  });
+
   it("shows the API's detail for an invalid path", async () => {
     const page = await openPage();
     await startScan(page, '/definitely/not/here');

@@ -136,7 +136,15 @@ describe('GET /scan-audio', () => {
     expect((await guarded.request(`${url}&access_token=wrong`)).status).toBe(401);
     const ok = await guarded.request(`${url}&access_token=audio-secret`);
     expect(ok.status).toBe(200);
+    // A URL that carries the token is cached nowhere; one that does not stays revalidated.
+    expect(ok.headers.get('cache-control')).toBe('no-store');
     expect(Buffer.from(await ok.arrayBuffer()).equals(file.bytes)).toBe(true);
+    const pcm16 = await guarded.request(`${url}&as=pcm16&access_token=audio-secret`);
+    expect([pcm16.status, pcm16.headers.get('cache-control')]).toEqual([200, 'no-store']);
+    await pcm16.body?.cancel();
+    const bearer = await guarded.request(url, { headers: { authorization: 'Bearer audio-secret' } });
+    expect(bearer.headers.get('cache-control')).toBe('private, no-cache');
+    await bearer.body?.cancel();
   });
 });
 

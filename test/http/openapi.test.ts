@@ -70,6 +70,13 @@ describe('GET /api/openapi.json', () => {
     expect(results.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['task_id', 'limit', 'cursor', 'only', 'format']));
   });
 
+  it("/docs serves its page's own files of swagger-ui-dist and no other (its stock index.html, package.json, source maps)", async () => {
+    for (const f of ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png']) expect((await svc.request(`/docs/assets/${f}`)).status, f).toBe(200);
+    for (const f of ['', 'index.html', 'package.json', 'swagger-ui-bundle.js.map', 'oauth2-redirect.html', 'absolute-path.js', '..%2Fpackage.json']) {
+      expect((await svc.request(`/docs/assets/${f}`)).status, f).toBe(404);
+    }
+  });
+
   it('marks every field of a snapshot and its summary required: the server always sends them (files_reused was optional, from its default for old records)', () => {
     const snapshot = doc.components.schemas.TaskSnapshot;
     expect([...snapshot.required].sort()).toEqual(Object.keys(snapshot.properties).sort());
