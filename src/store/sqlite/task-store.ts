@@ -46,7 +46,8 @@ export class SqliteTaskStore implements TaskStore {
         'SELECT MAX(COALESCE((SELECT MAX(seq) FROM tasks), 0), COALESCE((SELECT MAX(task) FROM results), 0), COALESCE((SELECT MAX(task) FROM catalog), 0)) AS seq',
       ),
       requestCancel: db.prepare('UPDATE tasks SET cancel_requested = 1 WHERE id = ?'),
-      deleteResultsChunk: db.prepare(`DELETE FROM results WHERE task = ? AND path IN (SELECT path FROM results WHERE task = ? LIMIT ${DELETE_CHUNK})`),
+      resultsChunk: db.prepare(`SELECT rid FROM results WHERE task = ? LIMIT ${DELETE_CHUNK}`).pluck(),
+      deleteResultRow: db.prepare('DELETE FROM results WHERE rid = ?'),
       // SQLite gives a new row the largest rid + 1: once the largest rows are deleted, the next
       // rows take rids the catalog's watermark has passed, and would never be indexed.
       lowerWatermark: db.prepare('UPDATE catalog_state SET indexed_rid = MIN(indexed_rid, COALESCE((SELECT MAX(rid) FROM results), 0)) WHERE id = 1'),
@@ -117,15 +118,22 @@ export class SqliteTaskStore implements TaskStore {
     // the task row goes last so that an interrupted delete leaves a task that can be deleted again.
     const seq = this.sql.seqOf(id);
     if (seq !== null) {
-      // Each chunk lowers the catalog's watermark in its own transaction: no row can be inserted
-      // between the two (it would take a freed rid below the watermark).
+      // Each chunk, in one transaction: the rows' catalog entries and transcripts, the rows, and
+      // the catalog's watermark lowered to the largest rid left. A freed rid can be taken by the
+      // next row inserted (SQLite gives the largest + 1), which the indexer then indexes: its
+      // catalog entry and words must be gone by then, or the old words would match the new row.
       const dropChunk = this.sql.db.transaction((): number => {
-        const n = this.stmt.deleteResultsChunk.run(seq, seq).changes;
-        if (n > 0) this.stmt.lowerWatermark.run();
-        return n;
+        const rids = this.stmt.resultsChunk.all(seq) as number[];
+        for (const rid of rids) {
+          this.stmt.deleteCatalogRow.run(rid);
+          this.stmt.deleteCatalogText.run(rid);
+          this.stmt.deleteResultRow.run(rid);
+        }
+        if (rids.length > 0) this.stmt.lowerWatermark.run();
+        return rids.length;
       });
       while (dropChunk() > 0) await yieldToLoop();
-      // Then its catalog rows and transcripts: the indexer cannot add any now that its results are gone.
+      // Then any catalog rows left of it (none, unless an older version's delete was cut short).
       const dropCatalog = this.sql.db.transaction((rids: { rid: number }[]) => {
         for (const { rid } of rids) {
           this.stmt.deleteCatalogRow.run(rid);
