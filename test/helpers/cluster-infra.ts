@@ -122,7 +122,10 @@ export async function startPostgres(): Promise<PostgresServer> {
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
   /** The postmaster and its children (backends, background workers). */
   const signalAll = (sig: 'STOP' | 'CONT') => {
-    if (!proc?.pid) throw new Error('postgres is not running');
+    if (!proc?.pid) {
+      if (sig === 'STOP') throw new Error('postgres is not running');
+      return; // nothing to wake
+    }
     spawnSync('pkill', [`-${sig}`, '-P', String(proc.pid)]);
     process.kill(proc.pid, `SIG${sig}`);
   };

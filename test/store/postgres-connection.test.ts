@@ -10,6 +10,8 @@ beforeAll(async () => {
   server = await startPostgres();
 }, 60_000);
 afterAll(async () => {
+  // A test that timed out while the server was frozen leaves it stopped: a stopped server never exits.
+  server?.thaw();
   await server?.dispose();
 });
 
