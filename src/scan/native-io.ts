@@ -55,8 +55,11 @@ const NOT_REGULAR_ERRNO = 100000;
 
 const errnoNames = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
 /** A failed open as the portable path words it (safe-open.ts), from an errno. */
+/** An errno's name (`EACCES`), as Node's errors give it; `EIO` for one it does not know. */
+export const errnoName = (errno: number): string => errnoNames.get(errno) ?? 'EIO';
+
 function errnoError(errno: number): FileError {
-  return errno === NOT_REGULAR_ERRNO ? NOT_REGULAR : codeError(errnoNames.get(errno) ?? 'EIO');
+  return errno === NOT_REGULAR_ERRNO ? NOT_REGULAR : codeError(errnoName(errno));
 }
 
 const DIR_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;

@@ -63,6 +63,8 @@ export function ioError(err: unknown): FileError {
 }
 
 export const codeError = (code: string): FileError => ({ code: 'READ_ERROR', detail: `cannot read file (${code})` });
+/** The error code a codeError carries (`ENOENT`…), or null for any other FileError. */
+export const codeOf = (e: FileError): string | null => /^cannot read file \((\w+)\)$/.exec(e.detail)?.[1] ?? null;
 export const NOT_REGULAR: FileError = { code: 'READ_ERROR', detail: 'not a regular file' };
 export const OUTSIDE: FileError = { code: 'OUTSIDE_ROOT', detail: 'file lies outside the scanned directory; not read' };
 
@@ -123,7 +125,7 @@ export interface SidecarRead {
 }
 
 /** An open that failed because nothing is there (as opposed to a file that cannot be read). */
-const isMissing = (e: FileError): boolean => e.detail === 'cannot read file (ENOENT)' || e.detail === 'cannot read file (ENOTDIR)';
+const isMissing = (e: FileError): boolean => codeOf(e) === 'ENOENT' || codeOf(e) === 'ENOTDIR';
 
 /**
  * Reads a whole small sidecar file (transcript, chapter table, speaker table) under the same

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import type { FileError, FileFingerprint } from '../domain/file-result.ts';
 import { fsPath, nameToText, textToBytes } from './file-names.ts';
-import { nativeIo, PinnedDir, probeAt, type NativeIo, type Probed } from './native-io.ts';
+import { errnoName, nativeIo, PinnedDir, probeAt, type NativeIo, type Probed } from './native-io.ts';
+import { codeOf } from './safe-open.ts';
 import { parseLibriTTSPath, readChapterTable, sidecarNames, tableDecides, type ChapterTable } from './libritts.ts';
 import type { WalkScope } from '../domain/scan-part.ts';
 import { FolderPacker } from './folder-files.ts';
@@ -31,7 +31,6 @@ interface Entry {
 }
 
 const FOLDER_OUTSIDE: FileError = { code: 'OUTSIDE_ROOT', detail: 'folder lies outside the scanned directory; not listed' };
-const errnoNames = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
 
 /**
  * Why a folder cannot be listed, as its failed row words it, from the error code of the attempt
@@ -42,8 +41,8 @@ function unlistable(code: string): FileError | null {
   return code === 'ENOENT' || code === 'ENOTDIR' ? null : { code: 'READ_ERROR', detail: `cannot list folder (${code})` };
 }
 
-/** unlistable() for a FileError of PinnedDir.open, which words its code as safe-open.ts does (`cannot read file (EACCES)`). */
-const unlistableAs = (e: FileError): FileError | null => (e.code === 'OUTSIDE_ROOT' ? FOLDER_OUTSIDE : unlistable(/\((\w+)\)$/.exec(e.detail)?.[1] ?? 'EIO'));
+/** unlistable() for a FileError of PinnedDir.open. */
+const unlistableAs = (e: FileError): FileError | null => (e.code === 'OUTSIDE_ROOT' ? FOLDER_OUTSIDE : unlistable(codeOf(e) ?? 'EIO'));
 
 /**
  * Lists a directory that must be exactly where its path says (the root is a real path): one
@@ -97,7 +96,7 @@ function listPinned(io: NativeIo, dir: PinnedDir, all: boolean): Entry[] | FileE
   let used = io.listDir(dir.fd, buf);
   while (used === -ERANGE && buf.length < 1 << 30) used = io.listDir(dir.fd, (buf = Buffer.alloc(buf.length * 4)));
   if (used === -ERANGE) return { code: 'READ_ERROR', detail: 'cannot list folder (its listing passes 1 GiB)' };
-  if (used < 0) return unlistable(errnoNames.get(-used) ?? 'EIO') ?? [];
+  if (used < 0) return unlistable(errnoName(-used)) ?? [];
   // One copy per directory: the names stay valid while the walk works through them.
   const bytes = Buffer.from(buf.subarray(0, used));
   const out: Entry[] = [];

@@ -74,7 +74,7 @@ export class Pg {
     } catch (err) {
       throw mapPgError(err);
     }
-    let failure: Error | undefined;
+    let failed = false;
     try {
       await client.query('BEGIN');
       const out = await fn(client);
@@ -82,11 +82,11 @@ export class Pg {
       return out;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
-      failure = err instanceof Error ? err : new Error(String(err));
+      failed = true;
       throw mapPgError(err);
     } finally {
       // A client whose query failed (timed out, perhaps still running) is dropped, not pooled.
-      client.release(failure);
+      client.release(failed);
     }
   }
 

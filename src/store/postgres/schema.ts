@@ -145,7 +145,7 @@ export async function migrate(db: Pg): Promise<void> {
   // query may (connection.ts QUERY_TIMEOUT_MS).
   // (pg reads `query_timeout` from a query's config too; its types do not declare it.)
   const run = <R extends QueryResultRow>(text: string, values?: unknown[]) => client.query<R>({ text, values, query_timeout: MIGRATION_TIMEOUT_MS } as QueryConfig);
-  let failure: Error | undefined;
+  let failed = false;
   try {
     await run('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await run('CREATE TABLE IF NOT EXISTS vl_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
@@ -162,11 +162,11 @@ export async function migrate(db: Pg): Promise<void> {
       }
     }
   } catch (err) {
-    failure = err instanceof Error ? err : new Error(String(err));
+    failed = true;
     throw err;
   } finally {
     await run('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
-    client.release(failure);
+    client.release(failed);
   }
 }
 
