@@ -57,11 +57,18 @@ export interface ResultPageQuery {
 /** The most words a search may hold: each is one more posting list to intersect. More is a 400 (http/schemas.ts). */
 export const MAX_SEARCH_WORDS = 32;
 
-/** The words of a text, as the full-text indexes see words: letters and digits, lower case. */
+/**
+ * The words of a search: runs of letters, marks and digits, in NFC, lower case. NFC, because the
+ * indexes hold transcripts in NFC (SQLite's nfc() at indexing; PostgreSQL's generated column):
+ * `é` finds `e` + U+0301 and the reverse. Marks, because they are part of words: PostgreSQL's
+ * parser keeps `हिन्दी` whole, which split at its vowel signs matched nothing there. FTS5 splits
+ * such a word into tokens itself, and a quoted word is a phrase of them, in order.
+ */
 export const wordsOf = (q: string): string[] =>
   q
+    .normalize('NFC')
     .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
+    .split(/[^\p{L}\p{M}\p{N}]+/u)
     .filter(Boolean);
 
 /** The words of a search (a longer one is refused before it gets here). */

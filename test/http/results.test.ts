@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -189,5 +190,48 @@ describe('after the newest task is deleted', () => {
     onTestFinished(async () => void (await second.close()));
     expect((await sorted(second)).items.map((r) => r.path)).toEqual(want);
     expect((await searched(second)).total).toBe(found);
+  });
+  it('transcripts indexed before NFC are indexed again in NFC when the database is opened (migration 7): a composed accent finds a decomposed one', async () => {
+    const dbPath = path.join(tempDir('vl-nfc-'), 'v.db');
+    const t = makeLibriTTSTree({ subsets: { 'dev-clean': 1 }, chaptersPerSpeaker: 1, utterancesPerChapter: 3 });
+    onTestFinished(t.cleanup);
+    // One transcript with its accents as letters and combining marks (e + U+0301), as some corpora write them.
+    const f = t.files[1]!;
+    const decomposed = 'Un cafe\u0301 au bord du fleuve, re\u0301sume\u0301.';
+    const dir = path.join(t.root, path.dirname(f.rel));
+    const table = path.join(dir, `${f.speaker}_${f.chapter}.trans.tsv`);
+    const lines = fs.readFileSync(table, 'utf8').split('\n');
+    const line = lines.findIndex((l) => l.startsWith(`${f.utterance}\t`));
+    expect(line).toBeGreaterThanOrEqual(0);
+    lines[line] = `${f.utterance}\t${decomposed.toUpperCase()}\t${decomposed}`;
+    fs.writeFileSync(table, lines.join('\n'));
+    fs.writeFileSync(path.join(dir, `${f.utterance}.normalized.txt`), decomposed);
+    fs.writeFileSync(path.join(dir, `${f.utterance}.original.txt`), decomposed.toUpperCase());
+    const first = await startTestService({ DB_PATH: dbPath });
+    const id = await first.startScan({ libritts_path: t.root, analysis: 'header' });
+    await first.waitDone(id);
+    const search = async (svc: TestService, q: string) =>
+      ((await (await svc.request(`${BASE}/scan-results/${id}?q=${encodeURIComponent(q)}`)).json()) as { items: FileResult[] }).items.map((r) => r.path);
+    for (const q of ['CAFÉ', 'café résumé', 'cafe\u0301']) expect(await search(first, q), q).toEqual([f.rel]);
+    expect(await search(first, 'cafe')).toEqual([]);
+    await first.close();
+    // As earlier releases indexed it: the transcripts as written, at schema version 6.
+    const db = new Database(dbPath);
+    const rows = db.prepare('SELECT rid, task, text_normalized, text_original FROM results').all() as {
+      rid: number;
+      task: number;
+      text_normalized: string;
+      text_original: string;
+    }[];
+    for (const r of rows) {
+      db.prepare('DELETE FROM catalog_text WHERE rowid = ?').run(r.rid);
+      db.prepare('INSERT INTO catalog_text (rowid, text_normalized, text_original, task) VALUES (?, ?, ?, ?)').run(r.rid, r.text_normalized, r.text_original, `t${r.task}`);
+    }
+    db.pragma('user_version = 6');
+    db.close();
+    const second = await startTestService({ DB_PATH: dbPath });
+    onTestFinished(async () => void (await second.close()));
+    for (const q of ['CAFÉ', 'café résumé', 'cafe\u0301']) expect(await search(second, q), q).toEqual([f.rel]);
+    expect((await search(second, 'utterance')).length).toBe(t.files.length - 1);
   });
 });

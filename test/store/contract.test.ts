@@ -354,7 +354,26 @@ describe.each(engines)('store contract: %s', (_name, open) => {
 function libraryRows(n: number): FileResult[] {
   let x = 7;
   const rnd = () => (x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-  const words = ['river', 'Mountain', 'whisper', 'golden', 'silence', 'morning', 'letter', 'Captain', 'don’t', 'café', 'éclair', 'naïve'];
+  // Accented words both composed and decomposed (e + U+0301), and Devanagari, whose vowel signs
+  // and virama are marks inside a word: a search finds a word however it was encoded.
+  const words = [
+    'river',
+    'Mountain',
+    'whisper',
+    'golden',
+    'silence',
+    'morning',
+    'letter',
+    'Captain',
+    'don’t',
+    'café',
+    'éclair',
+    'naïve',
+    'cafe\u0301',
+    'Re\u0301sume\u0301',
+    'हिन्दी',
+    'कविता',
+  ];
   return Array.from({ length: n }, (_, i) => {
     const speaker = String([19, 84, 100, 1034, 7][i % 5]);
     const failed = i % 17 === 0;
@@ -375,11 +394,13 @@ function libraryRows(n: number): FileResult[] {
   });
 }
 
+/** A text's words as a search sees them: NFC, lower case, runs of letters, marks and digits. */
 const words = (s: string | null) =>
   new Set(
     (s ?? '')
+      .normalize('NFC')
       .toLowerCase()
-      .split(/[^\p{L}\p{N}]+/u)
+      .split(/[^\p{L}\p{M}\p{N}]+/u)
       .filter(Boolean),
   );
 
@@ -450,6 +471,10 @@ describe.each(engines)('store contract, filters and sorts: %s', (_name, open) =>
     ['search one word, any case', { q: 'RIVER' }],
     ['search all words', { q: 'golden morning' }],
     ['search with accents and apostrophes', { q: 'café don’t' }],
+    ['search of a composed accent finds it decomposed too', { q: 'CAFÉ' }],
+    ['search of a decomposed accent finds it composed too', { q: 'e\u0301clair re\u0301sume\u0301' }],
+    ['search of a word with vowel signs (Devanagari)', { q: 'हिन्दी' }],
+    ['search of two Devanagari words', { q: 'कविता हिन्दी' }],
     ['search no such word', { q: 'nowhere' }],
     ['search of punctuation only', { q: '!!!' }],
     ['everything', { speaker_id: ['19', '84', '100'], min_duration: 2, max_duration: 18, min_snr_db: 5, max_peak_dbfs: -1, clipped: false, q: 'whisper', only: 'ok' }],

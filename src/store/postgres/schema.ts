@@ -133,7 +133,29 @@ CREATE TABLE task_parts (
 );
 `;
 
-export const MIGRATIONS: readonly string[] = [V1];
+/**
+ * Transcripts searched in NFC, as queries are read (result-query.ts wordsOf): an accent written
+ * as a letter and a combining mark (`e` + U+0301) was a word no search for the composed `é`
+ * found. normalize() needs a UTF8 database; any other keeps the old column. The column is made
+ * again, which rewrites the table once.
+ */
+const V2 = `
+DROP INDEX IF EXISTS results_text;
+ALTER TABLE results DROP COLUMN text_search;
+DO $$
+BEGIN
+  IF current_setting('server_encoding') = 'UTF8' THEN
+    ALTER TABLE results ADD COLUMN text_search tsvector GENERATED ALWAYS AS (
+      to_tsvector('simple', normalize(coalesce(text_normalized, '') || ' ' || coalesce(text_original, ''), NFC))) STORED;
+  ELSE
+    ALTER TABLE results ADD COLUMN text_search tsvector GENERATED ALWAYS AS (
+      to_tsvector('simple', coalesce(text_normalized, '') || ' ' || coalesce(text_original, ''))) STORED;
+  END IF;
+END $$;
+CREATE INDEX results_text ON results USING gin (text_search);
+`;
+
+export const MIGRATIONS: readonly string[] = [V1, V2];
 
 /** An arbitrary, fixed key for pg_advisory_lock: "vl" schema migrations. */
 const MIGRATION_LOCK = 7_612_001;

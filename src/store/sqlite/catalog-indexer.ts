@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { CATALOG_SELECT } from './schema.ts';
+import { CATALOG_SELECT, CATALOG_TEXT_SELECT } from './schema.ts';
 
 /**
  * Rows per indexing transaction: small, because a scan's own writes wait while one runs
@@ -23,9 +23,7 @@ export function catalogIndexer(db: Database.Database, opts: { checkpointEvery?: 
   const st = {
     state: db.prepare('SELECT indexed_rid AS rid FROM catalog_state WHERE id = 1'),
     catalog: db.prepare(`INSERT OR REPLACE INTO catalog SELECT ${CATALOG_SELECT} FROM results WHERE rid > ? AND rid <= ?`),
-    text: db.prepare(
-      "INSERT INTO catalog_text (rowid, text_normalized, text_original, task) SELECT rid, text_normalized, text_original, 't' || task FROM results WHERE rid > ? AND rid <= ?",
-    ),
+    text: db.prepare(`INSERT INTO catalog_text (rowid, text_normalized, text_original, task) SELECT ${CATALOG_TEXT_SELECT} FROM results WHERE rid > ? AND rid <= ?`),
     lastOfChunk: db.prepare(`SELECT MAX(rid) AS rid FROM (SELECT rid FROM results WHERE rid > ? ORDER BY rid LIMIT ${CHUNK})`),
     advance: db.prepare('UPDATE catalog_state SET indexed_rid = ? WHERE id = 1'),
   };

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { StoreOpenError } from '../types.ts';
 import { Maintenance } from './maintenance.ts';
 import { MIGRATIONS } from './schema.ts';
+import { addSqlFunctions } from './sql-functions.ts';
 export { mainWrite } from './write-gate.ts';
 
 /**
@@ -61,6 +62,7 @@ function openDatabase(file: string): Database.Database {
     // NORMAL in WAL mode: a crash of the process loses nothing; only a power loss may drop the last commits.
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
+    addSqlFunctions(db);
     const version = db.pragma('user_version', { simple: true }) as number;
     for (let v = version; v < MIGRATIONS.length; v++) {
       const sql = MIGRATIONS[v]!;

@@ -5,6 +5,7 @@ import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { catalogIndexer } from './catalog-indexer.ts';
+import { addSqlFunctions } from './sql-functions.ts';
 
 if (!parentPort) throw new Error('the maintenance thread must run in a worker thread');
 const port = parentPort;
@@ -26,6 +27,7 @@ db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = NORMAL');
 // Checkpoints are this thread's job, on its timer and within long catch-ups (catalog-indexer.ts).
 db.pragma('wal_autocheckpoint = 0');
+addSqlFunctions(db);
 
 const writes = new Int32Array(gate);
 const catchUp = catalogIndexer(db, { checkpointEvery: 64, gate: writes });
