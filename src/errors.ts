@@ -2,11 +2,13 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import { StoreUnavailableError } from './store/types.ts';
+import { StorageFullError, StoreUnavailableError } from './store/types.ts';
 import { QueueFullError, QueueUnavailableError, ShuttingDownError, TaskNotFoundError, TaskStateError } from './tasks/errors.ts';
 
 /** How long a client should wait before retrying after an outage of Redis or PostgreSQL. */
 const OUTAGE_RETRY_AFTER_S = 5;
+/** …and after a full disk, which someone has to free: longer. */
+const STORAGE_FULL_RETRY_AFTER_S = 60;
 
 /** Stable, machine-readable error codes of the HTTP contract (API.md "Errors"). */
 export const ERROR_CODES = [
@@ -31,6 +33,7 @@ export const ERROR_CODES = [
   'SHUTTING_DOWN',
   'QUEUE_UNAVAILABLE',
   'STORE_UNAVAILABLE',
+  'STORAGE_FULL',
   'INTERNAL_ERROR',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -89,6 +92,10 @@ export function toAppError(err: unknown): AppError {
   }
   if (err instanceof StoreUnavailableError) {
     return new AppError(503, 'STORE_UNAVAILABLE', 'The task store (PostgreSQL) is unreachable; retry shortly', [], { 'Retry-After': String(OUTAGE_RETRY_AFTER_S) });
+  }
+  if (err instanceof StorageFullError) {
+    // Not a 500: nothing is broken, the service's disk (or PostgreSQL's) is full. What was recorded stays.
+    return new AppError(507, 'STORAGE_FULL', `${err.message}; free disk space and retry`, [], { 'Retry-After': String(STORAGE_FULL_RETRY_AFTER_S) });
   }
   if (err instanceof HTTPException) {
     if (err.status === 413) return new AppError(413, 'PAYLOAD_TOO_LARGE', 'Request body is too large');

@@ -19,6 +19,7 @@ const ERROR_TEXT: Record<number, string> = {
   415: '`UNSUPPORTED_MEDIA_TYPE`: the body is not JSON',
   416: '`RANGE_NOT_SATISFIABLE`: the Range lies outside the file; `Content-Range: bytes */size`',
   429: '`TOO_MANY_TASKS`: the queue is full; see `Retry-After`',
+  507: '`STORAGE_FULL`: the disk holding the task store is full; nothing recorded is lost; see `Retry-After`',
   503: '`SHUTTING_DOWN`, `TOO_MANY_STREAMS`, or in cluster mode `QUEUE_UNAVAILABLE` / `STORE_UNAVAILABLE`; see `Retry-After`',
 };
 

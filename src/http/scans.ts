@@ -41,7 +41,7 @@ export function scanRoutes(deps: AppDeps): Hono {
           ...json(AcceptedSchema, 'Accepted: follow `events_url` or poll `status_url`'),
           headers: { Location: { description: 'The status URL', schema: { type: 'string' } } },
         },
-        ...errors(400, 403, 413, 415, 429),
+        ...errors(400, 403, 413, 415, 429, 507),
       },
     }),
     bodyLimit(config.MAX_BODY_BYTES, () => {
@@ -115,7 +115,7 @@ export function scanRoutes(deps: AppDeps): Hono {
       tag: 'scans',
       summary: 'Cancel a queued or running task',
       description: 'Answers 200 with the final snapshot once the task has stopped on every worker, or 202 with the current one if it has not after 2 s.',
-      responses: { 200: json(TaskSnapshot, 'Stopped: the final snapshot'), 202: json(TaskSnapshot, 'Cancel accepted, still stopping'), ...errors(404, 409) },
+      responses: { 200: json(TaskSnapshot, 'Stopped: the final snapshot'), 202: json(TaskSnapshot, 'Cancel accepted, still stopping'), ...errors(404, 409, 507) },
     }),
     validate('param', TaskIdParamSchema),
     async (c) => {
@@ -130,7 +130,7 @@ export function scanRoutes(deps: AppDeps): Hono {
 
   app.delete(
     '/scans/:task_id',
-    describe({ tag: 'scans', summary: 'Delete an ended task and its results', responses: { 204: other('Deleted'), ...errors(404, 409) } }),
+    describe({ tag: 'scans', summary: 'Delete an ended task and its results', responses: { 204: other('Deleted'), ...errors(404, 409, 507) } }),
     validate('param', TaskIdParamSchema),
     async (c) => {
       const { snapshot } = await findTask(reader, c.req.param('task_id'));

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { makeLibriTTSTree, tempDir, type Tree } from '../helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from '../helpers/service.ts';
 
@@ -154,6 +154,28 @@ describe('bad requests get the contract error shape', () => {
     expect(await health.json()).toMatchObject({ status: 'ok' });
     const id = await svc.startScan({ libritts_path: tree.root, analysis: 'header' });
     expect((await svc.waitDone(id)).status).toBe('completed');
+  });
+});
+
+describe('a full disk', () => {
+  it('a POST the store cannot record is a 507 STORAGE_FULL in the contract shape, and scans are taken again once there is room', async () => {
+    const local = await startTestService({ MAX_QUEUED_SCANS: 1000, MAX_CONCURRENT_SCANS: 1 });
+    onTestFinished(async () => void (await local.close()));
+    const db = local.stores.database.db;
+    // No page more than the file holds now: the next write that needs one fails as on a full disk.
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    let res: Response | undefined;
+    for (let i = 0; i < 200; i++) {
+      res = await local.post(`${BASE}/scan-libritts`, { libritts_path: tree.root, analysis: 'header' });
+      if (res.status !== 202) break;
+    }
+    expect(res!.status).toBe(507);
+    expect(res!.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await res!.json()).toEqual({ detail: expect.stringMatching(/full/), code: 'STORAGE_FULL', issues: [] });
+    expect((await local.request('/healthz')).status).toBe(200);
+    db.pragma('max_page_count = 1073741823');
+    const id = await local.startScan({ libritts_path: tree.root, analysis: 'header', reuse: 'none' });
+    expect((await local.waitDone(id)).status).toBe('completed');
   });
 });
 

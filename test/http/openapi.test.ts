@@ -63,7 +63,7 @@ describe('GET /api/openapi.json', () => {
     expect(events.security).toEqual([{ bearer: [] }, { accessToken: [] }]);
     const post = doc.paths[`${BASE}/scan-libritts`].post;
     expect(post.requestBody.content['application/json'].schema.required).toEqual(['libritts_path']);
-    expect(Object.keys(post.responses).sort()).toEqual(['202', '400', '401', '403', '413', '415', '429', '503']);
+    expect(Object.keys(post.responses).sort()).toEqual(['202', '400', '401', '403', '413', '415', '429', '503', '507']);
     expect(post.responses['400'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
     const results = doc.paths[`${BASE}/scan-results/{task_id}`].get;
     expect(Object.keys(results.responses['200'].content).sort()).toEqual(['application/json', 'application/x-ndjson', 'text/csv']);
