@@ -15,15 +15,19 @@ export interface Clip {
   text: string;
   /** Seconds: frames / sample_rate, exact. */
   duration: number;
-  /** The utterance id: the LibriTTS id, else the file name without `.wav`. */
+  /**
+   * The utterance id: the LibriTTS id, else the path under the root without `.wav`. Not the file
+   * name alone: a dataset of `<speaker>/001.wav` folders gave every speaker's first clip the id
+   * `001`, which Lhotse refuses as a duplicate and Kaldi kept only once (stop 23).
+   */
   id: string;
 }
 
-const stem = (p: string): string => p.slice(p.lastIndexOf('/') + 1).replace(/\.wav$/i, '');
+const withoutWav = (p: string): string => p.replace(/\.wav$/i, '');
 
 /**
  * The task's rows as clips, in the export's order. Left out: rows without a transcript or a
- * duration (no toolkit here takes them); rows whose file name is not UTF-8, which no manifest's
+ * duration, or of duration 0 (no toolkit here takes them); rows whose file name is not UTF-8, which no manifest's
  * text can name (its `\xHH` form is another name); and, for line formats, rows whose path holds
  * a line break (or `|` for the pipe-separated ones), which such a file cannot hold.
  */
@@ -32,10 +36,12 @@ export async function* clips(ctx: ExportContext, opts: { line?: boolean; pipe?: 
     if (row.error) continue;
     const text = chosenText(row, ctx.text);
     const duration = exactDuration(row);
-    if (text === null || duration === null) continue;
+    // A clip of no samples (a valid header over an empty data chunk) is nothing to train on, and
+    // Lhotse's validation refuses a recording or supervision of duration 0.
+    if (text === null || duration === null || !(duration > 0)) continue;
     const path = unicodeName(row.path);
     if (path === null) continue;
     if ((opts.line || opts.pipe) && !lineSafe(path, opts.pipe)) continue;
-    yield { row, path, text, duration, id: row.utterance_id ?? stem(path) };
+    yield { row, path, text, duration, id: row.utterance_id ?? withoutWav(path) };
   }
 }

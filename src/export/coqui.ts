@@ -19,8 +19,11 @@ export const coqui: ExportFormat = {
     await buf.add('audio_file|text|speaker_name\n');
     for await (const c of clips(ctx, { pipe: true })) {
       if (out.aborted) return;
+      const text = cleanText(c.text, { pipe: true });
+      // A transcript of nothing but `|` is empty once they go, which pandas reads as NaN.
+      if (!text) continue;
       const speaker = cleanText(c.row.speaker_id ?? 'unknown', { pipe: true });
-      await buf.add(`${field(c.path)}|${field(cleanText(c.text, { pipe: true }))}|${field(speaker)}\n`);
+      await buf.add(`${field(c.path)}|${field(text)}|${field(speaker)}\n`);
     }
     await buf.flush();
   },

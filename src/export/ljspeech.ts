@@ -15,8 +15,11 @@ export const ljspeech: ExportFormat = {
     const buf = new LineBuffer(out);
     for await (const c of clips(ctx, { pipe: true })) {
       if (out.aborted) return;
-      const original = cleanText(c.row.text_original ?? c.text, { pipe: true });
-      await buf.add(`${cleanText(c.id, { pipe: true })}|${original}|${cleanText(c.text, { pipe: true })}\n`);
+      const text = cleanText(c.text, { pipe: true });
+      // A transcript of nothing but `|` is empty once they go: a line without text trains on nothing.
+      if (!text) continue;
+      const original = cleanText(c.row.text_original ?? c.text, { pipe: true }) || text;
+      await buf.add(`${cleanText(c.id, { pipe: true })}|${original}|${text}\n`);
     }
     await buf.flush();
   },

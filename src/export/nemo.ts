@@ -9,6 +9,17 @@ import type { ExportFormat } from './types.ts';
  * numeric order), and `speaker_id` keeps the dataset's id, so every line carries the map.
  * `text` is the chosen transcript, `normalized_text` the normalized one.
  */
+/**
+ * A speaker's embedding index. A speaker the first pass did not see (the task is still scanning,
+ * and its first rows came in between the passes) takes the next number: a line without
+ * `speaker` is what such rows got before stop 23, and NeMo needs an integer on every line.
+ */
+function speakerIndex(index: Map<string, number>, id: string): number {
+  let i = index.get(id);
+  if (i === undefined) index.set(id, (i = index.size));
+  return i;
+}
+
 export const nemo: ExportFormat = {
   name: 'nemo',
   contentType: 'application/x-ndjson; charset=utf-8',
@@ -25,8 +36,9 @@ export const nemo: ExportFormat = {
         audio_filepath: absolutePath(ctx.root, c.path),
         duration: c.duration,
         text: c.text,
-        normalized_text: c.row.text_normalized === null ? c.text : cleanText(c.row.text_normalized),
-        speaker: index.get(c.row.speaker_id ?? '')!,
+        // A blank normalized transcript is no text: NeMo reads normalized_text before text.
+        normalized_text: (c.row.text_normalized === null ? '' : cleanText(c.row.text_normalized)) || c.text,
+        speaker: speakerIndex(index, c.row.speaker_id ?? ''),
         speaker_id: c.row.speaker_id,
       };
       await buf.add(JSON.stringify(line) + '\n');

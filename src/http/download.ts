@@ -2,12 +2,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Context } from 'hono';
-import { stream } from 'hono/streaming';
 import type { TaskSnapshot } from '../domain/task.ts';
-import type { ExportContext, ExportFormat, SpeakerInfo, TextChoice } from '../export/types.ts';
+import { AppError } from '../errors.ts';
+import type { ExportContext, ExportFormat, Sink, SpeakerInfo, TextChoice } from '../export/types.ts';
 import type { Logger } from '../logger.ts';
 import type { ResultFilter, ResultSort } from '../store/result-query.ts';
-import type { ResultStore } from '../store/types.ts';
+import { StorageFullError, StoreUnavailableError, type ResultStore } from '../store/types.ts';
+import { DownloadBody } from './download-body.ts';
 import { allRows } from './result-rows.ts';
 
 export interface DownloadRequest {
@@ -20,9 +21,11 @@ export interface DownloadRequest {
 }
 
 /**
- * Streams one download format for a task: the headers, then the format's bytes as it reads the
- * rows page by page from the store, each write waiting for the client. A temporary directory
- * (tar members, sort runs) is made on demand and removed however the download ends.
+ * Streams one download format for a task, reading the rows page by page from the store, each
+ * write waiting for the client. The headers go out with the first byte: a format that fails
+ * before it (a tar spools every member first; NeMo reads the speakers first) gets a real error
+ * answer, and one that fails after it ends the body as a broken transfer (download-body.ts). A
+ * temporary directory (tar members, sort runs) is made on demand and removed however it ends.
  */
 export async function download(c: Context, store: ResultStore, logger: Logger, format: ExportFormat, req: DownloadRequest): Promise<Response> {
   const id = req.snapshot.task_id;
@@ -38,21 +41,56 @@ export async function download(c: Context, store: ResultStore, logger: Logger, f
     rows: () => allRows(store, id, req.filter, req.sort),
     tempDir: async () => (temp ??= await fs.mkdtemp(path.join(os.tmpdir(), 'vl-export-'))),
   };
-  c.header('Content-Type', format.contentType);
-  c.header('Content-Disposition', `attachment; filename="${format.filename(id)}"`);
-  c.header('Cache-Control', 'no-store');
-  return stream(
-    c,
-    async (s) => {
-      try {
-        await format.write(ctx, s);
-      } finally {
-        if (temp) await fs.rm(temp, { recursive: true, force: true });
-      }
+  const out = new DownloadBody();
+  c.req.raw.signal.addEventListener('abort', () => out.cancel(), { once: true });
+  let started = false;
+  let begin!: () => void;
+  const firstByte = new Promise<void>((resolve) => (begin = resolve));
+  const sink: Sink = {
+    write(chunk) {
+      started = true;
+      begin();
+      return out.write(chunk);
     },
-    async (err) => {
-      // The headers are gone: the client sees the body end early (a tar without its end blocks).
+    get aborted() {
+      return out.aborted;
+    },
+  };
+  const outcome = (async () => {
+    try {
+      await format.write(ctx, sink);
+      return null;
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    } finally {
+      if (temp) await fs.rm(temp, { recursive: true, force: true });
+    }
+  })();
+  await Promise.race([firstByte, outcome]);
+  if (!started) {
+    const err = await outcome;
+    if (err) {
       logger.error('download failed', { task_id: id, format: format.name, err: err.message });
-    },
-  );
+      throw failedDownload(err);
+    }
+  }
+  void outcome.then((err) => {
+    if (!err) return out.close();
+    logger.error('download failed', { task_id: id, format: format.name, err: err.message });
+    out.fail(err);
+  });
+  out.handedOut();
+  return c.body(out.body, 200, {
+    'Content-Type': format.contentType,
+    'Content-Disposition': `attachment; filename="${format.filename(id)}"`,
+    'Cache-Control': 'no-store',
+  });
+}
+
+/** A download that failed before its first byte, as the error answer: a full disk (the temporary files') is a 507. */
+function failedDownload(err: Error): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new StorageFullError("The disk holding the export's temporary files is full");
+  if (err instanceof StorageFullError || err instanceof StoreUnavailableError) return err;
+  return new AppError(500, 'INTERNAL_ERROR', 'The download failed before its first byte; the server log says why');
 }

@@ -358,6 +358,64 @@ describe('exports name every file by its real name', () => {
   });
 });
 
+describe('clips a manifest can use', () => {
+  it('ids unique across folders, no clip of zero samples, a blank normalized transcript replaced, no pipe-format line without text', async () => {
+    const dir = fs.realpathSync(tempDir('vl-export-generic-'));
+    // A dataset laid out by speaker folders, not LibriTTS: the same file name in two folders.
+    const files: [string, number, string, string][] = [
+      ['voices/alice/001', 1, 'alice one', 'Alice one.'],
+      ['voices/bob/001', 2, 'bob one', 'Bob one.'],
+      ['voices/carol/empty', 0, 'nothing at all', 'Nothing at all.'],
+      ['voices/dave/blank', 1.5, '   ', 'Hello there.'],
+      ['voices/erin/pipe', 0.5, '|', '|'],
+    ];
+    for (const [stem, durationS, normalized, original] of files) {
+      fs.mkdirSync(path.dirname(path.join(dir, stem)), { recursive: true });
+      fs.writeFileSync(path.join(dir, `${stem}.wav`), toneWav({ durationS, sampleRate: 16000 }));
+      fs.writeFileSync(path.join(dir, `${stem}.normalized.txt`), normalized);
+      fs.writeFileSync(path.join(dir, `${stem}.original.txt`), original);
+    }
+    const local = await startTestService();
+    onTestFinished(async () => void (await local.close()));
+    const t = await local.startScan({ libritts_path: dir, analysis: 'header' });
+    await local.waitDone(t);
+    const get = async (format: string) => Buffer.from(await (await local.request(`${BASE}/scan-export/${t}?format=${format}`)).arrayBuffer());
+    const playable = ['voices/alice/001', 'voices/bob/001', 'voices/dave/blank', 'voices/erin/pipe'];
+
+    const tar = untar(await get('lhotse'));
+    const recordings = jsonLines(zlib.gunzipSync(tar.get('recordings.jsonl.gz')!).toString('utf8'));
+    const supervisions = jsonLines(zlib.gunzipSync(tar.get('supervisions.jsonl.gz')!).toString('utf8'));
+    expect(recordings.map((r) => r.id).sort()).toEqual(playable);
+    expect(supervisions.map((r) => r.id).sort()).toEqual(playable);
+    for (const r of recordings) expect(r.duration as number).toBeGreaterThan(0);
+
+    const wavScp = untar(await get('kaldi'))
+      .get('wav.scp')!
+      .toString('utf8')
+      .trimEnd()
+      .split('\n');
+    expect(wavScp.map((l) => l.slice(l.indexOf(' ') + 1)).sort()).toEqual(playable.map((p) => path.join(dir, `${p}.wav`)));
+    expect(new Set(wavScp.map((l) => l.split(' ')[0])).size).toBe(playable.length);
+
+    const nemo = jsonLines((await get('nemo')).toString('utf8'));
+    expect(nemo.map((l) => l.audio_filepath).sort()).toEqual(playable.map((p) => path.join(dir, `${p}.wav`)));
+    expect(nemo.find((l) => (l.audio_filepath as string).endsWith('blank.wav'))).toMatchObject({ normalized_text: 'Hello there.' });
+    for (const l of nemo) expect(Number.isInteger(l.speaker), JSON.stringify(l)).toBe(true);
+
+    // LJSpeech and Coqui drop `|` from text: the clip whose text was only that has none left.
+    const lj = (await get('ljspeech'))
+      .toString('utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split('|'));
+    expect(lj.map((f) => f[0])).toEqual(['voices/alice/001', 'voices/bob/001', 'voices/dave/blank']);
+    for (const f of lj) expect(f[2], f.join('|')).not.toBe('');
+    const coqui = pipeCsv((await get('coqui')).toString('utf8')).slice(1);
+    expect(coqui.map((r) => r[0])).toEqual(['voices/alice/001.wav', 'voices/bob/001.wav', 'voices/dave/blank.wav']);
+    for (const r of coqui) expect(r[1]).not.toBe('');
+  });
+});
+
 const rss = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
 describe('exports of a large task', () => {
