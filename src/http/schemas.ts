@@ -206,7 +206,9 @@ export const ExportQuerySchema = ResultFilterSchema.omit({ only: true })
       .string()
       .max(4096, 'path_prefix is longer than 4096 characters')
       .refine((p) => path.posix.isAbsolute(p), 'path_prefix must be an absolute path')
-      .refine((p) => !/[\0\r\n]/.test(p), 'path_prefix must not contain NUL or line breaks')
+      // Every line break a manifest's line-safety check knows (export/text.ts lineSafe): Python's
+      // splitlines() breaks Kaldi and CSV lines at U+2028, U+2029 and U+0085 too.
+      .refine((p) => !/[\0\r\n\u2028\u2029\u0085]/.test(p), 'path_prefix must not contain NUL or line breaks')
       .optional()
       .meta({ description: 'Write absolute paths under this root instead of the scanned one (the training machine’s mount)' }),
     text: z

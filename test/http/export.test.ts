@@ -275,6 +275,8 @@ describe('GET /scan-export', () => {
     ['format=parquet', 'format'],
     ['format=nemo&path_prefix=relative/dir', 'path_prefix'],
     ['format=nemo&path_prefix=/a%0Ab', 'path_prefix'],
+    ['format=kaldi&path_prefix=/a%E2%80%A8b', 'path_prefix'],
+    ['format=kaldi&path_prefix=/a%C2%85b', 'path_prefix'],
     ['format=nemo&text=both', 'text'],
     ['format=nemo&min_duration=x', 'min_duration'],
     ['format=kaldi&min_duration=5&max_duration=1', 'min_duration'],
