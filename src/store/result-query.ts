@@ -58,16 +58,16 @@ export interface ResultPageQuery {
 export const MAX_SEARCH_WORDS = 32;
 
 /**
- * The words of a search: runs of letters, marks and digits, in NFC, lower case. NFC, because the
- * indexes hold transcripts in NFC (SQLite's nfc() at indexing; PostgreSQL's generated column):
- * `é` finds `e` + U+0301 and the reverse. Marks, because they are part of words: PostgreSQL's
- * parser keeps `हिन्दी` whole, which split at its vowel signs matched nothing there. FTS5 splits
- * such a word into tokens itself, and a quoted word is a phrase of them, in order.
+ * The words of a search: runs of letters, marks and digits, in NFC, as the indexes hold the
+ * transcripts (SQLite's nfc() at indexing, PostgreSQL's generated column), so `é` finds `e` +
+ * U+0301 and the reverse. Marks are part of words (both indexes keep `हिन्दी` whole). Letter case
+ * is left to each index, which folds a query's words as it folded the transcripts (FTS5's
+ * unicode61 tables, PostgreSQL's lower()): folded here by JavaScript, `İzmir` became `i̇zmir`,
+ * which FTS5 never made of any transcript (stop 23).
  */
 export const wordsOf = (q: string): string[] =>
   q
     .normalize('NFC')
-    .toLowerCase()
     .split(/[^\p{L}\p{M}\p{N}]+/u)
     .filter(Boolean);
 

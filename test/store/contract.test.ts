@@ -189,6 +189,22 @@ describe.each(engines)('store contract: %s', (_name, open) => {
   });
 
   describe('results', () => {
+    it('search folds letter case as the index folded the transcripts: an exact copy of a word is always found (İ, Cherokee); a letter of a Devanagari word is not that word', async () => {
+      const snap = await insert();
+      const texts = ['İzmir is a city.', 'ᏣᎳᎩ language.', 'हिन्दी भाषा', 'ह न द', 'Plain ISTANBUL words.'];
+      await s.results.insertResults(
+        snap.task_id,
+        texts.map((t, i) => row(`w/${i}.wav`, { text_normalized: t, text_original: t })),
+      );
+      const found = async (q: string) => (await allPages(s, snap.task_id, { q })).map((r) => r.path);
+      expect(await found('İzmir')).toEqual(['w/0.wav']);
+      expect(await found('ᏣᎳᎩ')).toEqual(['w/1.wav']);
+      expect(await found('हिन्दी')).toEqual(['w/2.wav']);
+      expect(await found('ह')).toEqual(['w/3.wav']);
+      expect(await found('istanbul WORDS')).toEqual(['w/4.wav']);
+      expect(await s.results.count(snap.task_id, { q: 'हिन्दी' })).toBe(1);
+    });
+
     const paths = ['b/z.wav', 'B/a.wav', 'a/ü.wav', 'a/u.wav', 'a/caf\\xe9.wav', 'a/back\\\\slash.wav', 'a/x y.wav', 'a/X.wav', 'a/_.wav', 'a/0.wav'];
 
     it('pages every row once in byte order of path, the same in every store', async () => {

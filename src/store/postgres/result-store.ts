@@ -38,8 +38,10 @@ const SORT_COLUMN: Record<SortKey, string> = { path: 'path', duration_s: 'durati
 const DIALECT: Dialect = {
   param: (n) => `$${n}`,
   column: (key) => SORT_COLUMN[key],
-  search: (param) => `text_search @@ ${param}::tsquery`,
-  // Words are letters and digits only (searchWords), so they are plain lexemes: all must occur.
+  // to_tsquery with the column's configuration folds the words as the transcripts were folded
+  // (a `::tsquery` cast takes them as they are). Words are letters, marks and digits only
+  // (searchWords), so no operator hides in them: all must occur.
+  search: (param) => `text_search @@ to_tsquery('simple', ${param})`,
   searchValue: (words) => words.join(' & '),
 };
 
