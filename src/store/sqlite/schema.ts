@@ -227,7 +227,8 @@ export const CATALOG_TEXT_SELECT = "rid, nfc(text_normalized), nfc(text_original
  * written as a letter and a combining mark, `e` + U+0301, was found by no search for the
  * composed word), and marks as parts of words (`categories`: unicode61 split `हिन्दी` at its vowel
  * signs, so that `ह` found it). Every indexed row is indexed again, on the first start after the
- * upgrade (~10 µs a row); rows the watermark has not passed are left to the indexer.
+ * upgrade (100,000 rows of 12-word transcripts: 0.48 s); rows the watermark has not passed are
+ * left to the indexer.
  */
 const V7 = `
 DROP TABLE catalog_text;
