@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Analysis, FileResult, RecordedFile } from '../domain/file-result.ts';
-import { releaseTurnOf } from '../store/sqlite/write-gate.ts';
+import { releaseTurnOf, releaseWritesOf } from '../store/sqlite/write-gate.ts';
 import { StorageFullError, type RowTarget } from '../store/types.ts';
 import { workerModule } from '../worker-url.ts';
 import { blankResult } from './analyze-file.ts';
@@ -72,17 +72,23 @@ interface Slot {
   worker: Worker;
   /** The thread's id, kept: a Worker's own reads -1 once the thread has exited. */
   threadId: number;
+  /** The thread's count of its writes under way, in memory the pool keeps (write-gate.ts releaseWritesOf). */
+  writing: Int32Array;
   lane: Lane;
   job: Job | null;
 }
 
 /**
  * After a thread that may have been recording a batch is gone: the turn to write it may have held
- * (write-gate.ts) is given back, so that the other writers, the main thread's included, do not
- * wait for a dead thread.
+ * (write-gate.ts) is given back, and its writes under way are taken out of the gate's count, so
+ * that the other writers, the main thread's included, and the catalog's indexer do not wait for a
+ * dead thread.
  */
-function releaseTurn(job: Job, threadId: number): void {
-  if (job.request.type === 'batch' && job.request.write) releaseTurnOf(new Int32Array(job.request.write.gate), threadId);
+function releaseTurn(job: Job, slot: { threadId: number; writing: Int32Array }): void {
+  if (job.request.type !== 'batch' || !job.request.write) return;
+  const gate = new Int32Array(job.request.write.gate);
+  releaseTurnOf(gate, slot.threadId);
+  releaseWritesOf(gate, slot.writing);
 }
 
 const worker = workerModule(import.meta.url, 'worker');
@@ -196,7 +202,7 @@ export class WorkerPool {
     this.closed = true;
     for (const job of [...this.queues.read.splice(0), ...this.queues.list.splice(0)]) this.settle(job, new Error('worker pool closed'));
     const workers = [...this.slots.map((s) => s.worker), ...this.terminating];
-    const busy = this.slots.filter((s) => s.job).map((s) => ({ job: s.job!, threadId: s.threadId, worker: s.worker }));
+    const busy = this.slots.filter((s) => s.job).map((s) => ({ job: s.job!, threadId: s.threadId, writing: s.writing, worker: s.worker }));
     for (const s of this.slots) {
       if (s.job) this.settle(s.job, new Error('worker pool closed'));
       s.job = null;
@@ -204,7 +210,7 @@ export class WorkerPool {
     }
     const stopped = await Promise.all(workers.map((w) => Promise.race([w.terminate().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())])));
     // The shutdown's last writes (a checkpoint, the tasks' states) must not wait for a dead thread's turn.
-    busy.forEach((b) => stopped[workers.indexOf(b.worker)] && releaseTurn(b.job, b.threadId));
+    busy.forEach((b) => stopped[workers.indexOf(b.worker)] && releaseTurn(b.job, b));
     return { stuck: stopped.filter((ok) => !ok).length };
   }
 
@@ -263,12 +269,13 @@ export class WorkerPool {
   private spawn(lane: Lane): Slot {
     // A small young generation: a worker's garbage is one batch of short-lived results, and the
     // default lets each thread's heap swell with the number of files scanned (bench/memory.ts).
+    const writing = new Int32Array(new SharedArrayBuffer(4));
     const thread = new Worker(worker.url, {
       ...worker.options,
-      workerData: { faults: this.options.faults, roots: this.options.roots ?? [], lane },
+      workerData: { faults: this.options.faults, roots: this.options.roots ?? [], lane, writing: writing.buffer },
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB },
     });
-    const slot: Slot = { worker: thread, threadId: thread.threadId, lane, job: null };
+    const slot: Slot = { worker: thread, threadId: thread.threadId, writing, lane, job: null };
     thread.on('message', (msg: WorkerResponse) => {
       const job = slot.job;
       if (!job || msg.id !== job.id) return;
@@ -293,7 +300,7 @@ export class WorkerPool {
     const job = slot.job;
     slot.job = null;
     this.slots[idx] = this.spawn(slot.lane);
-    if (job) releaseTurn(job, slot.threadId);
+    if (job) releaseTurn(job, slot);
     if (job && !job.signal?.aborted) {
       job.signal?.removeEventListener('abort', job.onAbort);
       job.onCrash();
@@ -319,7 +326,7 @@ export class WorkerPool {
     this.terminating.add(old);
     const gone = old.terminate().finally(() => {
       this.terminating.delete(old);
-      releaseTurn(job, slot.threadId);
+      releaseTurn(job, slot);
     });
     this.dispatch();
     // A thread that records rows itself may be committing a batch: the job settles once the

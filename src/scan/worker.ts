@@ -20,7 +20,7 @@ import { fingerprintFiles, walkPacked, walkWavFiles } from './walk.ts';
 
 if (!parentPort) throw new Error('scan worker must run in a worker thread');
 
-const data = (workerData ?? {}) as { faults?: WorkerFaults; roots?: string[]; lane?: 'read' | 'list' };
+const data = (workerData ?? {}) as { faults?: WorkerFaults; roots?: string[]; lane?: 'read' | 'list'; writing?: SharedArrayBuffer };
 
 // Scan threads yield the CPU to the HTTP thread: they run under SCHED_IDLE where the native addon
 // can set it (scan-io.c idleThread), so that a waking event loop takes the CPU from them at once.
@@ -62,7 +62,7 @@ let writer: SqliteRowWriter | null = null;
 function writerFor(db: string): SqliteRowWriter {
   if (writer?.file !== db) {
     writer?.close();
-    writer = new SqliteRowWriter(db, { pageLimit: faults?.dbPageLimit, inTurn: faults?.inTurn });
+    writer = new SqliteRowWriter(db, { pageLimit: faults?.dbPageLimit, inTurn: faults?.inTurn }, data.writing && new Int32Array(data.writing));
   }
   return writer;
 }

@@ -9,6 +9,7 @@ import { waitForEnd } from '../../src/tasks/wait-for-end.ts';
 import type { TaskSnapshot } from '../../src/domain/task.ts';
 import { makeFlatTree, makeLibriTTSTree, tempDir } from '../helpers/libritts-tree.ts';
 import { BASE, startTestService, type TestService } from '../helpers/service.ts';
+import { WRITE_GATE } from '../../src/store/sqlite/write-gate.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -76,6 +77,28 @@ describe('faults during a scan, through the service', () => {
     Atomics.store(dbPageLimit, 0, 0);
     const next = await svc.startScan({ libritts_path: flat.root, analysis: 'header' });
     expect((await svc.waitDone(next)).status).toBe('completed');
+  });
+
+  it('a scan cancelled while a thread records a batch: filtered and sorted pages still answer afterwards (the dead thread’s write is not counted for ever)', async () => {
+    const tree = makeLibriTTSTree({ corrupt: false });
+    cleanups.push(tree.cleanup);
+    const victim = path.basename(tree.files[2]!.rel);
+    // The thread that records the victim's batch waits inside its write until it is terminated.
+    const svc = await startTestService({ SCAN_WORKERS: 1 }, { faults: { inTurn: { on: victim, then: 'hang' } } });
+    cleanups.push(() => svc.close());
+    const id = await svc.startScan({ libritts_path: tree.root, analysis: 'header', reuse: 'none' });
+    for (const t = Date.now(); WRITE_GATE[2] === 0;) {
+      expect(Date.now() - t, 'a thread holds the turn to write').toBeLessThan(10_000);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(WRITE_GATE[0]).toBeGreaterThan(0);
+    expect([200, 202]).toContain((await svc.request(`${BASE}/scan-cancel/${id}`, { method: 'POST' })).status);
+    expect((await svc.waitDone(id)).status).toBe('cancelled');
+    expect(WRITE_GATE[0]).toBe(0);
+    // A sorted page asks the catalog for a catch-up, which gave way for ever to the dead thread's write.
+    const page = svc.request(`${BASE}/scan-results/${id}?sort=-duration_s`);
+    const answered = await Promise.race([page.then((r) => r.status), new Promise((r) => setTimeout(() => r('no answer in 10 s'), 10_000))]);
+    expect(answered).toBe(200);
   });
 
   it('a tree over MAX_FILES_PER_SCAN fails the task with TOO_MANY_FILES', async () => {

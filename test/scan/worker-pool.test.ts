@@ -81,7 +81,11 @@ describe('WorkerPool: the threads yield the CPU to the event loop', () => {
     const pool = newPool(2);
     const dir = dirWith(['a.wav', 'b.wav', 'c.wav', 'd.wav']);
     const walked: unknown[] = [];
-    await Promise.all([rowsOf(pool.run(dir, 'header', files('a.wav', 'b.wav'))), rowsOf(pool.run(dir, 'header', files('c.wav', 'd.wav'))), pool.walk(dir, { dirs: [''], recursive: true }, (f) => walked.push(...f))]);
+    await Promise.all([
+      rowsOf(pool.run(dir, 'header', files('a.wav', 'b.wav'))),
+      rowsOf(pool.run(dir, 'header', files('c.wav', 'd.wav'))),
+      pool.walk(dir, { dirs: [''], recursive: true }, (f) => walked.push(...f)),
+    ]);
     expect(walked.length).toBeGreaterThan(0);
     // The pool's own threads: those that did not exist before it (a thread of an earlier test may still be ending).
     const now = threads().filter((t) => !earlier.has(t.tid));
@@ -124,7 +128,7 @@ describe('WorkerPool: crashes and aborts', () => {
     ]);
   });
 
-  it('a thread that dies inside its turn to record rows: the turn is given back at once, the next writer does not wait for it', async () => {
+  it('a thread that dies inside its turn to record rows: the turn and its count among the writers are given back at once, the next writer does not wait for it', async () => {
     const dir = dirWith(['a.wav', 'die.wav', 'c.wav']);
     const file = path.join(tempDir('vl-turn-'), 'v.db');
     const stores = openSqliteStores(file);
@@ -137,6 +141,7 @@ describe('WorkerPool: crashes and aborts', () => {
     const died = await pool.run(dir, 'header', files('die.wav'), undefined, target);
     expect(died.rows.map((r) => [r.path, r.error?.code])).toEqual([['die.wav', 'WORKER_CRASHED']]);
     expect(g[2]).toBe(0); // no dead thread's token left in the turn
+    expect(g[0]).toBe(0); // nor its write in the count the catalog's indexer gives way to
     const t0 = performance.now();
     threadTurn(() => undefined, g, MAIN_TOKEN);
     expect(performance.now() - t0).toBeLessThan(TURN_STALE_MS / 2);
@@ -145,7 +150,7 @@ describe('WorkerPool: crashes and aborts', () => {
     expect(stores.database.db.prepare('SELECT path FROM results WHERE task = 1 ORDER BY path').pluck().all()).toEqual(['a.wav', 'c.wav']);
   });
 
-  it('a thread cancelled inside its turn to record rows: the turn is given back once it is gone', async () => {
+  it('a thread cancelled inside its turn to record rows: the turn, and its count among the writers, are given back once it is gone', async () => {
     const dir = dirWith(['hang.wav']);
     const file = path.join(tempDir('vl-turn-'), 'v.db');
     const stores = openSqliteStores(file);
@@ -162,6 +167,7 @@ describe('WorkerPool: crashes and aborts', () => {
     ac.abort();
     await expect(run).rejects.toBeInstanceOf(AbortError);
     expect(g[2]).toBe(0);
+    expect(g[0]).toBe(0);
     const t0 = performance.now();
     threadTurn(() => undefined, g, MAIN_TOKEN);
     expect(performance.now() - t0).toBeLessThan(TURN_STALE_MS / 2);

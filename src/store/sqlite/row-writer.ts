@@ -28,10 +28,12 @@ export class SqliteRowWriter {
 
   private pageLimit = 0;
 
-  /** `pageLimit`, `inTurn`: fault injection for tests (scan/types.ts WorkerFaults). */
+  /** `faults`: injection for tests (scan/types.ts WorkerFaults). */
   constructor(
     readonly file: string,
     private readonly faults: { pageLimit?: Int32Array | undefined; inTurn?: { on: string; then: 'exit' | 'hang' } | undefined } = {},
+    /** This thread's count of its writes under way, which its pool takes back if it dies inside one (write-gate.ts releaseWritesOf). */
+    private readonly own?: Int32Array,
   ) {
     this.db = new Database(file, { fileMustExist: true });
     this.db.pragma('synchronous = NORMAL');
@@ -104,6 +106,7 @@ export class SqliteRowWriter {
           TURN_TOKEN,
         ),
       gate,
+      this.own,
     );
   }
 

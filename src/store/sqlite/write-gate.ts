@@ -89,12 +89,29 @@ export function releaseTurnOf(gate: Int32Array, token: number): void {
  * write itself: a gate held while a batch is read would keep a filtered query's catch-up
  * (catalog-indexer.ts giveWay) waiting for the whole scan.
  */
-function beginWrite(gate: Int32Array): () => void {
+function beginWrite(gate: Int32Array, own?: Int32Array): () => void {
+  // `own` first and last: a thread terminated in between leaves its count one short, not one over.
+  if (own) Atomics.add(own, 0, 1);
   Atomics.add(gate, 0, 1);
   Atomics.add(gate, 1, 1);
   return () => {
     if (Atomics.sub(gate, 0, 1) === 1) Atomics.notify(gate, 0);
+    if (own) Atomics.sub(own, 0, 1);
   };
+}
+
+/**
+ * Takes out of `gate[0]` the writes a scan thread had under way when it died (`own`: its count,
+ * kept in memory its pool holds; see write). A thread terminated inside a write (a cancel) never
+ * runs its `finally`: its count stayed in gate[0] for good, the catalog's indexer then gave way
+ * forever, and every filtered or sorted page waited with no end (stop 23). Never below 0. Call
+ * only once the thread is gone.
+ */
+export function releaseWritesOf(gate: Int32Array, own: Int32Array): void {
+  for (let n = Atomics.exchange(own, 0, 0); n > 0; n--) {
+    for (let v = Atomics.load(gate, 0); v > 0 && Atomics.compareExchange(gate, 0, v, v - 1) !== v; v = Atomics.load(gate, 0));
+  }
+  Atomics.notify(gate, 0);
 }
 
 /** SQLite's own "disk full" as the store-neutral StorageFullError; anything else as it is. */
@@ -104,12 +121,12 @@ function storeError(err: unknown): unknown {
 
 /**
  * A scan thread's write (row-writer.ts, which takes its turn inside `fn`), counted in `gate` (see
- * beginWrite), turning SQLite's own "disk full" into the store-neutral StorageFullError. The main
+ * beginWrite) and in the thread's own count `own` (see releaseWritesOf), turning SQLite's own "disk full" into the store-neutral StorageFullError. The main
  * thread writes with mainWrite, which never blocks its event loop.
  */
-export function write<T>(fn: () => T, gate: Int32Array): T {
+export function write<T>(fn: () => T, gate: Int32Array, own?: Int32Array): T {
   if (isMainThread) throw new Error('write() blocks: the main thread writes with mainWrite()');
-  const done = beginWrite(gate);
+  const done = beginWrite(gate, own);
   try {
     return fn();
   } catch (err) {
