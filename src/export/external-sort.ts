@@ -34,10 +34,17 @@ async function writeRun(dir: string, n: number, run: string[]): Promise<string> 
   run.sort(compareBytes);
   const file = path.join(dir, `run-${n}.txt`);
   const ws = fs.createWriteStream(file, { flags: 'wx', mode: 0o600 });
-  const buf = new LineBuffer({ write: (c: string) => new Promise<void>((res, rej) => ws.write(c, (err) => (err ? rej(err) : res()))) });
-  for (const line of run) await buf.add(line + '\n');
-  await buf.flush();
-  await new Promise<void>((res, rej) => ws.end((err?: Error | null) => (err ? rej(err) : res())));
+  // The callbacks carry a write's error; the stream emits it too, and unlistened that ended the
+  // process (a full disk during a Kaldi export, stop 23).
+  ws.on('error', () => {});
+  try {
+    const buf = new LineBuffer({ write: (c: string) => new Promise<void>((res, rej) => ws.write(c, (err) => (err ? rej(err) : res()))) });
+    for (const line of run) await buf.add(line + '\n');
+    await buf.flush();
+    await new Promise<void>((res, rej) => ws.end((err?: Error | null) => (err ? rej(err) : res())));
+  } finally {
+    ws.destroy();
+  }
   return file;
 }
 

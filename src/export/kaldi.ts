@@ -1,6 +1,6 @@
 import { clips, type Clip } from './clips.ts';
 import { externalSort } from './external-sort.ts';
-import { spool, writeTar } from './tar-spool.ts';
+import { destroyAll, spool, writeTar } from './tar-spool.ts';
 import { absolutePath } from './text.ts';
 import type { ExportContext, ExportFormat } from './types.ts';
 
@@ -57,34 +57,38 @@ export const kaldi: ExportFormat = {
     const utt2spk = spool(dir, 'utt2spk');
     const spk2utt = spool(dir, 'spk2utt');
     const spk2gender = spool(dir, 'spk2gender');
-    // Genders by Kaldi speaker id.
-    const genders = new Map([...ctx.speakers].map(([id, s]) => [idSafe(id), s.gender?.toLowerCase()]));
-    // The current speaker's utterances: the sort groups them (see kaldiIds).
-    const speaker = { spk: '', utts: [] as string[] };
-    const endSpeaker = async () => {
-      if (!speaker.utts.length) return;
-      await spk2utt.write(`${speaker.spk} ${speaker.utts.join(' ')}\n`);
-      const gender = genders.get(speaker.spk);
-      if (gender === 'm' || gender === 'f') await spk2gender.write(`${speaker.spk} ${gender}\n`);
-    };
-    let last: string | null = null;
-    for await (const line of externalSort(lines(ctx), dir)) {
-      if (out.aborted) return;
-      const [utt, spk, words, file] = fields(line);
-      // Two files with one id (the same name in two folders) would break every Kaldi tool: the first stays.
-      if (utt === last) continue;
-      last = utt;
-      await wavScp.write(`${utt} ${file}\n`);
-      await text.write(`${utt} ${words}\n`);
-      await utt2spk.write(`${utt} ${spk}\n`);
-      if (speaker.spk !== spk) {
-        await endSpeaker();
-        Object.assign(speaker, { spk, utts: [] });
+    try {
+      // Genders by Kaldi speaker id.
+      const genders = new Map([...ctx.speakers].map(([id, s]) => [idSafe(id), s.gender?.toLowerCase()]));
+      // The current speaker's utterances: the sort groups them (see kaldiIds).
+      const speaker = { spk: '', utts: [] as string[] };
+      const endSpeaker = async () => {
+        if (!speaker.utts.length) return;
+        await spk2utt.write(`${speaker.spk} ${speaker.utts.join(' ')}\n`);
+        const gender = genders.get(speaker.spk);
+        if (gender === 'm' || gender === 'f') await spk2gender.write(`${speaker.spk} ${gender}\n`);
+      };
+      let last: string | null = null;
+      for await (const line of externalSort(lines(ctx), dir)) {
+        if (out.aborted) return;
+        const [utt, spk, words, file] = fields(line);
+        // Two files with one id (the same name in two folders) would break every Kaldi tool: the first stays.
+        if (utt === last) continue;
+        last = utt;
+        await wavScp.write(`${utt} ${file}\n`);
+        await text.write(`${utt} ${words}\n`);
+        await utt2spk.write(`${utt} ${spk}\n`);
+        if (speaker.spk !== spk) {
+          await endSpeaker();
+          Object.assign(speaker, { spk, utts: [] });
+        }
+        speaker.utts.push(utt);
       }
-      speaker.utts.push(utt);
+      await endSpeaker();
+      const members = [await wavScp.end(), await text.end(), await utt2spk.end(), await spk2utt.end(), await spk2gender.end()];
+      await writeTar(members, out);
+    } finally {
+      destroyAll([wavScp, text, utt2spk, spk2utt, spk2gender]);
     }
-    await endSpeaker();
-    const members = [await wavScp.end(), await text.end(), await utt2spk.end(), await spk2utt.end(), await spk2gender.end()];
-    await writeTar(members, out);
   },
 };

@@ -1,5 +1,5 @@
 import { clips } from './clips.ts';
-import { spool, writeTar } from './tar-spool.ts';
+import { destroyAll, spool, writeTar } from './tar-spool.ts';
 import { absolutePath, cleanText } from './text.ts';
 import type { ExportFormat } from './types.ts';
 
@@ -20,37 +20,41 @@ export const lhotse: ExportFormat = {
     const dir = await ctx.tempDir();
     const recordings = spool(dir, 'recordings.jsonl.gz');
     const supervisions = spool(dir, 'supervisions.jsonl.gz');
-    for await (const c of clips(ctx)) {
-      if (out.aborted) return;
-      const r = c.row;
-      const channels = range(r.channels ?? 1);
-      await recordings.write(
-        JSON.stringify({
-          id: c.id,
-          sources: [{ type: 'file', channels, source: absolutePath(ctx.root, c.path) }],
-          sampling_rate: r.sample_rate,
-          num_samples: r.frames,
-          duration: c.duration,
-          channel_ids: channels,
-        }) + '\n',
-      );
-      const custom: Record<string, unknown> = { orig_text: r.text_original === null ? c.text : cleanText(r.text_original) };
-      if (r.snr_db !== null) custom.snr = r.snr_db;
-      await supervisions.write(
-        JSON.stringify({
-          id: c.id,
-          recording_id: c.id,
-          start: 0,
-          duration: c.duration,
-          channel: channels.length === 1 ? 0 : channels,
-          text: c.text,
-          language: 'English',
-          speaker: r.speaker_id,
-          gender: r.speaker_id === null ? null : (ctx.speakers.get(r.speaker_id)?.gender ?? null),
-          custom,
-        }) + '\n',
-      );
+    try {
+      for await (const c of clips(ctx)) {
+        if (out.aborted) return;
+        const r = c.row;
+        const channels = range(r.channels ?? 1);
+        await recordings.write(
+          JSON.stringify({
+            id: c.id,
+            sources: [{ type: 'file', channels, source: absolutePath(ctx.root, c.path) }],
+            sampling_rate: r.sample_rate,
+            num_samples: r.frames,
+            duration: c.duration,
+            channel_ids: channels,
+          }) + '\n',
+        );
+        const custom: Record<string, unknown> = { orig_text: r.text_original === null ? c.text : cleanText(r.text_original) };
+        if (r.snr_db !== null) custom.snr = r.snr_db;
+        await supervisions.write(
+          JSON.stringify({
+            id: c.id,
+            recording_id: c.id,
+            start: 0,
+            duration: c.duration,
+            channel: channels.length === 1 ? 0 : channels,
+            text: c.text,
+            language: 'English',
+            speaker: r.speaker_id,
+            gender: r.speaker_id === null ? null : (ctx.speakers.get(r.speaker_id)?.gender ?? null),
+            custom,
+          }) + '\n',
+        );
+      }
+      await writeTar([await recordings.end(), await supervisions.end()], out);
+    } finally {
+      destroyAll([recordings, supervisions]);
     }
-    await writeTar([await recordings.end(), await supervisions.end()], out);
   },
 };

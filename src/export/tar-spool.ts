@@ -21,35 +21,60 @@ export interface SpooledMember {
   size: number;
 }
 
-/** A member being written to its temporary file. */
+/**
+ * A member being written to its temporary file. A write error (a full disk) rejects the write or
+ * end under way and every one after it: unlistened, it was thrown as an uncaught 'error' event and
+ * ended the process (stop 23). `destroy` closes the file whatever state it is in; a format calls
+ * it however it ends, so that a download dropped half-way leaves no descriptor open.
+ */
 export class SpoolWriter {
   private readonly head: Writable;
   private readonly tail: fs.WriteStream;
+  private failed: Error | null = null;
 
   constructor(
     private readonly name: string,
     private readonly file: string,
   ) {
     this.tail = fs.createWriteStream(file, { flags: 'wx', mode: 0o600 });
+    this.tail.on('error', (err) => this.fail(err));
     if (name.endsWith('.gz')) {
       const gzip = zlib.createGzip();
       gzip.pipe(this.tail);
-      gzip.on('error', (err) => this.tail.destroy(err));
+      gzip.on('error', (err) => this.fail(err));
       this.head = gzip;
     } else this.head = this.tail;
   }
 
   /** Resolves once the chunk is buffered below the stream's mark (disk backpressure). */
   async write(chunk: string): Promise<void> {
+    if (this.failed) throw this.failed;
+    // once() rejects on 'error' too: a gzip head is destroyed with its file's error (fail).
     if (!this.head.write(chunk)) await once(this.head, 'drain');
   }
 
   async end(): Promise<SpooledMember> {
+    if (this.failed) throw this.failed;
     this.head.end();
     await finished(this.tail);
+    if (this.failed) throw this.failed;
     return { name: this.name, file: this.file, size: (await fs.promises.stat(this.file)).size };
   }
+
+  destroy(): void {
+    this.head.destroy();
+    this.tail.destroy();
+  }
+
+  private fail(err: Error): void {
+    this.failed ??= err;
+    this.head.destroy(this.failed);
+    this.tail.destroy();
+  }
 }
+
+/** Destroys every writer: a format's `finally`. */
+export const destroyAll = (writers: SpoolWriter[]): void => writers.forEach((w) => w.destroy());
 
 export const spool = (dir: string, name: string): SpoolWriter => new SpoolWriter(name, path.join(dir, name.replace(/[^\w.-]/g, '_')));
 

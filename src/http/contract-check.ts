@@ -65,8 +65,9 @@ class Checker {
     const op = (this.doc.paths?.[path] as Record<string, Operation> | undefined)?.[verb];
     const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
     if (!op) {
-      // Answers of no operation: the 404 of an unknown route, the 405 of a known one, files.
-      if (res.status === 404 || res.status === 405) return this.body(`error:${res.status}`, this.errorSchema(), res, method);
+      // Answers of no operation: the 404 of an unknown route, the 405 of a known one, files, and
+      // the 401 of any /api path asked without the token (authentication runs before routing).
+      if (res.status === 404 || res.status === 405 || res.status === 401) return this.body(`error:${res.status}`, this.errorSchema(), res, method);
       if (path.startsWith('/api/')) return `${method} ${path} answered ${res.status} but is not in the document`;
       return null;
     }

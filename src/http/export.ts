@@ -29,7 +29,7 @@ export function exportRoutes(deps: AppDeps): Hono {
           'application/x-tar': { schema: { type: 'string', format: 'binary', description: 'lhotse, kaldi' } },
           'text/csv': { schema: { type: 'string', description: 'ljspeech, coqui (pipe-separated)' } },
         }),
-        ...errors(400, 404),
+        ...errors(400, 404, [507, '`STORAGE_FULL`: the temporary files of a tar (Kaldi, Lhotse) found the disk full before the first byte']),
       },
     }),
     validate('param', TaskIdParamSchema),

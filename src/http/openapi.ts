@@ -10,13 +10,14 @@ import { ErrorBodySchema } from '../errors.ts';
  */
 
 const ERROR_TEXT: Record<number, string> = {
-  400: 'Bad input: `INVALID_JSON`, `VALIDATION_FAILED` (with `issues`), and for a scan `PATH_NOT_FOUND` or `NOT_A_DIRECTORY`',
+  400: '`VALIDATION_FAILED` (with `issues`): a parameter is missing or malformed',
   401: '`UNAUTHORIZED`: API_TOKEN is set and the bearer token (or `access_token`) is missing or wrong',
   403: '`PATH_NOT_ALLOWED`: outside every root in SCAN_ROOTS, after resolving symlinks',
   404: 'Not found (`TASK_NOT_FOUND` for an unknown or malformed task id)',
   409: 'The task is in the wrong state for this',
   413: '`PAYLOAD_TOO_LARGE`: body over MAX_BODY_BYTES',
   415: '`UNSUPPORTED_MEDIA_TYPE`: the body is not JSON',
+  500: '`INTERNAL_ERROR`: an unexpected failure (no stack; the server log has it)',
   416: '`RANGE_NOT_SATISFIABLE`: the Range lies outside the file; `Content-Range: bytes */size`',
   429: '`TOO_MANY_TASKS`: the queue is full; see `Retry-After`',
   507: '`STORAGE_FULL`: the disk holding the task store is full; nothing recorded is lost; see `Retry-After`',
@@ -39,10 +40,16 @@ export const other = (description: string, media?: Record<string, OpenAPIV3_1.Me
   ...(headers ? { headers } : {}),
 });
 
-/** The contract's error body, for each status a route can answer with. */
-export function errors(...statuses: number[]): Responses {
+/**
+ * The contract's error body, for each status a route can answer with: a status alone takes the
+ * common text, `[status, text]` says what it means on this route.
+ */
+export function errors(...statuses: (number | [number, string])[]): Responses {
   const out: Responses = {};
-  for (const s of statuses) out[String(s)] = json(ErrorBodySchema, ERROR_TEXT[s] ?? 'Error');
+  for (const st of statuses) {
+    const [s, text] = typeof st === 'number' ? [st, ERROR_TEXT[st] ?? 'Error'] : st;
+    out[String(s)] = json(ErrorBodySchema, text);
+  }
   return out;
 }
 
@@ -55,7 +62,7 @@ const SECURITY: Record<Auth, OpenAPIV3_1.SecurityRequirementObject[]> = {
   'bearer-or-query': [{ bearer: [] }, { accessToken: [] }],
 };
 
-/** Documents one route. Every /api route can also answer 401 (with API_TOKEN) and 503. */
+/** Documents one route. Every /api route can also answer 401 (with API_TOKEN), 500 and 503. */
 export function describe(o: { summary: string; description?: string; tag: string; auth?: Auth; responses: Responses }): MiddlewareHandler {
   const auth = o.auth ?? 'bearer';
   return describeRoute({
@@ -63,7 +70,7 @@ export function describe(o: { summary: string; description?: string; tag: string
     ...(o.description ? { description: o.description } : {}),
     tags: [o.tag],
     security: SECURITY[auth],
-    responses: { ...o.responses, ...(auth === 'none' ? {} : errors(401, 503)) },
+    responses: { ...o.responses, ...errors(500), ...(auth === 'none' ? {} : errors(401, 503)) },
   });
 }
 

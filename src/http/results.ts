@@ -49,7 +49,7 @@ export function resultRoutes(deps: AppDeps): Hono {
             'text/csv': { schema: { type: 'string', description: 'RFC 4180 CSV with a header line; `error` as `error_code` and `error_detail`' } },
           },
         },
-        ...errors(400, 404),
+        ...errors(400, 404, [507, '`STORAGE_FULL`: a download whose temporary files found the disk full before its first byte']),
       },
     }),
     validate('param', TaskIdParamSchema),

@@ -41,7 +41,7 @@ export function scanRoutes(deps: AppDeps): Hono {
           ...json(AcceptedSchema, 'Accepted: follow `events_url` or poll `status_url`'),
           headers: { Location: { description: 'The status URL', schema: { type: 'string' } } },
         },
-        ...errors(400, 403, 413, 415, 429, 507),
+        ...errors([400, 'Bad input: `INVALID_JSON`, `VALIDATION_FAILED` (with `issues`), `PATH_NOT_FOUND` or `NOT_A_DIRECTORY`'], 403, 413, 415, 429, 507),
       },
     }),
     bodyLimit(config.MAX_BODY_BYTES, () => {

@@ -197,6 +197,15 @@ describe('API_TOKEN', () => {
     const ok = await locked.request(`${BASE}/scans`, { headers: { authorization: 'Bearer s3cret-token' } });
     expect(ok.status).toBe(200);
     expect((await locked.request('/healthz')).status).toBe(200);
+    // Paths and methods of no route are 401 too, before routing (not a contract check's 500).
+    for (const [p, method] of [
+      [`${BASE}/nope`, 'GET'],
+      [`${BASE}/scans`, 'PUT'],
+    ] as const) {
+      const other = await locked.request(p, { method });
+      expect(other.status, `${method} ${p}`).toBe(401);
+      expect(await other.json()).toMatchObject({ code: 'UNAUTHORIZED' });
+    }
   });
 
   it('accepts ?access_token= on the events route only', async () => {

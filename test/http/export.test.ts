@@ -418,6 +418,49 @@ describe('clips a manifest can use', () => {
   });
 });
 
+const canMountTmpfs = process.getuid?.() === 0 && spawnSync('mount', ['--version']).status === 0;
+
+describe('exports on a full disk', () => {
+  it.skipIf(!canMountTmpfs)('kaldi and lhotse whose temporary files fill their disk answer 507 STORAGE_FULL, and the process lives on (it once ended it)', async () => {
+    const dbPath = path.join(tempDir('vl-full-tmp-db-'), 'db.db');
+    const { taskId } = await writeSyntheticTask(dbPath, 20_000, { speakers: 50 });
+    // The system temp directory on a 32 KiB file system: Kaldi's sort runs and Lhotse's gzipped members overflow it.
+    const tmp = tempDir('vl-full-tmp-');
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=32k', 'tmpfs', tmp], { encoding: 'utf8' });
+    if (mount.status !== 0) throw new Error(`cannot mount a tmpfs for this test: ${mount.stderr}`);
+    onTestFinished(() => void spawnSync('umount', [tmp]));
+    const local = await startTestService({ DB_PATH: dbPath });
+    onTestFinished(async () => void (await local.close()));
+    const before = process.env.TMPDIR;
+    const restore = (): void => {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    };
+    onTestFinished(restore);
+    process.env.TMPDIR = tmp;
+    for (const format of ['kaldi', 'lhotse']) {
+      const res = await local.request(`${BASE}/scan-export/${taskId}?format=${format}`);
+      expect(res.status, format).toBe(507);
+      expect(res.headers.get('content-disposition'), format).toBeNull();
+      expect(await res.json()).toMatchObject({ code: 'STORAGE_FULL' });
+      expect(fs.readdirSync(tmp), `${format}: its temporary directory is gone`).toEqual([]);
+    }
+    expect((await local.request('/healthz')).status).toBe(200);
+    restore();
+    const ok = await local.request(`${BASE}/scan-export/${taskId}?format=kaldi`);
+    expect(ok.status).toBe(200);
+    const clips = jsonLines(await (await local.request(`${BASE}/scan-export/${taskId}?format=nemo`)).text()).length;
+    expect(clips).toBeGreaterThan(19_000);
+    expect(
+      untar(Buffer.from(await ok.arrayBuffer()))
+        .get('wav.scp')!
+        .toString('utf8')
+        .trimEnd()
+        .split('\n'),
+    ).toHaveLength(clips);
+  });
+});
+
 const rss = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
 describe('exports of a large task', () => {

@@ -56,14 +56,14 @@ describe('GET /api/openapi.json', () => {
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['accessToken', 'bearer']);
     const status = doc.paths[`${BASE}/scan-status/{task_id}`].get;
     expect(status.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'path', name: 'task_id', required: true })]));
-    expect(Object.keys(status.responses).sort()).toEqual(['200', '304', '401', '404', '503']);
+    expect(Object.keys(status.responses).sort()).toEqual(['200', '304', '401', '404', '500', '503']);
     const events = doc.paths[`${BASE}/scan-events/{task_id}`].get;
     expect(Object.keys(events.responses['200'].content)).toEqual(['text/event-stream']);
     expect(events.description).toMatch(/status.*progress.*completed.*failed.*cancelled/s);
     expect(events.security).toEqual([{ bearer: [] }, { accessToken: [] }]);
     const post = doc.paths[`${BASE}/scan-libritts`].post;
     expect(post.requestBody.content['application/json'].schema.required).toEqual(['libritts_path']);
-    expect(Object.keys(post.responses).sort()).toEqual(['202', '400', '401', '403', '413', '415', '429', '503', '507']);
+    expect(Object.keys(post.responses).sort()).toEqual(['202', '400', '401', '403', '413', '415', '429', '500', '503', '507']);
     expect(post.responses['400'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
     const results = doc.paths[`${BASE}/scan-results/{task_id}`].get;
     expect(Object.keys(results.responses['200'].content).sort()).toEqual(['application/json', 'application/x-ndjson', 'text/csv']);
