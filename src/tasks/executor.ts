@@ -122,9 +122,11 @@ export class TaskExecutor {
         await em.checkpoint(await this.deps.results.resultCounts(s.task_id).catch(() => undefined));
         return 'interrupted';
       }
+      // Stopped part-way, by a cancel or a failure: what the store holds is what the task has.
+      const stored = () => this.deps.results.resultCounts(s.task_id).catch(() => undefined);
       if (signal.aborted || err instanceof CancelRequestedError) {
         em.stop();
-        return await end('cancelled');
+        return await end('cancelled', { stored: await stored() });
       }
       if (err instanceof StoreUnavailableError) {
         // Nothing can be recorded now; the task is picked up again once the store is back.
@@ -132,9 +134,9 @@ export class TaskExecutor {
         throw err;
       }
       const failure = asScanFailure(err);
-      if (failure instanceof ScanFailure) return await end('failed', { error: { code: failure.code, detail: failure.detail } });
+      if (failure instanceof ScanFailure) return await end('failed', { error: { code: failure.code, detail: failure.detail }, stored: await stored() });
       this.deps.onInternalError?.(err, s.task_id);
-      return await end('failed', { error: { code: 'INTERNAL_ERROR', detail: 'The scan failed unexpectedly; see the server log' } });
+      return await end('failed', { error: { code: 'INTERNAL_ERROR', detail: 'The scan failed unexpectedly; see the server log' }, stored: await stored() });
     }
   }
 }

@@ -72,10 +72,17 @@ export class TaskEmitter {
 
   /**
    * Ends the task. Resolves with the terminal event, or null when the store says the task had
-   * already ended or is not in one of `onlyIf` (another process got there first).
+   * already ended or is not in one of `onlyIf` (another process got there first). `stored`: the
+   * counts of the rows the store holds, which replace the ones heard of so far.
    */
-  finish(status: TerminalStatus, opts: { error?: { code: string; detail: string }; onlyIf?: readonly TaskStatus[] } = {}): Promise<TaskEvent | null> {
+  finish(
+    status: TerminalStatus,
+    opts: { error?: { code: string; detail: string }; onlyIf?: readonly TaskStatus[]; stored?: Pick<TaskProgress, 'done' | 'failed' | 'reused' | 'bytes'> | undefined } = {},
+  ): Promise<TaskEvent | null> {
     const s = this.snap;
+    // The counts of the rows the store holds: a scan thread stopped by a cancel may have recorded
+    // a batch it never got to report (the cancelled task's files_done was one batch short of its rows).
+    if (opts.stored) this.apply({ found: s.files_total ?? 0, walked: false, ...opts.stored });
     s.status = status;
     s.phase = null;
     s.finished_at = now();

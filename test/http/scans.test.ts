@@ -209,6 +209,26 @@ describe('GET /scans, cancel and delete', () => {
     flat.cleanup();
   });
 
+  it('a cancelled task counts every row it holds: files_done and files_failed are those of its results (a batch recorded but not yet reported included)', async () => {
+    const flat = makeFlatTree(3000);
+    onTestFinished(flat.cleanup);
+    for (let round = 0; round < 4; round++) {
+      const id = await svc.startScan({ libritts_path: flat.root, analysis: 'full', reuse: 'none' });
+      await new Promise<void>((resolve) => {
+        const off = svc.events.subscribe(id, (e) => {
+          if (e.snapshot.files_done > 0) (off(), resolve());
+        });
+      });
+      expect((await svc.request(`${BASE}/scan-cancel/${id}`, { method: 'POST' })).status).toBe(200);
+      const snap = await svc.waitDone(id);
+      expect(snap.status).toBe('cancelled');
+      const { total } = (await (await svc.request(`${BASE}/scan-results/${id}?limit=1`)).json()) as { total: number };
+      const failed = (await (await svc.request(`${BASE}/scan-results/${id}?limit=1&only=failed`)).json()) as { total: number };
+      expect([snap.files_done, snap.files_failed], `round ${round}`).toEqual([total, failed.total]);
+      expect((await (await svc.request(`${BASE}/scan-status/${id}`)).json()) as TaskSnapshot).toMatchObject({ files_done: total });
+    }
+  });
+
   it('cancels a queued task at once', async () => {
     const local = await startTestService({ MAX_CONCURRENT_SCANS: 1 });
     const flat = makeFlatTree(1500);
