@@ -229,6 +229,27 @@ describe('GET /scans, cancel and delete', () => {
     }
   });
 
+  it('deletes an ended task while another scan records its rows (it was a 500 "database is locked" when a scan thread committed between the delete\'s read and write)', async () => {
+    const local = await startTestService({ MAX_CONCURRENT_SCANS: 1 });
+    onTestFinished(async () => void (await local.close()));
+    const flat = makeFlatTree(3000);
+    onTestFinished(flat.cleanup);
+    for (let round = 0; round < 4; round++) {
+      const old = await local.startScan({ libritts_path: flat.root, analysis: 'header', reuse: 'none' });
+      await local.waitDone(old);
+      const busy = await local.startScan({ libritts_path: flat.root, analysis: 'full', reuse: 'none' });
+      await new Promise<void>((resolve) => {
+        const off = local.events.subscribe(busy, (e) => {
+          if (e.snapshot.files_done > 0) (off(), resolve());
+        });
+      });
+      const res = await local.request(`${BASE}/scans/${old}`, { method: 'DELETE' });
+      expect(res.status, `round ${round}: ${res.status === 204 ? '' : await res.text()}`).toBe(204);
+      expect((await local.request(`${BASE}/scan-status/${old}`)).status).toBe(404);
+      expect((await local.waitDone(busy)).status).toBe('completed');
+    }
+  });
+
   it('cancels a queued task at once', async () => {
     const local = await startTestService({ MAX_CONCURRENT_SCANS: 1 });
     const flat = makeFlatTree(1500);

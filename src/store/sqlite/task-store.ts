@@ -132,7 +132,10 @@ export class SqliteTaskStore implements TaskStore {
         if (rids.length > 0) this.stmt.lowerWatermark.run();
         return rids.length;
       });
-      while (dropChunk() > 0) await yieldToLoop();
+      // In the main thread's turn, IMMEDIATE: a deferred transaction that reads the chunk and then
+      // writes failed at once with SQLITE_BUSY ("database is locked", a 500) when a scan thread
+      // committed in between; busy handlers do not retry that case.
+      while ((await mainWrite(() => dropChunk.immediate())) > 0) await yieldToLoop();
       // Then any catalog rows left of it (none, unless an older version's delete was cut short).
       const dropCatalog = this.sql.db.transaction((rids: { rid: number }[]) => {
         for (const { rid } of rids) {
@@ -141,7 +144,7 @@ export class SqliteTaskStore implements TaskStore {
         }
       });
       for (let rids = this.stmt.catalogChunk.all(seq) as { rid: number }[]; rids.length; rids = this.stmt.catalogChunk.all(seq) as { rid: number }[]) {
-        await mainWrite(() => dropCatalog(rids));
+        await mainWrite(() => dropCatalog.immediate(rids));
         await yieldToLoop();
       }
     }
