@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,5 +139,47 @@ describe.each([['SIGKILL'], ['SIGTERM']] as const)('durability: %s mid-scan, res
 
     second.proc.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
+  });
+});
+
+describe('durability: files removed while the service was down', () => {
+  it('a resumed task drops the rows of recorded files its walk no longer finds: its rows, total, summary and counters agree with a fresh scan', async () => {
+    const own = makeFlatTree(4000);
+    try {
+      const dbPath = path.join(tempDir('vl-dur-gone-'), 'voice-library.db');
+      const env = { DB_PATH: dbPath, SCAN_WORKERS: '1', PROGRESS_INTERVAL_MS: '50' };
+      const first = await startChildServer(env);
+      servers.push(first);
+      const id = await scan(first, { libritts_path: own.root });
+      await followAndStop(first, id, () => first.proc.kill('SIGKILL'));
+      await first.exited;
+      // Some of the files already recorded go away before the restart.
+      const db = new Database(dbPath, { readonly: true });
+      const gone = db.prepare('SELECT path FROM results JOIN tasks ON tasks.seq = results.task WHERE tasks.id = ? ORDER BY path LIMIT 150').pluck().all(id) as string[];
+      db.close();
+      expect(gone).toHaveLength(150);
+      for (const p of gone) fs.rmSync(path.join(own.root, p));
+      const left = 4000 - gone.length;
+
+      const second = await startChildServer(env);
+      servers.push(second);
+      const final = await waitCompleted(second, id);
+      expect(final).toMatchObject({ status: 'completed', files_total: left, files_done: left });
+      const total = ((await (await fetch(`${second.url}${BASE}/scan-results/${id}?limit=1`)).json()) as { total: number }).total;
+      const filtered = ((await (await fetch(`${second.url}${BASE}/scan-results/${id}?limit=1&min_duration=0`)).json()) as { total: number }).total;
+      expect([total, filtered]).toEqual([left, left]);
+      const rows = (await exportJsonl(second, id)).trimEnd().split('\n');
+      expect(rows).toHaveLength(left);
+      const goneSet = new Set(gone);
+      expect(rows.filter((l) => goneSet.has((JSON.parse(l) as { path: string }).path))).toEqual([]);
+      const control = await scan(second, { libritts_path: own.root, reuse: 'none' });
+      const controlFinal = await waitCompleted(second, control);
+      expect(controlFinal.summary).toEqual(final.summary);
+      expect(await exportJsonl(second, id)).toBe(await exportJsonl(second, control));
+      second.proc.kill('SIGTERM');
+      expect((await second.exited).code).toBe(0);
+    } finally {
+      own.cleanup();
+    }
   });
 });

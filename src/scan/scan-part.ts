@@ -3,11 +3,13 @@ import { NO_PROGRESS, type PartProgress, type PartSpec } from '../domain/scan-pa
 import type { ReuseReference } from '../domain/task.ts';
 import type { Metrics } from '../metrics.ts';
 import { ScanFailure } from '../domain/scan-failure.ts';
+import type { ResultCursor } from '../store/result-query.ts';
 import { StorageFullError, type ResultStore } from '../store/types.ts';
 import { ScanAggregator } from './summary.ts';
 import { eachFile, filesIn, splitFolder } from './folder-files.ts';
 import type { DiscoveredFile, ScanItem } from './types.ts';
 import { unchanged } from './unchanged.ts';
+import { pathInScope } from './walk.ts';
 import { AbortError, RootRefusedError, type BatchOutcome, type WorkerPool } from './worker-pool.ts';
 
 export { NO_PROGRESS, type PartProgress } from '../domain/scan-part.ts';
@@ -125,8 +127,11 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
     for (const w of waiting.splice(0)) w();
   };
 
+  /** A resumed part's files, as its walk finds them now (see dropVanished). */
+  const walked = new Set<string>();
   /** Drops the files this task recorded in an earlier run, counting them. */
   const recorded = async (files: DiscoveredFile[]): Promise<DiscoveredFile[]> => {
+    for (const f of files) walked.add(f.rel);
     const rows = await results.resultsByPaths(
       job.taskId,
       files.map((f) => f.rel),
@@ -265,5 +270,23 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
   const failure = (await lanes).find((l): l is PromiseRejectedResult => l.status === 'rejected');
   if (failure) throw asScanFailure(failure.reason);
   throwIfAborted(signal);
+  if (job.resume) await dropVanished(job, results, walked).catch((err: unknown) => Promise.reject(asScanFailure(err)));
   return agg;
+}
+
+/**
+ * Deletes the rows an earlier run of a resumed part recorded for files its walk no longer finds
+ * (removed while the service was down). They were counted nowhere but stayed served: a task's
+ * pages, exports and filtered totals held rows its `total`, summary and speakers did not (stop
+ * 23). Reads the task's paths once, a page at a time; only a resumed part pays it.
+ */
+async function dropVanished(job: PartJob, results: ResultStore, walked: ReadonlySet<string>): Promise<void> {
+  const gone: string[] = [];
+  for (let after: ResultCursor | undefined; ;) {
+    const page = await results.page(job.taskId, { filter: {}, sort: { key: 'path', desc: false }, after, limit: 1000 });
+    for (const r of page.rows) if (!walked.has(r.path) && pathInScope(r.path, job.part.scope)) gone.push(r.path);
+    if (!page.next) break;
+    after = page.next;
+  }
+  await results.deleteResults(job.taskId, gone);
 }

@@ -138,6 +138,22 @@ function kindOf(dir: string | Buffer, e: fs.Dirent<Buffer>): Kind {
   return 'other';
 }
 
+/**
+ * Whether a walk of `scope` reports a row's path (a file's, or `<rel>/` and `./` for a folder it
+ * could not list): the rows of a resumed part that its walk should have found again.
+ */
+export function pathInScope(p: string, scope: WalkScope): boolean {
+  const folderRow = p.endsWith('/');
+  const rel = p === './' ? '' : folderRow ? p.slice(0, -1) : p;
+  const slash = rel.lastIndexOf('/');
+  // A file is found in its folder; a folder's row, where the walk tried to list that folder.
+  const where = folderRow ? rel : slash < 0 ? '' : rel.slice(0, slash);
+  const inDirs = scope.dirs.some((d) => (scope.recursive ? d === '' || where === d || where.startsWith(`${d}/`) : where === d));
+  if (!inDirs || !scope.shard) return inDirs;
+  const name = textToBytes(rel.slice(slash + 1)) ?? Buffer.alloc(0);
+  return nameHash(name) % scope.shard.count === scope.shard.index;
+}
+
 /** FNV-1a over a name's bytes: stable across processes and machines, which is all a shard needs. */
 export function nameHash(b: Uint8Array): number {
   let h = 0x811c9dc5;

@@ -187,6 +187,11 @@ export interface ResultStore {
    */
   copyResults(from: string, to: string, paths: string[], headerOnly: boolean): Promise<SummaryRow[]>;
   resultCounts(taskId: string): Promise<ResultCounts>;
+  /**
+   * Deletes the task's rows at `paths`, with what indexes them: the rows of files a resumed scan
+   * no longer finds (scan-part.ts). Paths without a row are ignored.
+   */
+  deleteResults(taskId: string, paths: string[]): Promise<void>;
   replaceSpeakers(taskId: string, rows: SpeakerRow[]): Promise<void>;
   speakers(taskId: string): Promise<SpeakerRow[]>;
   speaker(taskId: string, speakerId: string): Promise<SpeakerRow | null>;

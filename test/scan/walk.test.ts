@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fsPath } from '../../src/scan/file-names.ts';
 import { eachFile } from '../../src/scan/folder-files.ts';
-import { walkPacked, walkWavFiles } from '../../src/scan/walk.ts';
+import { folderPlan } from '../../src/scan/plan.ts';
+import { pathInScope, walkPacked, walkWavFiles } from '../../src/scan/walk.ts';
 import { packedFolders } from '../helpers/packed-folders.ts';
 import { tempDir } from '../helpers/libritts-tree.ts';
 
@@ -143,6 +144,36 @@ describe('walkWavFiles', () => {
       const shards = [0, 1, 2].map((index) => [...walkWavFiles(root, { dirs: [''], recursive: true, shard: { index, count: 3 } }, { io })].filter((f) => f.unlisted));
       expect(shards.flat()).toEqual(failed);
     }
+  });
+
+  it('pathInScope says of every row path whether the walk of a scope finds it: each part of a cluster plan, loose shards, subsets, an unlistable folder, a name that is not UTF-8', () => {
+    const { root, unlisted } = treeWithDeepFolder();
+    for (const rel of ['top.wav', 'dev-clean/loose.wav', 'dev-clean/84/1/a.wav', 'dev-clean/84/1/b.wav', 'dev-clean/85/2/c.wav', 'test-clean/7/3/d.wav', 'test-clean/e.wav']) {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), '');
+    }
+    for (let i = 0; i < 24; i++) fs.writeFileSync(path.join(root, `dev-clean/z${i}.wav`), '');
+    fs.writeFileSync(Buffer.concat([Buffer.from(`${root}/dev-clean/caf`), Buffer.from([0xe9]), Buffer.from('.wav')]), '');
+    const all = [...walkWavFiles(root)].map((f) => f.rel);
+    expect(all).toContain(unlisted);
+    expect(all).toContain('dev-clean/caf\\xe9.wav');
+    const scopes = [
+      { dirs: [''], recursive: true },
+      { dirs: ['dev-clean', 'test-clean'], recursive: true },
+      ...folderPlan(root, null).map((p) => p.scope),
+      ...folderPlan(root, ['dev-clean']).map((p) => p.scope),
+    ];
+    for (const scope of scopes) {
+      const walked = [...walkWavFiles(root, scope)].map((f) => f.rel).sort();
+      expect(all.filter((p) => pathInScope(p, scope)).sort(), JSON.stringify(scope)).toEqual(walked);
+    }
+    // Every path is in exactly one part of the cluster plan.
+    const parts = folderPlan(root, null);
+    for (const p of all)
+      expect(
+        parts.filter((part) => pathInScope(p, part.scope)),
+        p,
+      ).toHaveLength(1);
   });
 
   it("reports a folder without read permission, and the root itself (./), either way of listing (as a user permissions bind: root's walk runs as nobody)", () => {

@@ -189,6 +189,25 @@ describe.each(engines)('store contract: %s', (_name, open) => {
   });
 
   describe('results', () => {
+    it('deleteResults drops the rows at the paths given, and everything that finds them (filters, sorts, search, counts)', async () => {
+      const snap = await insert();
+      const rows = ['a', 'b', 'c', 'd'].map((n, i) => row(`x/${n}.wav`, { text_normalized: `word${n} common`, duration_s: i + 1 }));
+      await s.results.insertResults(snap.task_id, rows);
+      const paths = async (filter: ResultFilter, sort: ResultSort = byPath) => (await allPages(s, snap.task_id, filter, sort)).map((r) => r.path);
+      expect(await paths({ q: 'common' })).toHaveLength(4); // indexed
+      await s.results.deleteResults(snap.task_id, ['x/b.wav', 'x/d.wav', 'x/nope.wav']);
+      expect(await paths({})).toEqual(['x/a.wav', 'x/c.wav']);
+      expect(await paths({ min_duration: 0 }, { key: 'duration_s', desc: true })).toEqual(['x/c.wav', 'x/a.wav']);
+      expect(await paths({ q: 'common' })).toEqual(['x/a.wav', 'x/c.wav']);
+      expect(await paths({ q: 'wordb' })).toEqual([]);
+      expect(await s.results.count(snap.task_id, { q: 'common' })).toBe(2);
+      expect((await s.results.resultCounts(snap.task_id)).done).toBe(2);
+      // A row recorded later at a deleted path is found by its own words only.
+      await s.results.insertResults(snap.task_id, [row('x/b.wav', { text_normalized: 'fresh words', duration_s: 9 })]);
+      expect(await paths({ q: 'wordb' })).toEqual([]);
+      expect(await paths({ q: 'fresh' })).toEqual(['x/b.wav']);
+    });
+
     it('search folds letter case as the index folded the transcripts: an exact copy of a word is always found (İ, Cherokee); a letter of a Devanagari word is not that word', async () => {
       const snap = await insert();
       const texts = ['İzmir is a city.', 'ᏣᎳᎩ language.', 'हिन्दी भाषा', 'ह न द', 'Plain ISTANBUL words.'];

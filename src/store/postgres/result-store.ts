@@ -165,6 +165,10 @@ export class PgResultStore implements ResultStore {
     return rows[0]!.n;
   }
 
+  async deleteResults(taskId: string, paths: string[]): Promise<void> {
+    if (paths.length) await this.db.query('DELETE FROM results WHERE task_id = $1 AND path = ANY ($2::text[])', [taskId, paths]);
+  }
+
   async resultsByPaths(taskId: string, paths: string[]): Promise<RecordedFile[]> {
     if (!paths.length) return [];
     const rows = await this.db.queryArrays(`SELECT ${SELECT}, reused FROM results WHERE task_id = $1 AND path = ANY ($2::text[])`, [taskId, paths]);

@@ -125,6 +125,7 @@ export class SqliteResultStore implements ResultStore {
   private readonly indexInline: (() => void) | null;
   /** replaceSpeakers' transaction, made once (making one costs ~12 µs: sqlite/event-log.ts). */
   private readonly speakersTx: Database.Transaction<(taskId: string, rows: SpeakerRow[]) => void>;
+  private readonly deleteTx: Database.Transaction<(seq: number, paths: string[]) => void>;
 
   constructor(private readonly sql: SqliteDatabase) {
     const db = sql.db;
@@ -133,6 +134,12 @@ export class SqliteResultStore implements ResultStore {
         'SELECT COUNT(*) AS done, COALESCE(SUM(error_code IS NOT NULL), 0) AS failed, COALESCE(SUM(CASE WHEN reused THEN 0 ELSE bytes END), 0) AS bytes, COALESCE(SUM(reused), 0) AS reused FROM results WHERE task = ?',
       ),
       deleteSpeakers: db.prepare('DELETE FROM speakers WHERE task_id = ?'),
+      ridOf: db.prepare('SELECT rid FROM results WHERE task = ? AND path = ?').pluck(),
+      deleteCatalogRow: db.prepare('DELETE FROM catalog WHERE rid = ?'),
+      deleteCatalogText: db.prepare('DELETE FROM catalog_text WHERE rowid = ?'),
+      deleteResultRow: db.prepare('DELETE FROM results WHERE rid = ?'),
+      // As a task's delete does (task-store.ts): a freed rid above what is left must be indexed again when taken.
+      lowerWatermark: db.prepare('UPDATE catalog_state SET indexed_rid = MIN(indexed_rid, COALESCE((SELECT MAX(rid) FROM results), 0)) WHERE id = 1'),
       insertSpeaker: db.prepare(
         'INSERT INTO speakers (task_id, speaker_id, name, gender, subsets, utterances, failed, duration_s, median_snr_db, reference_clip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -147,6 +154,16 @@ export class SqliteResultStore implements ResultStore {
       this.stmt.deleteSpeakers.run(taskId);
       for (const r of rows)
         this.stmt.insertSpeaker.run(taskId, r.speaker_id, r.name, r.gender, JSON.stringify(r.subsets), r.utterances, r.failed, r.duration_s, r.median_snr_db, r.reference_clip);
+    });
+    this.deleteTx = db.transaction((seq: number, paths: string[]) => {
+      for (const p of paths) {
+        const rid = this.stmt.ridOf.get(seq, p) as number | undefined;
+        if (rid === undefined) continue;
+        this.stmt.deleteCatalogRow.run(rid);
+        this.stmt.deleteCatalogText.run(rid);
+        this.stmt.deleteResultRow.run(rid);
+      }
+      this.stmt.lowerWatermark.run();
     });
     this.insertMany = rowInserter(db);
     this.reuse = new ReuseRows(db);
@@ -279,6 +296,15 @@ export class SqliteResultStore implements ResultStore {
     const dst = this.seq(to);
     if (src === null || paths.length === 0) return [];
     return mainWrite(() => this.reuse.copy(src, dst, paths, headerOnly));
+  }
+
+  async deleteResults(taskId: string, paths: string[]): Promise<void> {
+    const seq = this.sql.seqOf(taskId);
+    if (seq === null) return;
+    for (let i = 0; i < paths.length; i += 500) {
+      const chunk = paths.slice(i, i + 500);
+      await mainWrite(() => this.deleteTx.immediate(seq, chunk));
+    }
   }
 
   async replaceSpeakers(taskId: string, rows: SpeakerRow[]): Promise<void> {
