@@ -123,6 +123,9 @@ export function scanRoutes(deps: AppDeps): Hono {
       const id = snapshot.task_id;
       await queue.cancel(id);
       const final = await waitForEnd(reader, events, id, CANCEL_WAIT_MS);
+      // A task that was finishing when the cancel came ends as it would have: not cancelled, so
+      // not a 200 with a completed snapshot, but what a cancel of an ended task answers.
+      if (final && final.status !== 'cancelled') throw new AppError(409, 'TASK_NOT_ACTIVE', `Task ${id} ${final.status} before the cancel took effect`);
       if (final) return c.json(final, 200);
       return c.json((await findTask(reader, id)).snapshot, 202);
     },
