@@ -48,10 +48,21 @@ export function errors(...statuses: (number | [number, string])[]): Responses {
   const out: Responses = {};
   for (const st of statuses) {
     const [s, text] = typeof st === 'number' ? [st, ERROR_TEXT[st] ?? 'Error'] : st;
-    out[String(s)] = json(ErrorBodySchema, text);
+    const headers = ERROR_HEADERS[s];
+    out[String(s)] = headers ? { ...json(ErrorBodySchema, text), headers } : json(ErrorBodySchema, text);
   }
   return out;
 }
+
+const retryAfter: OpenAPIV3_1.HeaderObject = { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 1 } };
+/** The headers an error answer comes with (errors.ts). */
+const ERROR_HEADERS: Record<number, Record<string, OpenAPIV3_1.HeaderObject>> = {
+  401: { 'WWW-Authenticate': { description: '`Bearer`', schema: { type: 'string' } } },
+  416: { 'Content-Range': { description: '`bytes */<size>`', schema: { type: 'string' } } },
+  429: { 'Retry-After': retryAfter },
+  503: { 'Retry-After': retryAfter },
+  507: { 'Retry-After': retryAfter },
+};
 
 /** How a route is authenticated when API_TOKEN is set: the bearer header, or also `?access_token=`. */
 export type Auth = 'none' | 'bearer' | 'bearer-or-query';

@@ -65,6 +65,9 @@ describe('GET /api/openapi.json', () => {
     expect(post.requestBody.content['application/json'].schema.required).toEqual(['libritts_path']);
     expect(Object.keys(post.responses).sort()).toEqual(['202', '400', '401', '403', '413', '415', '429', '500', '503', '507']);
     expect(post.responses['400'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+    // The headers the code sends with them: Retry-After with 429, 503 and 507; WWW-Authenticate with 401.
+    for (const code of ['429', '503', '507']) expect(Object.keys(post.responses[code].headers ?? {}), code).toEqual(['Retry-After']);
+    expect(Object.keys(post.responses['401'].headers)).toEqual(['WWW-Authenticate']);
     const results = doc.paths[`${BASE}/scan-results/{task_id}`].get;
     expect(Object.keys(results.responses['200'].content).sort()).toEqual(['application/json', 'application/x-ndjson', 'text/csv']);
     expect(results.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['task_id', 'limit', 'cursor', 'only', 'format']));
