@@ -41,8 +41,18 @@ export async function download(c: Context, store: ResultStore, logger: Logger, f
     rows: () => allRows(store, id, req.filter, req.sort),
     tempDir: async () => (temp ??= await fs.mkdtemp(path.join(os.tmpdir(), 'vl-export-'))),
   };
+  const headers = {
+    'Content-Type': format.contentType,
+    'Content-Disposition': `attachment; filename="${format.filename(id)}"`,
+    'Cache-Control': 'no-store',
+  };
+  // HEAD: the headers alone, without reading a row (hono runs the GET handler and drops its body).
+  if (c.req.method === 'HEAD') return c.body(null, 200, headers);
   const out = new DownloadBody();
-  c.req.raw.signal.addEventListener('abort', () => out.cancel(), { once: true });
+  // A client gone before this ran has a signal aborted already, whose listeners never fire.
+  const signal = c.req.raw.signal;
+  if (signal.aborted) out.cancel();
+  else signal.addEventListener('abort', () => out.cancel(), { once: true });
   let started = false;
   let begin!: () => void;
   const firstByte = new Promise<void>((resolve) => (begin = resolve));
@@ -63,7 +73,7 @@ export async function download(c: Context, store: ResultStore, logger: Logger, f
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
     } finally {
-      if (temp) await fs.rm(temp, { recursive: true, force: true });
+      if (temp) await removeTemp(temp, logger);
     }
   })();
   await Promise.race([firstByte, outcome]);
@@ -80,11 +90,16 @@ export async function download(c: Context, store: ResultStore, logger: Logger, f
     out.fail(err);
   });
   out.handedOut();
-  return c.body(out.body, 200, {
-    'Content-Type': format.contentType,
-    'Content-Disposition': `attachment; filename="${format.filename(id)}"`,
-    'Cache-Control': 'no-store',
-  });
+  return c.body(out.body, 200, headers);
+}
+
+/** Removes a download's temporary directory; a failure (a busy or read-only disk) is logged, never thrown after the response. */
+async function removeTemp(dir: string, logger: Logger): Promise<void> {
+  try {
+    await fs.rm(dir, { recursive: true, force: true });
+  } catch (err) {
+    logger.error("could not remove a download's temporary directory", { dir, err: (err as Error).message });
+  }
 }
 
 /** A download that failed before its first byte, as the error answer: a full disk (the temporary files') is a 507. */

@@ -3,7 +3,6 @@ import { NO_PROGRESS, type PartProgress, type PartSpec } from '../domain/scan-pa
 import type { ReuseReference } from '../domain/task.ts';
 import type { Metrics } from '../metrics.ts';
 import { ScanFailure } from '../domain/scan-failure.ts';
-import type { ResultCursor } from '../store/result-query.ts';
 import { StorageFullError, type ResultStore } from '../store/types.ts';
 import { ScanAggregator } from './summary.ts';
 import { eachFile, filesIn, splitFolder } from './folder-files.ts';
@@ -270,7 +269,7 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
   const failure = (await lanes).find((l): l is PromiseRejectedResult => l.status === 'rejected');
   if (failure) throw asScanFailure(failure.reason);
   throwIfAborted(signal);
-  if (job.resume) await dropVanished(job, results, walked).catch((err: unknown) => Promise.reject(asScanFailure(err)));
+  if (job.resume) await dropVanished(job, results, walked, signal).catch((err: unknown) => Promise.reject(asScanFailure(err)));
   return agg;
 }
 
@@ -278,15 +277,23 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
  * Deletes the rows an earlier run of a resumed part recorded for files its walk no longer finds
  * (removed while the service was down). They were counted nowhere but stayed served: a task's
  * pages, exports and filtered totals held rows its `total`, summary and speakers did not (stop
- * 23). Reads the task's paths once, a page at a time; only a resumed part pays it.
+ * 23). Reads the task's recorded paths under the part's folders only (paths alone, by the
+ * (task, path) index: a cluster's parts do not each read the whole task), a page at a time; only
+ * a resumed part pays it. `walked` holds every path the resumed walk found (~240 bytes a path
+ * while the part runs).
  */
-async function dropVanished(job: PartJob, results: ResultStore, walked: ReadonlySet<string>): Promise<void> {
+async function dropVanished(job: PartJob, results: ResultStore, walked: ReadonlySet<string>, signal: AbortSignal): Promise<void> {
   const gone: string[] = [];
-  for (let after: ResultCursor | undefined; ;) {
-    const page = await results.page(job.taskId, { filter: {}, sort: { key: 'path', desc: false }, after, limit: 1000 });
-    for (const r of page.rows) if (!walked.has(r.path) && pathInScope(r.path, job.part.scope)) gone.push(r.path);
-    if (!page.next) break;
-    after = page.next;
+  // A folder's rows lie in [`d/`, `d0`): `0` is the byte after `/`. The root's are every row.
+  const ranges = job.part.scope.dirs.includes('') ? [{}] : [...new Set(job.part.scope.dirs)].map((d) => ({ from: `${d}/`, to: `${d}0` }));
+  for (const range of ranges) {
+    for (let after: string | undefined; ;) {
+      throwIfAborted(signal);
+      const paths = await results.recordedPaths(job.taskId, { ...range, after, limit: 5000 });
+      for (const p of paths) if (!walked.has(p) && pathInScope(p, job.part.scope)) gone.push(p);
+      if (paths.length < 5000) break;
+      after = paths[paths.length - 1];
+    }
   }
   await results.deleteResults(job.taskId, gone);
 }

@@ -192,6 +192,11 @@ export interface ResultStore {
    * no longer finds (scan-part.ts). Paths without a row are ignored.
    */
   deleteResults(taskId: string, paths: string[]): Promise<void>;
+  /**
+   * A page of the task's recorded paths in byte order: after `after`, within [`from`, `to`) when
+   * given (a folder's rows: [`d/`, `d0`)). Paths only, by the (task, path) index.
+   */
+  recordedPaths(taskId: string, page: { from?: string | undefined; to?: string | undefined; after?: string | undefined; limit: number }): Promise<string[]>;
   replaceSpeakers(taskId: string, rows: SpeakerRow[]): Promise<void>;
   speakers(taskId: string): Promise<SpeakerRow[]>;
   speaker(taskId: string, speakerId: string): Promise<SpeakerRow | null>;

@@ -116,7 +116,9 @@ export class TaskExecutor {
         throw asScanFailure(err);
       });
       s.summary = agg.summary(last.reused);
-      return await end('completed');
+      // A resumed task's counters were held at least where its last run left them (atLeastFloor);
+      // rows of files removed meanwhile are gone now (scan-part.ts dropVanished): count what is stored.
+      return await end('completed', resume ? { stored: await this.deps.results.resultCounts(s.task_id) } : {});
     } catch (err) {
       if (signal.aborted && isInterruption(signal.reason)) {
         await em.checkpoint(await this.deps.results.resultCounts(s.task_id).catch(() => undefined));

@@ -49,6 +49,22 @@ async function fetchOver(app: Hono): Promise<{ status: number; body: string; com
   });
 }
 
+describe('HEAD of a download', () => {
+  it('answers the headers at once, without running the format (a tar spools every row before its first byte)', async () => {
+    let ran = false;
+    const app = appOf(
+      format(async () => {
+        ran = true;
+        await new Promise(() => {}); // never ends
+      }),
+    );
+    const res = await app.request('/d', { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="${snapshot.task_id}.txt"`);
+    expect(ran).toBe(false);
+  });
+});
+
 describe('a download that fails', () => {
   it('before its first byte is an error answer in the contract shape, without the download headers', async () => {
     let temp = '';

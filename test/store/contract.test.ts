@@ -202,6 +202,15 @@ describe.each(engines)('store contract: %s', (_name, open) => {
       expect(await paths({ q: 'wordb' })).toEqual([]);
       expect(await s.results.count(snap.task_id, { q: 'common' })).toBe(2);
       expect((await s.results.resultCounts(snap.task_id)).done).toBe(2);
+      // Recorded paths, in byte order, a folder's range at a time, paged.
+      await s.results.insertResults(
+        snap.task_id,
+        ['x0.wav', 'x/y/z.wav', 'w/a.wav', 'x-1/a.wav', 'x/'].map((p) => row(p)),
+      );
+      expect(await s.results.recordedPaths(snap.task_id, { limit: 100 })).toEqual(['w/a.wav', 'x-1/a.wav', 'x/', 'x/a.wav', 'x/c.wav', 'x/y/z.wav', 'x0.wav']);
+      expect(await s.results.recordedPaths(snap.task_id, { from: 'x/', to: 'x0', limit: 100 })).toEqual(['x/', 'x/a.wav', 'x/c.wav', 'x/y/z.wav']);
+      expect(await s.results.recordedPaths(snap.task_id, { from: 'x/', to: 'x0', after: 'x/a.wav', limit: 2 })).toEqual(['x/c.wav', 'x/y/z.wav']);
+      await s.results.deleteResults(snap.task_id, ['x0.wav', 'x/y/z.wav', 'w/a.wav', 'x-1/a.wav', 'x/']);
       // A row recorded later at a deleted path is found by its own words only.
       await s.results.insertResults(snap.task_id, [row('x/b.wav', { text_normalized: 'fresh words', duration_s: 9 })]);
       expect(await paths({ q: 'wordb' })).toEqual([]);

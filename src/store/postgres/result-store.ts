@@ -165,6 +165,15 @@ export class PgResultStore implements ResultStore {
     return rows[0]!.n;
   }
 
+  async recordedPaths(taskId: string, page: { from?: string | undefined; to?: string | undefined; after?: string | undefined; limit: number }): Promise<string[]> {
+    const low = page.after !== undefined && (page.from === undefined || page.after >= page.from) ? { op: '>', v: page.after } : { op: '>=', v: page.from ?? '' };
+    const { rows } = await this.db.query<{ path: string }>(
+      `SELECT path FROM results WHERE task_id = $1 AND path ${low.op} $2${page.to === undefined ? '' : ' AND path < $4'} ORDER BY path LIMIT $3`,
+      page.to === undefined ? [taskId, low.v, page.limit] : [taskId, low.v, page.limit, page.to],
+    );
+    return rows.map((r) => r.path);
+  }
+
   async deleteResults(taskId: string, paths: string[]): Promise<void> {
     if (paths.length) await this.db.query('DELETE FROM results WHERE task_id = $1 AND path = ANY ($2::text[])', [taskId, paths]);
   }

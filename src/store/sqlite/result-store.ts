@@ -122,6 +122,8 @@ export class SqliteResultStore implements ResultStore {
   private readonly queries = new Map<string, Database.Statement>();
   /** Plain pages' statements, in raw mode. */
   private readonly rawQueries = new Map<string, Database.Statement>();
+  /** recordedPaths' two statements (with and without an upper bound). */
+  private readonly pathQueries = new Map<string, Database.Statement>();
   private readonly indexInline: (() => void) | null;
   /** replaceSpeakers' transaction, made once (making one costs ~12 µs: sqlite/event-log.ts). */
   private readonly speakersTx: Database.Transaction<(taskId: string, rows: SpeakerRow[]) => void>;
@@ -296,6 +298,17 @@ export class SqliteResultStore implements ResultStore {
     const dst = this.seq(to);
     if (src === null || paths.length === 0) return [];
     return mainWrite(() => this.reuse.copy(src, dst, paths, headerOnly));
+  }
+
+  async recordedPaths(taskId: string, page: { from?: string | undefined; to?: string | undefined; after?: string | undefined; limit: number }): Promise<string[]> {
+    const seq = this.sql.seqOf(taskId);
+    if (seq === null) return [];
+    const low = page.after !== undefined && (page.from === undefined || page.after >= page.from) ? { op: '>', v: page.after } : { op: '>=', v: page.from ?? '' };
+    const sql = `SELECT path FROM results WHERE task = ? AND path ${low.op} ?${page.to === undefined ? '' : ' AND path < ?'} ORDER BY path LIMIT ?`;
+    const params = page.to === undefined ? [seq, low.v, page.limit] : [seq, low.v, page.to, page.limit];
+    let st = this.pathQueries.get(sql);
+    if (!st) this.pathQueries.set(sql, (st = this.sql.db.prepare(sql).pluck()));
+    return st.all(...params) as string[];
   }
 
   async deleteResults(taskId: string, paths: string[]): Promise<void> {

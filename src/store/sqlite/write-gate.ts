@@ -95,9 +95,17 @@ function beginWrite(gate: Int32Array, own?: Int32Array): () => void {
   Atomics.add(gate, 0, 1);
   Atomics.add(gate, 1, 1);
   return () => {
-    if (Atomics.sub(gate, 0, 1) === 1) Atomics.notify(gate, 0);
+    // Never below 0: a thread terminated between its two additions had its own count taken out of
+    // the gate by releaseWritesOf, from another writer's share, which then must not go negative.
+    if (decrementToZero(gate) === 0) Atomics.notify(gate, 0);
     if (own) Atomics.sub(own, 0, 1);
   };
+}
+
+/** Takes 1 from gate[0] unless it is 0 already; returns the value left. */
+function decrementToZero(gate: Int32Array): number {
+  for (let v = Atomics.load(gate, 0); v > 0; v = Atomics.load(gate, 0)) if (Atomics.compareExchange(gate, 0, v, v - 1) === v) return v - 1;
+  return 0;
 }
 
 /**
@@ -108,9 +116,7 @@ function beginWrite(gate: Int32Array, own?: Int32Array): () => void {
  * only once the thread is gone.
  */
 export function releaseWritesOf(gate: Int32Array, own: Int32Array): void {
-  for (let n = Atomics.exchange(own, 0, 0); n > 0; n--) {
-    for (let v = Atomics.load(gate, 0); v > 0 && Atomics.compareExchange(gate, 0, v, v - 1) !== v; v = Atomics.load(gate, 0));
-  }
+  for (let n = Atomics.exchange(own, 0, 0); n > 0; n--) decrementToZero(gate);
   Atomics.notify(gate, 0);
 }
 
