@@ -48,10 +48,16 @@ const DIALECT: Dialect = {
 /**
  * One statement per batch, one array parameter per column (the 65,535-parameter cap never
  * applies), and ON CONFLICT: a part retried after a crash keeps the rows recorded first instead
- * of duplicating them (as in SQLite: a row never changes once recorded).
+ * of duplicating them (as in SQLite: a row never changes once recorded). Rows of a task that is
+ * cancelled, ended or gone are left out: a part on another worker may record a batch after its
+ * task ended as cancelled, with the stored counts taken (its files_done then fell short of its
+ * rows), and a deleted task's rows failed the whole group's statement on the foreign key, other
+ * tasks' rows with them (stop 23).
  */
 const UPSERT = `INSERT INTO results (task_id, ${COLS.join(', ')}, mtime_ns, sidecars, reused)
-  SELECT * FROM UNNEST($1::uuid[], ${COLS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ')}, $${COLS.length + 2}::int8[], $${COLS.length + 3}::text[], $${COLS.length + 4}::bool[])
+  SELECT u.* FROM UNNEST($1::uuid[], ${COLS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ')}, $${COLS.length + 2}::int8[], $${COLS.length + 3}::text[], $${COLS.length + 4}::bool[])
+    AS u (task_id, ${COLS.join(', ')}, mtime_ns, sidecars, reused)
+  WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = u.task_id AND NOT t.cancel_requested AND t.status NOT IN ('completed', 'failed', 'cancelled'))
   ON CONFLICT (task_id, path) DO NOTHING`;
 
 /** What a reused row takes from the one it copies: every column but the task, the flag and the generated ones. */
