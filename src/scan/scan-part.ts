@@ -280,8 +280,8 @@ export async function scanPart(job: PartJob, deps: PartDeps, signal: AbortSignal
  * 23). Reads the task's recorded paths under the part's folders only (paths alone, by the
  * (task, path) index): a cluster's folder part reads its folder's; a part that starts at the root
  * (the single process's, the loose shards) reads every path of the task (SQLite: 30–43 ms per
- * 100,000 paths). Only a resumed part pays it. `walked` holds every path the resumed walk found (~240 bytes a path
- * while the part runs).
+ * 100,000 paths). Only a resumed part pays it. `walked` holds every path the resumed walk found
+ * (~240 bytes a path while the part runs).
  */
 async function dropVanished(job: PartJob, results: ResultStore, walked: ReadonlySet<string>, signal: AbortSignal): Promise<void> {
   const gone: string[] = [];
