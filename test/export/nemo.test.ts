@@ -2,33 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { FileResult } from '../../src/domain/file-result.ts';
 import { nemo } from '../../src/export/nemo.ts';
 import type { ExportContext } from '../../src/export/types.ts';
+import { clipRow } from '../helpers/result-row.ts';
 
 /** The NeMo manifest over rows that change between its two passes, as a running task's do. */
 
-const row = (speaker: string, n: number): FileResult => ({
-  path: `dev-clean/${speaker}/1/${speaker}_1_${String(n).padStart(6, '0')}_000000.wav`,
-  subset: 'dev-clean',
-  speaker_id: speaker,
-  chapter_id: '1',
-  utterance_id: `${speaker}_1_${String(n).padStart(6, '0')}_000000`,
-  text_normalized: `clip ${n}`,
-  text_original: `Clip ${n}.`,
-  sample_rate: 16000,
-  channels: 1,
-  bits_per_sample: 16,
-  encoding: 'pcm_s16le',
-  frames: 16000,
-  duration_s: 1,
-  bytes: 32044,
-  peak_dbfs: null,
-  rms_dbfs: null,
-  clipped_samples: null,
-  dc_offset: null,
-  leading_silence_s: null,
-  trailing_silence_s: null,
-  snr_db: null,
-  error: null,
-});
+const row = (speaker: string, n: number): FileResult =>
+  clipRow(`dev-clean/${speaker}/1/${speaker}_1_${String(n).padStart(6, '0')}_000000.wav`, { text_normalized: `clip ${n}`, text_original: `Clip ${n}.` });
 
 describe('nemo', () => {
   it('gives every line an integer speaker when speakers first appear between its passes (a task still scanning)', async () => {

@@ -4,6 +4,7 @@ import type { FileResult } from '../../src/domain/file-result.ts';
 import { openPgStores } from '../../src/store/postgres/index.ts';
 import { SCANNER_VERSION } from '../../src/scan/version.ts';
 import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
+import { clipRow } from '../helpers/result-row.ts';
 import { freshDatabaseUrl } from '../helpers/shared-servers.ts';
 
 /** PostgreSQL schema migrations, run on a database an earlier release made and filled. */
@@ -19,31 +20,7 @@ describe('PostgreSQL migration 2: transcripts searched in NFC', () => {
     const snapshot = queuedSnapshot({ libritts_path: '/data/fr', root: '/data/fr', analysis: 'header' });
     const taskId = snapshot.task_id;
     await first.tasks.insertTask({ snapshot, root: '/data/fr', reuse: 'none', scannerVersion: SCANNER_VERSION }, { id: 1, type: 'progress', snapshot });
-    const row = (path: string, text: string): FileResult =>
-      ({
-        path,
-        subset: 'dev',
-        speaker_id: '1',
-        chapter_id: '2',
-        utterance_id: null,
-        text_normalized: text,
-        text_original: text.toUpperCase(),
-        sample_rate: 16000,
-        channels: 1,
-        bits_per_sample: 16,
-        encoding: 'pcm_s16le',
-        frames: 16000,
-        duration_s: 1,
-        bytes: 32044,
-        peak_dbfs: null,
-        rms_dbfs: null,
-        clipped_samples: null,
-        dc_offset: null,
-        leading_silence_s: null,
-        trailing_silence_s: null,
-        snr_db: null,
-        error: null,
-      }) as FileResult;
+    const row = (path: string, text: string): FileResult => clipRow(path, { text_normalized: text, text_original: text.toUpperCase() });
     await first.results.insertResults(taskId, [row('a.wav', 'Un cafe\u0301 noir.'), row('b.wav', 'Un café crème.'), row('c.wav', 'हिन्दी कविता'), row('d.wav', 'Plain words.')]);
     await first.close();
     // As migration 1 left it: the column without NFC, migration 2 not applied.

@@ -3,35 +3,12 @@ import type { FileResult } from '../../src/domain/file-result.ts';
 import { openPgStores } from '../../src/store/postgres/index.ts';
 import { SCANNER_VERSION } from '../../src/scan/version.ts';
 import { queuedSnapshot } from '../../src/tasks/local-queue.ts';
+import { clipRow } from '../helpers/result-row.ts';
 import { freshDatabaseUrl } from '../helpers/shared-servers.ts';
 
 /** PostgreSQL's results store where the cluster's parts write: rows of tasks that ended or went. */
 
-const row = (path: string): FileResult =>
-  ({
-    path,
-    subset: null,
-    speaker_id: null,
-    chapter_id: null,
-    utterance_id: null,
-    text_normalized: 'words',
-    text_original: null,
-    sample_rate: 16000,
-    channels: 1,
-    bits_per_sample: 16,
-    encoding: 'pcm_s16le',
-    frames: 16000,
-    duration_s: 1,
-    bytes: 32044,
-    peak_dbfs: null,
-    rms_dbfs: null,
-    clipped_samples: null,
-    dc_offset: null,
-    leading_silence_s: null,
-    trailing_silence_s: null,
-    snr_db: null,
-    error: null,
-  }) as FileResult;
+const row = (path: string): FileResult => clipRow(path, { text_normalized: 'words' });
 
 describe('PostgreSQL results of tasks that ended or went', () => {
   it('records nothing for a task whose cancel was requested, and a deleted task’s rows in the same group commit fail no other task’s', async () => {

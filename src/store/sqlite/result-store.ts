@@ -7,6 +7,7 @@ import { catalogIndexer } from './catalog-indexer.ts';
 import { mainWrite, type SqliteDatabase } from './database.ts';
 import { WRITE_GATE } from './write-gate.ts';
 import { rowInserter } from './result-insert.ts';
+import { rowDrops } from './row-drops.ts';
 import { PATHS_PER_QUERY, ReuseRows } from './reuse-rows.ts';
 
 const COLS = [...RESULT_COLUMNS, 'error_code', 'error_detail'];
@@ -137,11 +138,6 @@ export class SqliteResultStore implements ResultStore {
       ),
       deleteSpeakers: db.prepare('DELETE FROM speakers WHERE task_id = ?'),
       ridOf: db.prepare('SELECT rid FROM results WHERE task = ? AND path = ?').pluck(),
-      deleteCatalogRow: db.prepare('DELETE FROM catalog WHERE rid = ?'),
-      deleteCatalogText: db.prepare('DELETE FROM catalog_text WHERE rowid = ?'),
-      deleteResultRow: db.prepare('DELETE FROM results WHERE rid = ?'),
-      // As a task's delete does (task-store.ts): a freed rid above what is left must be indexed again when taken.
-      lowerWatermark: db.prepare('UPDATE catalog_state SET indexed_rid = MIN(indexed_rid, COALESCE((SELECT MAX(rid) FROM results), 0)) WHERE id = 1'),
       insertSpeaker: db.prepare(
         'INSERT INTO speakers (task_id, speaker_id, name, gender, subsets, utterances, failed, duration_s, median_snr_db, reference_clip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -157,15 +153,13 @@ export class SqliteResultStore implements ResultStore {
       for (const r of rows)
         this.stmt.insertSpeaker.run(taskId, r.speaker_id, r.name, r.gender, JSON.stringify(r.subsets), r.utterances, r.failed, r.duration_s, r.median_snr_db, r.reference_clip);
     });
+    const drops = rowDrops(db);
     this.deleteTx = db.transaction((seq: number, paths: string[]) => {
       for (const p of paths) {
         const rid = this.stmt.ridOf.get(seq, p) as number | undefined;
-        if (rid === undefined) continue;
-        this.stmt.deleteCatalogRow.run(rid);
-        this.stmt.deleteCatalogText.run(rid);
-        this.stmt.deleteResultRow.run(rid);
+        if (rid !== undefined) drops.row(rid);
       }
-      this.stmt.lowerWatermark.run();
+      drops.lowerWatermark();
     });
     this.insertMany = rowInserter(db);
     this.reuse = new ReuseRows(db);

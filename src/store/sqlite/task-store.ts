@@ -4,6 +4,7 @@ import { TASK_STATUSES, type ReuseReference, type TaskEvent, type TaskSnapshot, 
 import { parseStoredSnapshot, type SnapshotRow } from '../snapshot-codec.ts';
 import type { NewTask, ReferenceQuery, StoredTask, TaskRecord, TaskStore } from '../types.ts';
 import { mainWrite, type SqliteDatabase } from './database.ts';
+import { rowDrops } from './row-drops.ts';
 
 const DELETE_CHUNK = 5000;
 
@@ -20,11 +21,13 @@ const toRecord = (r: RecordRow): TaskRecord => ({
 /** Tasks in SQLite: one row each, its latest snapshot as JSON beside the columns queries need. */
 export class SqliteTaskStore implements TaskStore {
   private readonly stmt;
+  private readonly drops: ReturnType<typeof rowDrops>;
   private seq: number;
   /** insertTask's transaction, made once (making one costs ~12 µs: sqlite/event-log.ts). */
   private readonly insertTx: Database.Transaction<(task: NewTask, first: TaskEvent, json: string, maxQueued: number | undefined) => boolean>;
 
   constructor(private readonly sql: SqliteDatabase) {
+    this.drops = rowDrops(sql.db);
     const db = sql.db;
     const cols = 'id, status, created_at, snapshot, last_event_id, root, cancel_requested, reuse';
     this.stmt = {
@@ -47,13 +50,7 @@ export class SqliteTaskStore implements TaskStore {
       ),
       requestCancel: db.prepare('UPDATE tasks SET cancel_requested = 1 WHERE id = ?'),
       resultsChunk: db.prepare(`SELECT rid FROM results WHERE task = ? LIMIT ${DELETE_CHUNK}`).pluck(),
-      deleteResultRow: db.prepare('DELETE FROM results WHERE rid = ?'),
-      // SQLite gives a new row the largest rid + 1: once the largest rows are deleted, the next
-      // rows take rids the catalog's watermark has passed, and would never be indexed.
-      lowerWatermark: db.prepare('UPDATE catalog_state SET indexed_rid = MIN(indexed_rid, COALESCE((SELECT MAX(rid) FROM results), 0)) WHERE id = 1'),
       catalogChunk: db.prepare(`SELECT rid FROM catalog WHERE task = ? LIMIT ${DELETE_CHUNK}`),
-      deleteCatalogRow: db.prepare('DELETE FROM catalog WHERE rid = ?'),
-      deleteCatalogText: db.prepare('DELETE FROM catalog_text WHERE rowid = ?'),
       deleteSpeakers: db.prepare('DELETE FROM speakers WHERE task_id = ?'),
       deleteEvents: db.prepare('DELETE FROM events WHERE task = (SELECT seq FROM tasks WHERE id = ?)'),
       deleteTask: db.prepare('DELETE FROM tasks WHERE id = ?'),
@@ -124,12 +121,8 @@ export class SqliteTaskStore implements TaskStore {
       // catalog entry and words must be gone by then, or the old words would match the new row.
       const dropChunk = this.sql.db.transaction((): number => {
         const rids = this.stmt.resultsChunk.all(seq) as number[];
-        for (const rid of rids) {
-          this.stmt.deleteCatalogRow.run(rid);
-          this.stmt.deleteCatalogText.run(rid);
-          this.stmt.deleteResultRow.run(rid);
-        }
-        if (rids.length > 0) this.stmt.lowerWatermark.run();
+        for (const rid of rids) this.drops.row(rid);
+        if (rids.length > 0) this.drops.lowerWatermark();
         return rids.length;
       });
       // In the main thread's turn, IMMEDIATE: a deferred transaction that reads the chunk and then
@@ -138,10 +131,7 @@ export class SqliteTaskStore implements TaskStore {
       while ((await mainWrite(() => dropChunk.immediate())) > 0) await yieldToLoop();
       // Then any catalog rows left of it (none, unless an older version's delete was cut short).
       const dropCatalog = this.sql.db.transaction((rids: { rid: number }[]) => {
-        for (const { rid } of rids) {
-          this.stmt.deleteCatalogRow.run(rid);
-          this.stmt.deleteCatalogText.run(rid);
-        }
+        for (const { rid } of rids) this.drops.index(rid);
       });
       for (let rids = this.stmt.catalogChunk.all(seq) as { rid: number }[]; rids.length; rids = this.stmt.catalogChunk.all(seq) as { rid: number }[]) {
         await mainWrite(() => dropCatalog.immediate(rids));
