@@ -35,6 +35,10 @@ export const ERROR_CODES = [
   'STORE_UNAVAILABLE',
   'STORAGE_FULL',
   'INTERNAL_ERROR',
+  // Refused by Node's HTTP parser before any route (http/client-errors.ts): 400, 431, 408.
+  'MALFORMED_REQUEST',
+  'HEADERS_TOO_LARGE',
+  'REQUEST_TIMEOUT',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

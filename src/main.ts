@@ -2,6 +2,7 @@
 import { serve } from '@hono/node-server';
 import { createClusterService } from './cluster/service.ts';
 import { ConfigError, isCluster, loadConfig } from './config.ts';
+import { answerClientErrors } from './http/client-errors.ts';
 import { createLogger } from './logger.ts';
 import type { WorkerFaults } from './scan/types.ts';
 import { createService } from './service.ts';
@@ -47,6 +48,8 @@ export async function main(options: { faults?: WorkerFaults } = {}): Promise<voi
       workers: config.ROLE === 'api' ? 0 : config.SCAN_WORKERS,
     });
   });
+
+  answerClientErrors(server);
 
   let stopping = false;
   async function shutdown(signal: string): Promise<void> {
