@@ -17,6 +17,15 @@ const AudioQuerySchema = z.object({
   access_token: z.string().optional().meta({ description: 'API_TOKEN, for <audio> elements that cannot send headers' }),
 });
 
+const WAV = { 'audio/wav': { schema: { type: 'string', format: 'binary' } } } as const;
+/** The headers of a file answer (what the handler below sets), for the API description. */
+const FILE_HEADERS: Record<string, { description: string; schema: { type: 'string' | 'integer' } }> = {
+  'Content-Length': { description: 'Bytes in this answer', schema: { type: 'integer' } },
+  'Content-Disposition': { description: '`inline; filename="<name>"`', schema: { type: 'string' } },
+  'Cache-Control': { description: 'How long a client may keep it', schema: { type: 'string' } },
+  ETag: { description: 'The file’s size and modification time (not with `as=pcm16`)', schema: { type: 'string' } },
+};
+
 const notFound = (path: string): AppError => new AppError(404, 'FILE_NOT_FOUND', `No file ${JSON.stringify(path.slice(0, 300))} among this task's results`);
 
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n` → the inclusive range, `'unsatisfiable'`, or null (serve it all). */
@@ -61,9 +70,16 @@ export function audioRoutes(deps: AppDeps & { converter: Pcm16Converter }): Hono
         '`Accept-Ranges: bytes`: `Range: bytes=a-b` (also `a-` and `-n`) → 206 with `Content-Range`; a range outside the file → 416. `ETag` (size and ' +
         'modification time) with `If-None-Match` → 304. `?as=pcm16` streams the file converted to 16-bit PCM (same rate and channels), whole (no ranges).',
       responses: {
-        200: other('The file', { 'audio/wav': { schema: { type: 'string', format: 'binary' } } }),
-        206: other('A byte range of the file', { 'audio/wav': { schema: { type: 'string', format: 'binary' } } }),
-        304: other('Unchanged since the `If-None-Match` ETag'),
+        200: other('The file (or, with `as=pcm16`, the converted file: `Accept-Ranges: none`, no `ETag`)', WAV, {
+          ...FILE_HEADERS,
+          'Accept-Ranges': { description: '`bytes`; `none` with `as=pcm16`', schema: { type: 'string' } },
+        }),
+        206: other('A byte range of the file', WAV, {
+          ...FILE_HEADERS,
+          'Accept-Ranges': { description: '`bytes`', schema: { type: 'string' } },
+          'Content-Range': { description: '`bytes <first>-<last>/<size>`', schema: { type: 'string' } },
+        }),
+        304: other('Unchanged since the `If-None-Match` ETag', undefined, { ETag: FILE_HEADERS.ETag!, 'Cache-Control': FILE_HEADERS['Cache-Control']! }),
         ...errors(
           400,
           403,
