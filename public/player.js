@@ -1,7 +1,7 @@
 // Audio players: a clip's <audio> with its waveform, and the one shared player of the results
 // table (one <audio> for every row: a page of 50 players would each fetch metadata).
-import { mediaUrl } from './api.js';
-import { text } from './dom.js';
+import { api, BASE, mediaUrl } from './api.js';
+import { showError, text } from './dom.js';
 import { drawWaveform } from './waveform.js';
 
 // One clip at a time across the page: starting one pauses the others ('play' does not bubble,
@@ -15,20 +15,46 @@ document.addEventListener(
 );
 
 /**
- * Points `audio` at a clip: the 16-bit PCM conversion first; if that fails (a file the server
- * cannot convert), the file's own bytes, which the browser may still play. The waveform is drawn
- * into `canvas` when the clip first plays, so a page of clips fetches only their metadata.
+ * Encodings every browser decodes from a WAV itself. Such a file is played as it is, which a
+ * browser can seek in (byte ranges); the 16-bit conversion (`as=pcm16`) streams whole, without
+ * ranges, so a click on its timeline starts the clip again.
  */
-export function loadClip(audio, { url, durationS = null, canvas = null }) {
+const PLAYABLE = new Set(['pcm_s16le', 'pcm_u8']);
+
+/** Why a clip that neither way played cannot be played: the API's detail, or the browser's refusal. */
+async function failureOf(url) {
+  try {
+    // One byte: the answer's status and error body, not the file.
+    await api(mediaUrl(url, { pcm16: false, withToken: false }).slice(BASE.length), { headers: { Range: 'bytes=0-0' } });
+    return 'This browser cannot play this file, as it is or converted to 16-bit PCM.';
+  } catch (err) {
+    return err.detail ?? err.message;
+  }
+}
+
+/**
+ * Points `audio` at a clip: the file's own bytes when its `encoding` is one every browser plays
+ * (or is not known), else the server's 16-bit PCM conversion; if that one fails, the other. When
+ * both fail, `onFail(detail)` says why. The waveform is drawn into `canvas` when the clip first
+ * plays, so a page of clips fetches only their metadata.
+ */
+export function loadClip(audio, { url, encoding = null, durationS = null, canvas = null, onFail = () => {} }) {
   const controller = new AbortController();
+  const ways = encoding === null || PLAYABLE.has(encoding) ? [false, true] : [true, false];
+  let way = 0;
   audio.preload = 'metadata';
-  audio.src = mediaUrl(url);
+  audio.src = mediaUrl(url, { pcm16: ways[0] });
+  onFail(null);
   // Whether play was asked for: the fallback then plays on, without a second click.
   let wanted = false;
   audio.onerror = () => {
-    if (!audio.src.includes('as=pcm16')) return;
-    audio.src = mediaUrl(url, { pcm16: false });
-    if (wanted) audio.play().catch(() => {});
+    if (controller.signal.aborted) return;
+    if (++way < ways.length) {
+      audio.src = mediaUrl(url, { pcm16: ways[way] });
+      if (wanted) audio.play().catch(() => {});
+      return;
+    }
+    void failureOf(url).then((detail) => controller.signal.aborted || onFail(detail));
   };
   let drawn = false;
   audio.onplay = () => {
@@ -42,7 +68,7 @@ export function loadClip(audio, { url, durationS = null, canvas = null }) {
 }
 
 /**
- * The results' player. `els`: { box, audio, title, transcript, canvas }; `onChange(url, playing)`
+ * The results' player. `els`: { box, audio, title, transcript, canvas, error }; `onChange(url, playing)`
  * lets the table label its buttons Play or Pause.
  */
 export function sharedPlayer(els, onChange = () => {}) {
@@ -68,8 +94,9 @@ export function sharedPlayer(els, onChange = () => {}) {
       els.audio.removeAttribute('src');
       els.audio.load(); // drops the old clip's buffered data
       els.box.hidden = true;
+      showError(els.error, null);
     },
-    /** Plays `clip` ({ url, label, transcript, durationS }), or pauses / resumes it if it is the current one. */
+    /** Plays `clip` ({ url, label, transcript, encoding, durationS }), or pauses / resumes it if it is the current one. */
     toggle(clip) {
       if (clip.url === current) {
         if (els.audio.paused) els.audio.play().catch(() => {});
@@ -82,7 +109,16 @@ export function sharedPlayer(els, onChange = () => {}) {
       text(els.title, clip.label);
       text(els.transcript, clip.transcript ?? '');
       els.audio.setAttribute('aria-label', `Audio of ${clip.label}`);
-      cancel = loadClip(els.audio, { url: clip.url, durationS: clip.durationS, canvas: els.canvas });
+      cancel = loadClip(els.audio, {
+        url: clip.url,
+        encoding: clip.encoding ?? null,
+        durationS: clip.durationS,
+        canvas: els.canvas,
+        onFail: (detail) => {
+          showError(els.error, detail && { detail });
+          if (detail) changed();
+        },
+      });
       els.canvas.setAttribute('aria-label', `Waveform of ${clip.label}`);
       // A click is a user gesture, so play() is allowed; a refusal leaves the controls to the user.
       els.audio.play().catch(() => {});

@@ -21,7 +21,7 @@ function showPlaying(b, url, playing) {
 }
 
 const player = sharedPlayer(
-  { box: $('#player'), audio: $('#player-audio'), title: $('#player-title'), transcript: $('#player-text'), canvas: $('#player-wave') },
+  { box: $('#player'), audio: $('#player-audio'), title: $('#player-title'), transcript: $('#player-text'), canvas: $('#player-wave'), error: $('#player-error') },
   (url, playing) => {
     for (const b of body.querySelectorAll('button.play')) showPlaying(b, url, playing);
   },
@@ -134,7 +134,12 @@ function row(r, words) {
   if (!r.error) {
     const label = r.utterance_id ?? r.path;
     const url = audioUrl(state.taskId, r.path);
-    const b = button('', 'small secondary play', () => player.toggle({ url, label, transcript: r.text_normalized ?? r.text_original, durationS: r.duration_s }), `Play ${label}`);
+    const b = button(
+      '',
+      'small secondary play',
+      () => player.toggle({ url, label, transcript: r.text_normalized ?? r.text_original, encoding: r.encoding, durationS: r.duration_s }),
+      `Play ${label}`,
+    );
     b.dataset.url = url;
     play.append(b);
     showPlaying(b, player.current, player.playing);

@@ -31,11 +31,19 @@ function clipItem(taskId, clip, i) {
   const canvas = h('canvas', 'wave');
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', `Waveform of ${name}`);
+  const failed = h('p', 'error');
+  failed.setAttribute('role', 'alert');
+  failed.hidden = true;
   cancels.push(
-    loadClip(audio, { url: clip.audio_url ?? `${BASE}/scan-audio/${encodeURIComponent(taskId)}?path=${encodeURIComponent(clip.path)}`, durationS: clip.duration_s, canvas }),
+    loadClip(audio, {
+      url: clip.audio_url ?? `${BASE}/scan-audio/${encodeURIComponent(taskId)}?path=${encodeURIComponent(clip.path)}`,
+      durationS: clip.duration_s,
+      canvas,
+      onFail: (detail) => showError(failed, detail && { detail }),
+    }),
   );
   const player = h('div', 'clip-player');
-  player.append(audio, canvas);
+  player.append(audio, canvas, failed);
   const transcript = h('blockquote', 'transcript', clip.text_normalized ?? 'No transcript.');
   if (!clip.text_normalized) transcript.classList.add('muted');
   const main = h('div', 'clip-main');

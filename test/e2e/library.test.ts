@@ -1,9 +1,12 @@
 import type { SpeakerDetail } from '../../src/http/responses.ts';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { BASE, type TestService } from '../helpers/service.ts';
 import { makeVoiceTree, type VoiceTree } from '../helpers/voice-tree.ts';
+import { toneWav } from '../helpers/wav.ts';
 import { expectAccessible } from './axe.ts';
 import { expectFitsPhone, expectNoProblems, launchBrowser, openPage, shownPaths } from './browser.ts';
 import { serveTestService } from './served.ts';
@@ -72,6 +75,19 @@ async function audioState(page: Page, selector: string) {
   });
 }
 
+/** Seeks the <audio> matched by `selector` to `share` of its duration; the position it is at once seeked. */
+const seeksTo = (page: Page, selector: string, share: number) =>
+  page.$eval(
+    selector,
+    (a, share) =>
+      new Promise<number>((resolve) => {
+        const audio = a as HTMLAudioElement;
+        audio.addEventListener('seeked', () => resolve(audio.currentTime), { once: true });
+        audio.currentTime = audio.duration * share;
+      }),
+    share,
+  );
+
 /** Pixels of the canvas that are not transparent: a drawn waveform has many. */
 const inkedPixels = (page: Page, selector: string) =>
   page.$eval(selector, (c) => {
@@ -104,7 +120,10 @@ describe('voice library pages in Chromium', () => {
     expect(audio.error).toBeNull();
     expect(audio.readyState).toBeGreaterThanOrEqual(1);
     expect(audio.duration).toBeCloseTo(clip.duration_s!, 1);
-    expect(audio.src).toContain('as=pcm16');
+    // 16-bit PCM plays as it is, with byte ranges, so a click on its timeline seeks (the
+    // conversion, streamed whole, started the clip again).
+    expect(audio.src).not.toContain('as=pcm16');
+    expect(await seeksTo(page, '#player-audio', 0.75)).toBeCloseTo(clip.duration_s! * 0.75, 1);
     expect(await page.textContent('#player-title')).toBe(clip.utterance_id);
     expect(await page.textContent('#player-text')).toBe(clip.text_normalized);
     await expect.poll(() => play.getAttribute('aria-pressed')).toBe('true');
@@ -240,7 +259,7 @@ describe('voice library pages in Chromium', () => {
       expect(audio.error, c.path).toBeNull();
       expect(audio.readyState).toBeGreaterThanOrEqual(1);
       expect(audio.duration).toBeCloseTo(c.duration_s!, 1);
-      expect(audio.src).toContain('as=pcm16');
+      expect(audio.src).not.toContain('as=pcm16');
       expect(await li.locator('audio').getAttribute('preload')).toBe('metadata');
     }
     // Playing a clip draws its waveform; starting another pauses the first.
@@ -330,5 +349,35 @@ describe('voice library pages in Chromium', () => {
     } finally {
       await secured.close();
     }
+  });
+
+  it('player: an encoding browsers may not decode plays converted; a file gone since the scan says why', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vl-player-'));
+    onTestFinished(() => fs.rmSync(root, { recursive: true, force: true }));
+    const dir = path.join(root, 'dev-clean', '7', '8');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, '7_8_000001_000000.wav'), toneWav({ bitDepth: '24', durationS: 2 }));
+    fs.writeFileSync(path.join(dir, '7_8_000002_000000.wav'), toneWav({ durationS: 2 }));
+    const task = await svc.startScan({ libritts_path: root, analysis: 'header' });
+    await svc.waitDone(task);
+    fs.rmSync(path.join(dir, '7_8_000002_000000.wav'));
+
+    const { page } = await openPage(browser, `${origin}/#/scan/${task}`);
+    await expect.poll(() => shownPaths(page)).toEqual(['dev-clean/7/8/7_8_000001_000000.wav', 'dev-clean/7/8/7_8_000002_000000.wav']);
+    await page.getByRole('button', { name: 'Play 7_8_000001_000000', exact: true }).click();
+    const audio = await audioState(page, '#player-audio');
+    expect(audio.error).toBeNull();
+    expect(audio.src).toContain('as=pcm16'); // pcm_s24le
+    expect(audio.duration).toBeCloseTo(2, 1);
+    expect(await page.isHidden('#player-error')).toBe(true);
+
+    // Neither way plays: the player shows the API's detail instead of going quiet.
+    await page.getByRole('button', { name: 'Play 7_8_000002_000000', exact: true }).click();
+    await expect.poll(() => page.textContent('#player-error'), { timeout: 10_000 }).toMatch(/No file .*7_8_000002_000000\.wav/);
+    expect(await page.isVisible('#player-error')).toBe(true);
+    // Another clip clears it.
+    await page.getByRole('button', { name: 'Play 7_8_000001_000000', exact: true }).click();
+    await expect.poll(() => page.isHidden('#player-error')).toBe(true);
+    await page.close();
   });
 });
