@@ -7,7 +7,18 @@ import { makeLibriTTSTree } from '../test/helpers/libritts-tree.ts';
 /** Marks a folder this script wrote: only such a folder (or an empty one) is replaced. */
 const MARK = '.voice-library-demo';
 
-const dir = path.resolve(process.argv[2] ?? 'data/demo-libritts');
+const USAGE = 'Usage: npm run demo-data [DIR]   (default data/demo-libritts)\nWrites a small LibriTTS-like tree to DIR, replacing only a tree this script wrote before.\n';
+const arg = process.argv[2];
+if (arg === '--help' || arg === '-h') {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+// An option it does not know is a slip, not a folder to write into.
+if (arg?.startsWith('-') || process.argv.length > 3) {
+  process.stderr.write(`Unknown argument ${JSON.stringify(arg?.startsWith('-') ? arg : process.argv[3])}.\n${USAGE}`);
+  process.exit(2);
+}
+const dir = path.resolve(arg ?? 'data/demo-libritts');
 if (fs.existsSync(dir)) {
   // A slip of the argument (a real dataset's path) must not wipe it.
   const entries = fs.readdirSync(dir);

@@ -24,6 +24,20 @@ describe('npm run demo-data', () => {
     expect(refused.stderr).toContain('not replacing it');
     expect(fs.readdirSync(dataset)).toEqual(['keep.txt']);
   }, 60_000);
+
+  it('--help prints its usage and writes nothing; an unknown option is refused (`--help` wrote a tree to ./--help)', () => {
+    const cwd = tempDir('vl-demo-cwd-');
+    const script = path.join(ROOT, 'scripts/demo-data.ts');
+    // From another folder, where a slip would write (tsx by its path: it is not installed there).
+    const run = (arg: string) => spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), [script, arg], { cwd, encoding: 'utf8' });
+    const help = run('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: npm run demo-data \[DIR\]/);
+    const unknown = run('--fast');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('Unknown argument "--fast"');
+    expect(fs.readdirSync(cwd)).toEqual([]);
+  }, 60_000);
 });
 
 describe('npm start', () => {
