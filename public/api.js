@@ -84,18 +84,26 @@ export function dispositionFilename(header) {
 }
 
 /**
- * Saves an API download as a file that the browser streams to disk itself, so that nothing of it
- * is held in the page whatever its size (a 375k-row manifest is over 100 MB). The request is made
- * with fetch() first, with the bearer header, so that a refusal shows the API's detail here
- * (throws ApiError); once it answers 200 that fetch is dropped and a link to the same address
- * starts the download, with `access_token` when a token is set (a link cannot send headers; the
- * download routes take it). Resolves to the file name from the server's Content-Disposition.
+ * Starts an API download as a file that the browser streams to disk itself, so that nothing of it
+ * is held in the page whatever its size (a 375k-row manifest is over 100 MB). The request is
+ * checked first with HEAD, with the bearer header: the download routes answer it after checking
+ * the task, the filters and the token, without reading a row, so that a refusal shows the API's
+ * detail here (throws ApiError; the detail comes from a GET, as a HEAD answer has no body). A
+ * GET checked that way made the server build a tar or sort every row before its first byte, and
+ * then the link did it all again. The link carries `access_token` when a token is set (a link
+ * cannot send headers; the download routes take it). Resolves to the file name from the
+ * server's Content-Disposition once the browser has been handed the download; a failure after
+ * that shows in the browser's downloads.
  */
 export async function saveDownload(path, fallbackName) {
-  const stop = new AbortController();
-  const res = await api(path, { signal: stop.signal });
+  let res = await fetch(`${BASE}${path}`, { method: 'HEAD', headers: authHeaders() });
+  if (!res.ok) {
+    // A refusal: ask again with GET for its detail (throws), dropping the body if it was none.
+    const stop = new AbortController();
+    res = await api(path, { signal: stop.signal });
+    stop.abort();
+  }
   const name = dispositionFilename(res.headers.get('Content-Disposition')) ?? fallbackName;
-  stop.abort();
   const url = new URL(`${BASE}${path}`, location.href);
   const token = getToken();
   if (token) url.searchParams.set('access_token', token);

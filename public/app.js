@@ -9,6 +9,7 @@ import { go, onRoute, reroute, scanHref } from './url-state.js';
 import { watchTask } from './watch.js';
 
 const ACTIVE = new Set(['queued', 'running']);
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 // `params`: the results part of the last scan address, read when the watched task ends.
 const state = { taskId: null, stopWatch: null, snapshot: null, ended: false, view: null, params: new URLSearchParams(), lastScanHref: null };
@@ -19,7 +20,9 @@ tokenInput.value = getToken();
 tokenInput.addEventListener('change', () => {
   setToken(tokenInput.value.trim());
   refreshTasks();
-  reroute(); // audio URLs carry the token: draw the view again with the new one
+  // Audio URLs carry the token, and a watch refused without it must start again: draw the view anew.
+  if (state.taskId && !state.ended) state.taskId = null;
+  reroute();
 });
 
 // --- new scan ---
@@ -64,6 +67,10 @@ function render(s) {
   text($('#rate'), s.files_per_s === null ? '–' : fmt(s.files_per_s));
   text($('#eta'), s.eta_s === null ? '–' : duration(s.eta_s));
   text($('#message'), s.message);
+  // Screen readers hear the status and phase when they change, not every progress message
+  // (up to ~10 a second while a scan runs).
+  const said = `Scan ${s.status}${s.phase && !TERMINAL.has(s.status) ? `, ${s.phase}` : ''}.`;
+  if ($('#live-announce').textContent !== said) text($('#live-announce'), said);
   showError($('#task-error'), s.error ? { detail: `${s.error.code}: ${s.error.detail}` } : null);
   $('#cancel').hidden = !ACTIVE.has(s.status);
   text($('#results-total'), `${s.files_done} files · ${s.files_failed} failed`);
@@ -89,7 +96,7 @@ function showTask(taskId) {
   // Nothing of the previously shown task until this one's first snapshot arrives.
   $('#live-status').replaceWith(Object.assign(h('span', 'badge', ''), { id: 'live-status' }));
   for (const id of ['files', 'failed', 'reused', 'rate', 'eta']) text($(`#${id}`), '–');
-  for (const id of ['live-phase', 'message', 'progress-text', 'results-total']) text($(`#${id}`), '');
+  for (const id of ['live-phase', 'message', 'live-announce', 'progress-text', 'results-total']) text($(`#${id}`), '');
   $('#progress').value = 0;
   showError($('#task-error'), null);
   resetResults();
@@ -98,6 +105,13 @@ function showTask(taskId) {
   state.stopWatch = watchTask(taskId, {
     onSnapshot: render,
     onMode: (mode, why) => text($('#live-mode'), mode === 'live' ? 'Live updates (EventSource)' : `Polling every second (${why})`),
+    // 401/403: say why and where the token goes; a new token starts the watch again (above).
+    onDenied: (err) => {
+      if (state.taskId !== taskId) return;
+      text($('#live-mode'), 'Not following: the server refused');
+      showError($('#task-error'), err);
+      if (err.status === 401) tokenInput.closest('details').open = true;
+    },
     onEnd: (s) => {
       state.ended = true;
       refreshTasks();
@@ -141,14 +155,38 @@ function updateTaskRow(s) {
   text(row.querySelector('.reused'), String(reusedOf(s)));
 }
 
+/** Which control of the task list has the keyboard focus: its row's task and its kind, to give it back once the rows are made again. */
+function focusedTaskControl() {
+  const el = document.activeElement;
+  const row = el?.closest?.('#tasks tbody tr');
+  return row ? { id: row.dataset.id, kind: el.dataset.kind } : null;
+}
+
+/** Runs a task list action, then refreshes the list; the action's error shows under the list (before a refresh's own). */
+async function listAction(run) {
+  showError($('#tasks-error'), null);
+  let failed = null;
+  try {
+    await run();
+  } catch (err) {
+    failed = err;
+  }
+  await refreshTasks();
+  if (failed) showError($('#tasks-error'), failed);
+}
+
 async function refreshTasks() {
   let items;
   try {
     ({ items } = await apiJson('/scans?limit=50'));
   } catch (err) {
     if (err.status === 401) tokenInput.closest('details').open = true;
+    // The list shown is now stale: say so rather than leave it looking current.
+    showError($('#tasks-error'), { detail: `The list of scans could not be refreshed: ${err.detail ?? err.message}` });
     return;
   }
+  if ($('#tasks-error').textContent.startsWith('The list of scans could not')) showError($('#tasks-error'), null);
+  const focused = focusedTaskControl();
   const body = $('#tasks tbody');
   body.replaceChildren(
     ...items.map((t) => {
@@ -160,18 +198,26 @@ async function refreshTasks() {
       // A link, not a button: it changes the address, and can open in another tab.
       const view = Object.assign(h('a', 'button small secondary', 'View'), { href: scanHref(t.task_id) });
       view.setAttribute('aria-label', `View the scan of ${t.libritts_path}`);
+      view.dataset.kind = 'view';
       actions.append(view, ' ');
+      // One kind for Cancel and Delete: the focus stays on the row's action when its scan ends.
       if (ACTIVE.has(t.status)) {
         const cancel = Object.assign(h('button', 'small danger', 'Cancel'), { type: 'button' });
-        cancel.addEventListener('click', () => api(`/scan-cancel/${encodeURIComponent(t.task_id)}`, { method: 'POST' }).then(refreshTasks, refreshTasks));
+        cancel.setAttribute('aria-label', `Cancel the scan of ${t.libritts_path}`);
+        cancel.dataset.kind = 'action';
+        cancel.addEventListener('click', () => listAction(() => api(`/scan-cancel/${encodeURIComponent(t.task_id)}`, { method: 'POST' })));
         actions.append(cancel);
       } else {
         const del = Object.assign(h('button', 'small danger', 'Delete'), { type: 'button' });
-        del.addEventListener('click', async () => {
+        del.setAttribute('aria-label', `Delete the scan of ${t.libritts_path}`);
+        del.dataset.kind = 'action';
+        del.addEventListener('click', () => {
           if (!confirm(`Delete the scan of ${t.libritts_path} and all its results?`)) return;
-          await api(`/scans/${encodeURIComponent(t.task_id)}`, { method: 'DELETE' }).catch(() => {});
-          if (state.taskId === t.task_id) go('#/');
-          refreshTasks();
+          return listAction(async () => {
+            await api(`/scans/${encodeURIComponent(t.task_id)}`, { method: 'DELETE' });
+            // Only once it is gone: a refused delete leaves the view as it is, with the reason.
+            if (state.taskId === t.task_id) go('#/');
+          });
         });
         actions.append(del);
       }
@@ -188,6 +234,9 @@ async function refreshTasks() {
     }),
   );
   markSelected();
+  // The rows are new elements: give the focus back to the same control of the same scan (the
+  // list is made again every 3 s while a scan runs, and the focus fell back to the page).
+  if (focused) body.querySelector(`tr[data-id="${CSS.escape(focused.id)}"] [data-kind="${focused.kind}"]`)?.focus();
   $('#tasks-empty').hidden = items.length > 0;
   return items;
 }
@@ -199,6 +248,8 @@ function route(r) {
   state.view = r.view;
   $('#scan-view').hidden = r.view === 'speaker';
   $('#speaker-view').hidden = r.view !== 'speaker';
+  // A view left behind goes quiet: its players are hidden, and nothing could pause them.
+  for (const audio of document.querySelectorAll('audio')) if (audio.closest('[hidden]') && !audio.paused) audio.pause();
   if (r.view === 'speaker') {
     // Back goes to the results as they were left (filters, page), when they were of this scan.
     const back = state.lastScanHref && state.taskId === r.taskId ? state.lastScanHref : scanHref(r.taskId);

@@ -203,7 +203,7 @@ export async function showResults(taskId, params) {
     // A filter the API refuses: its detail says which and why; no rows rather than stale ones.
     showError($('#results-error'), err);
     body.replaceChildren();
-    text($('#results-count'), 'No results: the filters are not valid.');
+    text($('#results-count'), err.code === 'VALIDATION_FAILED' ? 'No results: the filters are not valid.' : 'No results could be loaded.');
     text($('#page-label'), '');
     $('#next-page').disabled = true;
     $('#first-page').disabled = !params.has('cursor');
@@ -280,7 +280,7 @@ exportForm.addEventListener('submit', async (e) => {
   text(status, 'Preparing the manifest…');
   try {
     const name = await saveDownload(`/scan-export/${encodeURIComponent(state.taskId)}?${query}`, `${state.taskId}-${format}`);
-    text(status, `Saved ${name}.`);
+    text(status, `Download started: ${name}.`);
   } catch (err) {
     text(status, '');
     showError($('#export-error'), err);

@@ -5,6 +5,9 @@ import { barChart } from './charts.js';
 import { setSuggestions } from './results.js';
 import { speakerHref } from './url-state.js';
 
+/** The histogram's last bin, open-ended (README: "the 40th bin holds everything longer"). */
+const OPEN_BIN = 40;
+
 /** Draws the speakers of `snapshot`'s task; resolves false when another task was shown meanwhile. */
 export async function loadSpeakers(snapshot, isCurrent) {
   const { items } = await apiJson(`/scan-speakers/${encodeURIComponent(snapshot.task_id)}`);
@@ -31,7 +34,12 @@ export async function loadSpeakers(snapshot, isCurrent) {
   const hist = snapshot.summary?.duration_histogram ?? { bin_s: 1, counts: [] };
   barChart(
     $('#duration-chart'),
-    hist.counts.map((n, i) => ({ label: `${i * hist.bin_s}s`, value: n, title: `${i * hist.bin_s}–${(i + 1) * hist.bin_s} s: ${n} clips` })),
+    hist.counts.map((n, i) => ({
+      label: `${i * hist.bin_s}s`,
+      value: n,
+      // The server's 40th bin holds every longer clip too (summary.ts HIST_BINS).
+      title: i + 1 >= OPEN_BIN ? `${i * hist.bin_s} s or longer: ${n} clips` : `${i * hist.bin_s}–${(i + 1) * hist.bin_s} s: ${n} clips`,
+    })),
     { labelEvery: Math.max(1, Math.ceil(hist.counts.length / 20)), yLabel: 'clips', ariaLabel: 'Histogram of clip durations' },
   );
   const top = [...items].sort((a, b) => b.duration_s - a.duration_s).slice(0, 40);

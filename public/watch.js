@@ -8,9 +8,10 @@ const MAX_SSE_ERRORS = 3;
 
 /**
  * Watches a task and calls onSnapshot(snapshot) for every update, onMode(mode, why) when the
- * transport changes, and onEnd(snapshot) once. Returns a function that stops watching.
+ * transport changes, onEnd(snapshot) once, and onDenied(error) when the server refuses (401/403),
+ * after which it stops asking. Returns a function that stops watching.
  */
-export function watchTask(taskId, { onSnapshot, onMode, onEnd }) {
+export function watchTask(taskId, { onSnapshot, onMode, onEnd, onDenied = () => {} }) {
   let stopped = false;
   let source = null;
   let timer = null;
@@ -43,6 +44,8 @@ export function watchTask(taskId, { onSnapshot, onMode, onEnd }) {
         }
       } catch (err) {
         if (err.status === 404) return finish(null);
+        // Refused (a token missing or wrong): asking again with the same one cannot help.
+        if (err.status === 401 || err.status === 403) return onDenied(err);
         delay = 3000;
       }
       if (!stopped) timer = setTimeout(tick, delay);

@@ -1,4 +1,5 @@
 import type { SpeakerDetail } from '../../src/http/responses.ts';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -351,6 +352,57 @@ describe('voice library pages in Chromium', () => {
     }
   });
 
+  it('while a scan runs: the list keeps the keyboard focus, says why an action failed, and a watch refused for its token says so and starts again with one', async () => {
+    const token = 'open-sesame-0123456789';
+    const fifo = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vl-fifo-')), 'hang');
+    execFileSync('mkfifo', [fifo]);
+    // A scan that stays running: its thread blocks reading the FIFO at `hang.wav` until freed.
+    const secured = await serveTestService({ API_TOKEN: token, SCAN_WORKERS: 1 }, { faults: { hangOn: { suffix: 'hang.wav', fifo } } });
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vl-running-'));
+    onTestFinished(async () => {
+      spawn('sh', ['-c', 'echo go > "$0"', fifo]); // frees the blocked thread
+      await secured.close();
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.rmSync(path.dirname(fifo), { recursive: true, force: true });
+    });
+    fs.mkdirSync(path.join(root, 'dev-clean', '7', '8'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'dev-clean', '7', '8', 'hang.wav'), toneWav());
+    const res = await secured.svc.request(`${BASE}/scan-libritts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ libritts_path: root, analysis: 'header' }),
+    });
+    const task = ((await res.json()) as { task_id: string }).task_id;
+
+    const { page } = await openPage(browser, `${secured.origin}/`, { token });
+    const cancel = page.getByRole('button', { name: `Cancel the scan of ${root}` });
+    await cancel.focus();
+    // The list is made again every 3 s while a scan runs: the focus stays where it was.
+    await page.waitForTimeout(3_500);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(`Cancel the scan of ${root}`);
+
+    const typeToken = async (value: string) => {
+      if ((await page.getAttribute('#token-box', 'open')) === null) await page.click('#token-box > summary');
+      await page.fill('#token', value);
+      await page.press('#token', 'Tab'); // `change`
+    };
+    // Without the token, the refresh and the cancel say why they failed, under the list.
+    await typeToken('');
+    await expect.poll(() => page.textContent('#tasks-error')).toMatch(/could not be refreshed: Missing or invalid bearer token/);
+    await cancel.click();
+    await expect.poll(() => page.textContent('#tasks-error')).toBe('Missing or invalid bearer token');
+
+    // Watching the scan without a token: refused, said, the token box opened; with it, followed live.
+    await page.goto(`${secured.origin}/#/scan/${task}`);
+    await expect.poll(() => page.textContent('#task-error'), { timeout: 15_000 }).toBe('Missing or invalid bearer token');
+    expect(await page.getAttribute('#token-box', 'open')).not.toBeNull();
+    await typeToken(token);
+    await page.waitForSelector('#live-status.running');
+    expect(await page.isHidden('#task-error')).toBe(true);
+    await expect.poll(() => page.textContent('#live-announce')).toMatch(/^Scan running/);
+    await page.close();
+  });
+
   it('player: an encoding browsers may not decode plays converted; a file gone since the scan says why', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vl-player-'));
     onTestFinished(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -370,6 +422,15 @@ describe('voice library pages in Chromium', () => {
     expect(audio.src).toContain('as=pcm16'); // pcm_s24le
     expect(audio.duration).toBeCloseTo(2, 1);
     expect(await page.isHidden('#player-error')).toBe(true);
+
+    // Leaving the view pauses its player, which would play on, hidden.
+    await page.$eval('#player-audio', (a) => (a as HTMLAudioElement).play());
+    await expect.poll(() => page.$eval('#player-audio', (a) => (a as HTMLAudioElement).paused)).toBe(false);
+    await page.click('#results tbody tr:first-child td a[href*="/speaker/7"]');
+    await expect.poll(() => page.isVisible('#speaker-view')).toBe(true);
+    expect(await page.$eval('#player-audio', (a) => (a as HTMLAudioElement).paused)).toBe(true);
+    await page.goBack();
+    await expect.poll(() => shownPaths(page)).toHaveLength(2);
 
     // Neither way plays: the player shows the API's detail instead of going quiet.
     await page.getByRole('button', { name: 'Play 7_8_000002_000000', exact: true }).click();
